@@ -1,0 +1,197 @@
+"""The ``email`` channel: one multipart (text + HTML) message per alert or digest, over SMTP.
+
+TLS is explicit: ``starttls`` refuses to go on when the server does not offer STARTTLS
+(a stripped STARTTLS is the classic downgrade), ``ssl`` speaks TLS from the first byte (port
+465), ``none`` is for local mail catchers and never carries credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Literal
+
+import aiosmtplib
+
+from monitor.alerts._message import AlertMessage, digest_id
+from monitor.alerts._render import (
+    check_subject_template,
+    digest_title,
+    group_stories,
+    render_digest_html,
+    render_digest_text,
+    render_html,
+    render_subject,
+    render_text,
+)
+from monitor.errors import ConfigError, DeliveryError
+
+logger = logging.getLogger(__name__)
+
+TLSMode = Literal["starttls", "ssl", "none"]
+
+
+def message_id(alert_or_digest_id: str) -> str:
+    """The Message-ID of an alert's email: fixed by its id, so a resend is recognisable."""
+    return f"<{alert_or_digest_id}@news-monitor>"
+
+
+def _smtp_failure(exc: Exception, where: str) -> DeliveryError:
+    """Map an aiosmtplib error to a DeliveryError; SMTP's own 5xx class means permanent."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        return DeliveryError(
+            f"SMTP {where} refused every recipient ({', '.join(map(str, codes))})",
+            permanent=bool(codes) and all(code >= 500 for code in codes),
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return DeliveryError(
+            f"SMTP {where} answered {exc.code}: {exc.message}", permanent=exc.code >= 500
+        )
+    return DeliveryError(f"SMTP {where} failed: {exc or type(exc).__name__}")
+
+
+class EmailNotifier:
+    """Sends each alert as a text + HTML email to every address in ``to``."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        to: Sequence[str],
+        tls: TLSMode,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        subject_template: str = "[{alert}] {title}",
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if tls not in ("starttls", "ssl", "none"):
+            raise ConfigError(f"smtp tls must be starttls, ssl or none, not {tls!r}")
+        if password and username is None:
+            raise ConfigError("smtp password given without a username")
+        if tls == "none" and (username is not None or password):
+            raise ConfigError(
+                "smtp credentials are never sent without TLS: use tls: starttls or ssl"
+            )
+        if not host or not 0 < port < 65536:
+            raise ConfigError(f"smtp host and port must be valid, got {host!r}:{port}")
+        if not sender or not to or not all(to):
+            raise ConfigError("an email channel needs a sender and at least one recipient")
+        if timeout <= 0:
+            raise ConfigError("smtp timeout must be positive")
+        check_subject_template(subject_template)
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._to = tuple(to)
+        self._tls: TLSMode = tls
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+        self._subject_template = subject_template
+        self._tls_context = tls_context
+        self._where = f"{host}:{port}"
+
+    def _compose(
+        self, *, ident: str, subject: str, text: str, html: str, date: datetime, label: str
+    ) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = subject
+        msg["From"] = self._sender
+        msg["To"] = ", ".join(self._to)
+        msg["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=UTC))
+        msg["Message-ID"] = message_id(ident)
+        # RFC 3834: tells autoresponders and vacation replies not to answer the monitor.
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-News-Monitor-Alert"] = label
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    async def _session(self, smtp: aiosmtplib.SMTP, msg: EmailMessage) -> dict[str, str]:
+        await smtp.connect()
+        if self._tls == "starttls":
+            await smtp.ehlo()
+            if not smtp.supports_extension("starttls"):
+                raise DeliveryError(
+                    f"SMTP {self._where} does not offer STARTTLS; refusing to send in clear "
+                    "(tls: starttls)"
+                )
+            await smtp.starttls()
+        if self._username is not None:
+            await smtp.login(self._username, self._password or "")
+        refused, _ = await smtp.send_message(msg, sender=self._sender, recipients=list(self._to))
+        return {address: str(response) for address, response in refused.items()}
+
+    async def _transmit(self, msg: EmailMessage) -> None:
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            timeout=self._timeout,
+            use_tls=self._tls == "ssl",
+            # Never the library's opportunistic STARTTLS: the mode says exactly what happens.
+            start_tls=False,
+            tls_context=self._tls_context,
+        )
+        try:
+            # One bound for the whole session: a server answering each command just under
+            # the per-command timeout must not hold a delivery worker indefinitely.
+            async with asyncio.timeout(self._timeout):
+                refused = await self._session(smtp, msg)
+        except TimeoutError:
+            raise DeliveryError(f"SMTP {self._where} timed out after {self._timeout:g} s") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _smtp_failure(exc, self._where) from exc
+        finally:
+            await self._close(smtp)
+        if refused:
+            # Part of the recipients got it: a retry would send them a duplicate.
+            logger.warning(
+                "some recipients were refused",
+                extra={"refused": sorted(refused), "smtp": self._where},
+            )
+
+    @staticmethod
+    async def _close(smtp: aiosmtplib.SMTP) -> None:
+        if not smtp.is_connected:
+            return
+        try:
+            await asyncio.wait_for(smtp.quit(), timeout=2.0)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            smtp.close()
+
+    async def send(self, message: AlertMessage) -> None:
+        """Email one alert; raise ``DeliveryError`` if the server does not accept it."""
+        msg = self._compose(
+            ident=message.id,
+            subject=render_subject(self._subject_template, message),
+            text=render_text(message),
+            html=render_html(message),
+            date=message.created or datetime.now(UTC),
+            label=message.alert,
+        )
+        await self._transmit(msg)
+        logger.info("email sent", extra={"alert": message.alert, "url": message.article.url})
+
+    async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
+        """Email one digest listing every story; an empty digest sends nothing."""
+        if not messages:
+            return
+        msg = self._compose(
+            ident=digest_id(name, messages),
+            subject=digest_title(name, len(group_stories(messages))),
+            text=render_digest_text(name, messages),
+            html=render_digest_html(name, messages),
+            date=datetime.now(UTC),
+            label=name,
+        )
+        await self._transmit(msg)
+        logger.info("email digest sent", extra={"alert": name, "alerts": len(messages)})

@@ -1,0 +1,62 @@
+"""The ``log`` channel: alerts printed to the console, the bundled example's default.
+
+It needs no server and no secret, so a fresh install shows its first alerts right away.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from monitor.alerts._message import AlertMessage
+from monitor.alerts._render import group_stories, render_digest_text, render_text
+from monitor.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+_RULE = "-" * 72
+
+
+class LogNotifier:
+    """Prints a readable block per alert to ``stream`` (standard output by default)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def _write(self, block: str) -> None:
+        # Resolved at each write, not at construction, so redirected stdout is honoured.
+        stream = self._stream if self._stream is not None else sys.stdout
+        try:
+            stream.write(f"{_RULE}\n{block}{_RULE}\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+            raise DeliveryError(f"cannot write the alert to the console: {exc}") from exc
+
+    async def send(self, message: AlertMessage) -> None:
+        """Print one alert."""
+        self._write(render_text(message))
+        logger.info(
+            "alert %s: %s",
+            message.alert,
+            message.article.title,
+            extra={
+                "alert": message.alert,
+                "url": message.article.url,
+                "source": message.article.source,
+                "alert_id": message.id,
+            },
+        )
+
+    async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
+        """Print one digest listing every story; an empty digest prints nothing."""
+        if not messages:
+            return
+        self._write(render_digest_text(name, messages))
+        logger.info(
+            "digest %s: %d stories",
+            name,
+            len(group_stories(messages)),
+            extra={"alert": name},
+        )

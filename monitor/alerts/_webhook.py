@@ -1,0 +1,219 @@
+"""The ``webhook`` channel: a signed JSON POST per alert (or per digest).
+
+The payload is documented by ``docs/webhook.schema.json``. The HTTP request itself goes
+through the ``post`` function the pipeline passes in (``monitor.fetch.Fetcher.post``), so
+the SSRF guard, timeouts and size caps of ``fetch`` apply to webhooks too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from monitor.alerts._message import AlertMessage, digest_id
+from monitor.alerts._signing import header_value, secret_key, signature_header
+from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
+
+logger = logging.getLogger(__name__)
+
+
+class PostResponse(Protocol):
+    """What the notifier reads of the receiver's answer."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def body(self) -> bytes: ...
+
+
+class PostFunc(Protocol):
+    """An HTTP POST that never follows redirects and raises ``FetchError`` on failure."""
+
+    async def __call__(
+        self,
+        url: str,
+        content: bytes,
+        headers: Mapping[str, str],
+        *,
+        allow_private: bool,
+        # The fetcher owns the request deadline (connect, read, total), hence the parameter.
+        timeout: float,  # noqa: ASYNC109
+    ) -> PostResponse: ...
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def webhook_payload(message: AlertMessage) -> dict[str, object]:
+    """The JSON object POSTed for one alert (see ``docs/webhook.schema.json``)."""
+    article = message.article
+    payload: dict[str, object] = {
+        "type": "alert",
+        "id": message.id,
+        "alert": message.alert,
+        "query": message.query,
+        "matched": list(message.matched),
+        "created": _iso(message.created),
+        "article": {
+            "url": article.url,
+            "title": article.title,
+            "source": article.source,
+            "published": _iso(article.published),
+            "language": article.language,
+            "snippet": article.snippet,
+            "snippet_html": article.snippet_html,
+        },
+    }
+    if message.story is not None:
+        payload["story"] = {"id": message.story.id, "outlets": list(message.story.outlets)}
+    return payload
+
+
+def digest_payload(name: str, messages: Sequence[AlertMessage]) -> dict[str, object]:
+    """The JSON object POSTed for a digest: its alerts, each as :func:`webhook_payload`."""
+    return {
+        "type": "digest",
+        "id": digest_id(name, messages),
+        "digest": name,
+        "count": len(messages),
+        "alerts": [webhook_payload(m) for m in messages],
+    }
+
+
+def _where(url: str) -> str:
+    # Chat webhooks carry their token in the path (Slack, Discord): errors and logs show
+    # only the origin so a secret URL never reaches the status table.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), or None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _status_error(status: int, retry_after: float | None, body: bytes, where: str) -> None:
+    """Raise the DeliveryError a non-2xx answer means; return on 2xx."""
+    if 200 <= status < 300:
+        return
+    excerpt = " ".join(body[:200].decode("utf-8", "replace").split())
+    detail = f"webhook {where} answered {status}" + (f": {excerpt}" if excerpt else "")
+    if status == 410:
+        # Standard Webhooks: 410 Gone is the receiver asking us to stop for good.
+        raise DeliveryError(f"{detail}; the receiver is gone, disable this channel", permanent=True)
+    if 300 <= status < 400:
+        # A signed request is meant for one endpoint: following it elsewhere would hand
+        # the alert (and a valid signature) to whoever controls the Location.
+        raise DeliveryError(f"{detail}; redirects are not followed, fix the channel's URL")
+    raise DeliveryError(detail, retry_after=retry_after)
+
+
+class WebhookNotifier:
+    """POSTs alerts as JSON, signed per Standard Webhooks with every given secret."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        secrets: Sequence[str],
+        post: PostFunc,
+        allow_private: bool = False,
+        timeout: float = 15.0,
+    ) -> None:
+        if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).hostname:
+            raise ConfigError(f"webhook URL must be http(s) with a host, got {_where(url)}")
+        # An empty secret is an unset ${VAR}: the bundled example keeps such a channel ready
+        # to switch on, so it must not stop the daemon; it refuses to send instead.
+        secrets = [s for s in secrets if s]
+        for secret in secrets:
+            secret_key(secret)  # a malformed whsec_ fails at startup, not at the first alert
+        if timeout <= 0:
+            raise ConfigError("webhook timeout must be positive")
+        self._url = url
+        self._secrets = tuple(secrets)
+        self._post = post
+        self._allow_private = allow_private
+        self._timeout = timeout
+
+    async def _deliver(self, msg_id: str, payload: dict[str, object]) -> int:
+        if not self._secrets:
+            raise DeliveryError(
+                f"webhook {_where(self._url)} has no secret: webhooks are always signed, "
+                "set the channel's secret",
+                permanent=True,
+            )
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(self._secrets, msg_id, timestamp, body),
+        }
+        where = _where(self._url)
+        try:
+            # The post function enforces the timeout itself; this outer bound only
+            # guarantees a stuck transport can never hold a delivery worker forever.
+            async with asyncio.timeout(self._timeout + 1.0):
+                response = await self._post(
+                    self._url,
+                    body,
+                    headers,
+                    allow_private=self._allow_private,
+                    timeout=self._timeout,
+                )
+        except TimeoutError:
+            raise DeliveryError(f"webhook {where} timed out after {self._timeout:g} s") from None
+        except HTTPStatusError as exc:
+            _status_error(exc.status, exc.retry_after, b"", where)
+            raise DeliveryError(f"webhook {where} failed: {exc}") from exc
+        except BlockedAddress as exc:
+            raise DeliveryError(
+                f"webhook {where} is not allowed: {exc} (allow_private_networks?)",
+                permanent=True,
+            ) from exc
+        except FetchError as exc:
+            raise DeliveryError(f"webhook {where} failed ({exc.kind}): {exc}") from exc
+        retry_after = parse_retry_after(header_value(response.headers, "retry-after"))
+        _status_error(response.status, retry_after, response.body, where)
+        return response.status
+
+    async def send(self, message: AlertMessage) -> None:
+        """POST one alert; raise ``DeliveryError`` unless the receiver answers 2xx."""
+        status = await self._deliver(message.id, webhook_payload(message))
+        logger.info(
+            "webhook delivered",
+            extra={"alert": message.alert, "url": message.article.url, "status": status},
+        )
+
+    async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
+        """POST one digest carrying every alert; an empty digest sends nothing."""
+        if not messages:
+            return
+        status = await self._deliver(digest_id(name, messages), digest_payload(name, messages))
+        logger.info("webhook digest delivered", extra={"alert": name, "status": status})

@@ -1,0 +1,116 @@
+"""Thin commands: run, check, extract, rules test, search, status, alerts, db.
+
+Exit codes: 0 ok, 1 a command failed, 2 the config is invalid, 3 the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+from monitor.config import config_path, load_config, parse_duration, summarize
+from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.log import setup_logging
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="monitor", description="Self-hosted news monitoring.")
+    p.add_argument("--version", action="version", version=f"news-monitor {__version__}")
+    p.add_argument(
+        "--config", help="sources.yaml to use (default: $MONITOR_CONFIG or ./sources.yaml)"
+    )
+    p.add_argument("--log-format", choices=["kv", "json"], default="kv")
+    p.add_argument("--log-level", default="INFO")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon (or one pass with --once)")
+    run.add_argument("--once", action="store_true", help="poll every source once, deliver, exit")
+    run.add_argument("--http", metavar="HOST:PORT", help="serve /healthz and /metrics there")
+
+    sub.add_parser("check", help="validate sources.yaml and summarise it")
+
+    fetch = sub.add_parser("fetch", help="dry run of one source: writes and sends nothing")
+    fetch.add_argument("source", help="the source's name in sources.yaml")
+    fetch.add_argument("--limit", type=int, default=10, help="articles to fetch at most")
+
+    ext = sub.add_parser("extract", help="print the article body and metadata of a URL or file")
+    ext.add_argument("target", help="an http(s) URL or a path to an HTML file")
+    ext.add_argument("--json", action="store_true", help="print JSON")
+    ext.add_argument("--selector", help="CSS selector of the body, overriding the heuristics")
+
+    rules = sub.add_parser("rules", help="work with alert rules")
+    rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
+    rtest = rsub.add_parser("test", help="replay a query over stored articles")
+    rtest.add_argument("query")
+    rtest.add_argument("--since", default="30d", help="how far back (default 30d)")
+    rtest.add_argument("--limit", type=int, default=20)
+
+    search = sub.add_parser("search", help="search stored articles with a query")
+    search.add_argument("query")
+    search.add_argument("--since", default=None, help="how far back (default: everything)")
+    search.add_argument("--limit", type=int, default=20)
+
+    sub.add_parser("status", help="sources and channels at a glance")
+
+    alerts = sub.add_parser("alerts", help="list alerts, or send some again")
+    alerts.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    alerts.add_argument("alert_id", nargs="?", help="with retry: one alert (default: all dead)")
+    alerts.add_argument("--status", choices=["pending", "sent", "failed", "dead"])
+    alerts.add_argument("--limit", type=int, default=50)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_format, args.log_level)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"error: invalid config:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from monitor import commands
+
+    if args.command == "extract":
+        return commands.extract(args.target, as_json=args.json, selector=args.selector)
+    path = config_path(args.config)
+    config = load_config(path)
+    if args.command == "check":
+        print(f"{path}: ok")
+        print(summarize(config))
+        return 0
+    if args.command == "fetch":
+        return commands.dry_run(config, args.source, args.limit)
+    if args.command == "run":
+        return commands.run(path, config, once=args.once, http=args.http)
+    if args.command == "rules":
+        return commands.replay(config, args.query, parse_duration(args.since), args.limit)
+    if args.command == "search":
+        since = parse_duration(args.since) if args.since else None
+        return commands.search(config, args.query, since, args.limit)
+    if args.command == "status":
+        return commands.status(config)
+    if args.command == "alerts":
+        return commands.alerts(config, args.action, args.alert_id, args.status, args.limit)
+    if args.command == "db":
+        commands.open_db(config).close()
+        print("database is at the latest revision")
+        return 0
+    raise AssertionError(args.command)

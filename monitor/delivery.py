@@ -1,0 +1,272 @@
+"""The outbox worker: lease due alerts, hand them to their channel, record the outcome.
+
+An alert is marked sent only after its receiver accepted it, so a crash between send
+and mark resends it once, with the same id (the webhook-id and the Message-ID come
+from it). Failures back off; an alert still undelivered after ``MAX_DELIVERY_AGE`` is
+dead and waits for ``monitor alerts retry``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.alerts import (
+    AlertMessage,
+    ArticleInfo,
+    EmailNotifier,
+    LogNotifier,
+    Notifier,
+    StoryInfo,
+    WebhookNotifier,
+    retry_delay,
+)
+from monitor.config import Config, EmailChannel, LogChannel, WebhookChannel
+from monitor.digest import Schedule, parse_schedule
+from monitor.errors import DeliveryError
+from monitor.fetch import Fetcher
+from monitor.log import event
+from monitor.metrics import Metrics
+from monitor.store import OutboxItem, Store
+
+log = logging.getLogger("monitor.delivery")
+
+MAX_DELIVERY_AGE = timedelta(days=3)
+# Long enough for a slow SMTP exchange; a worker that dies frees its alerts after it.
+SEND_LEASE = timedelta(minutes=2)
+
+
+def build_notifiers(config: Config, fetcher: Fetcher) -> dict[str, Notifier]:
+    """One notifier per configured channel."""
+    out: dict[str, Notifier] = {}
+    for name, ch in config.channels.items():
+        if isinstance(ch, LogChannel):
+            out[name] = LogNotifier()
+        elif isinstance(ch, EmailChannel):
+            out[name] = EmailNotifier(
+                host=ch.smtp.host,
+                port=ch.smtp.port,
+                sender=ch.from_,
+                to=ch.to,
+                tls=ch.smtp.tls,
+                username=ch.smtp.username,
+                password=ch.smtp.password,
+                timeout=ch.smtp.timeout,
+                subject_template=ch.subject,
+            )
+        elif isinstance(ch, WebhookChannel):
+            out[name] = WebhookNotifier(
+                url=ch.url,
+                secrets=ch.secrets,
+                post=fetcher.post,
+                allow_private=config.channel_allows_private(ch),
+                timeout=ch.timeout,
+            )
+    return out
+
+
+def message_from(item: OutboxItem) -> AlertMessage:
+    """Rebuild the alert from its outbox row: the id is the row's, never a new one."""
+    p: Mapping[str, Any] = item.payload
+    a: Mapping[str, Any] = p["article"]
+    published = a.get("published")
+    return AlertMessage(
+        id=item.alert_id,
+        alert=p["alert"],
+        query=p["query"],
+        matched=tuple(p["matched"]),
+        article=ArticleInfo(
+            url=a["url"],
+            title=a["title"],
+            source=a["source"],
+            published=datetime.fromisoformat(published) if published else None,
+            language=a.get("language"),
+            snippet=a.get("snippet", ""),
+            snippet_html=a.get("snippet_html", ""),
+        ),
+        story=(
+            StoryInfo(id=item.story_id, outlets=item.outlets or (a["source"],))
+            if item.story_id is not None
+            else None
+        ),
+        created=item.created,
+    )
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    sent_by: dict[str, int] = field(default_factory=dict)
+    failed_by: dict[str, int] = field(default_factory=dict)
+
+
+async def deliver_due(
+    store: Store,
+    notifiers: Mapping[str, Notifier],
+    clock: Callable[[], datetime],
+    rng: random.Random | None = None,
+    limit: int = 50,
+    metrics: Metrics | None = None,
+    owner: str | None = None,
+    caps: Mapping[str, int | None] | None = None,
+) -> DeliveryStats:
+    """Deliver every alert due now (one batch); returns what happened.
+
+    ``caps`` limits alerts per channel per hour; the excess waits for the digest.
+    """
+    stats = DeliveryStats()
+    items = await asyncio.to_thread(
+        store.claim_outbox, clock(), SEND_LEASE, limit, tuple(notifiers), owner
+    )
+    # Channels are independent: a slow mail server must not hold webhooks back.
+    by_channel: dict[str, list[OutboxItem]] = {}
+    for item in items:
+        by_channel.setdefault(item.channel, []).append(item)
+    for channel, batch in by_channel.items():
+        cap = (caps or {}).get(channel)
+        if cap is not None:
+            by_channel[channel] = await _apply_cap(store, channel, batch, cap, clock())
+    await asyncio.gather(
+        *(
+            _deliver_channel(store, notifiers[ch], batch, clock, rng or random.Random(), stats)
+            for ch, batch in by_channel.items()
+        )
+    )
+    if metrics is not None:
+        for channel, n in stats.sent_by.items():
+            metrics.alerts_delivered.labels(channel).inc(n)
+        for channel, n in stats.failed_by.items():
+            metrics.alerts_failed.labels(channel).inc(n)
+    return stats
+
+
+async def _apply_cap(
+    store: Store, channel: str, batch: list[OutboxItem], cap: int, now: datetime
+) -> list[OutboxItem]:
+    sent = await asyncio.to_thread(store.sent_since, channel, now - timedelta(hours=1))
+    room = max(cap - sent, 0)
+    for item in batch[room:]:
+        await asyncio.to_thread(store.fold_into_digest, item.id)
+    if len(batch) > room:
+        event(log, "flood cap reached: alerts folded into the digest", logging.WARNING,
+              channel=channel, folded=len(batch) - room, cap=cap)  # fmt: skip
+    return batch[:room]
+
+
+async def deliver_digests(
+    store: Store,
+    notifiers: Mapping[str, Notifier],
+    schedules: Mapping[str, Schedule],
+    clock: Callable[[], datetime],
+    rng: random.Random | None = None,
+    owner: str | None = None,
+) -> int:
+    """Send each channel's digest if one fell due since the last; returns how many went.
+
+    A digest that fell due while the daemon was down goes out at the first call.
+    """
+    sent = 0
+    for channel, schedule in schedules.items():
+        notifier = notifiers.get(channel)
+        if notifier is None:
+            continue
+        now = clock()
+        last, oldest = await asyncio.to_thread(store.digest_state, channel)
+        due = schedule.last_due(now)
+        if oldest is None or oldest > due or (last is not None and last >= due):
+            continue
+        items = await asyncio.to_thread(store.claim_digest, channel, now, SEND_LEASE, owner)
+        if not items:
+            continue
+        ids = [i.id for i in items]
+        try:
+            await notifier.send_digest(channel, [message_from(i) for i in items])
+        except Exception as exc:  # recorded, retried; never fatal to the worker
+            attempts = max(i.attempts for i in items) + 1
+            retry_at = now + timedelta(seconds=retry_delay(attempts, rng or random.Random()))
+            await asyncio.to_thread(store.fail_digest, ids, channel, retry_at, str(exc))
+            event(log, "digest failed", logging.WARNING, channel=channel, error=str(exc))
+            continue
+        await asyncio.to_thread(store.finish_digest, ids, channel, clock())
+        event(log, "digest sent", channel=channel, alerts=len(ids))
+        sent += 1
+    return sent
+
+
+def digest_schedules(config: Config) -> dict[str, Schedule]:
+    """Every channel's digest schedule: its own, or hourly for alerts folded by its cap."""
+    out: dict[str, Schedule] = {}
+    for name, ch in config.channels.items():
+        if ch.mode == "digest" or "digest" in ch.model_fields_set:
+            out[name] = ch.schedule()
+        else:
+            out[name] = parse_schedule("hourly", ch.timezone)
+    return out
+
+
+def channel_caps(config: Config) -> dict[str, int | None]:
+    return {name: ch.max_per_hour for name, ch in config.channels.items()}
+
+
+async def _deliver_channel(
+    store: Store,
+    notifier: Notifier,
+    items: list[OutboxItem],
+    clock: Callable[[], datetime],
+    rng: random.Random,
+    stats: DeliveryStats,
+) -> None:
+    for item in items:
+        fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
+        try:
+            await notifier.send(message_from(item))
+        except DeliveryError as exc:
+            await _record_failure(store, item, exc, clock, rng, stats)
+            if exc.permanent:
+                # The receiver says it is gone for good (410): stop sending to it.
+                await asyncio.to_thread(store.disable_channel, item.channel, str(exc))
+                event(log, "channel disabled", logging.ERROR, error=str(exc), **fields)
+                return
+            continue
+        except Exception as exc:  # a notifier bug must not kill the worker
+            wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
+            await _record_failure(store, item, wrapped, clock, rng, stats)
+            continue
+        await asyncio.to_thread(store.mark_sent, item.id, clock())
+        stats.sent += 1
+        stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
+        event(log, "alert sent", **fields)
+
+
+async def _record_failure(
+    store: Store,
+    item: OutboxItem,
+    exc: DeliveryError,
+    clock: Callable[[], datetime],
+    rng: random.Random,
+    stats: DeliveryStats,
+) -> None:
+    now = clock()
+    stats.failed_by[item.channel] = stats.failed_by.get(item.channel, 0) + 1
+    delay = retry_delay(item.attempts + 1, rng)
+    if exc.retry_after is not None:
+        delay = max(delay, exc.retry_after)
+    next_attempt: datetime | None = now + timedelta(seconds=delay)
+    if now - item.created > MAX_DELIVERY_AGE:
+        next_attempt = None
+        stats.dead += 1
+    else:
+        stats.failed += 1
+    await asyncio.to_thread(store.mark_failed, item.id, now, str(exc), next_attempt)
+    event(
+        log, "alert delivery failed", logging.WARNING,
+        alert=item.rule, channel=item.channel, alert_id=item.alert_id,
+        error=str(exc), next_attempt=next_attempt,
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""Recognise what is never article text inside the body the scorer chose.
+
+Forms, media, navigation, hidden elements and template parts named as boilerplate
+are left out while the chosen body is written out as text, and only there: removed
+page-wide, such names would also take page wrappers with unlucky names
+("pg-right-rail-tall" around a whole article), while inside an article body they
+reliably mark a share bar, a related-links box or an ad slot.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborNode
+
+from monitor.extract._patterns import class_weight
+
+JUNK_TAGS = frozenset([
+    "script", "style", "noscript", "template", "svg", "iframe", "button", "select",
+    "input", "textarea", "canvas", "object", "embed", "map", "audio", "video",
+    "dialog", "link", "meta", "math", "picture", "source",
+])  # fmt: skip
+_STRUCTURAL_TAGS = frozenset({"nav", "footer", "aside", "header", "figcaption"})
+_STRUCTURAL_ROLES = frozenset(
+    {"navigation", "contentinfo", "complementary", "banner", "dialog", "alert", "search"}
+)
+_SOFT_SHARE = 0.3
+_HIDDEN_STYLE = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
+
+
+def label(node: LexborNode, attrs: dict[str, str | None] | None = None) -> str:
+    """``class`` and ``id`` of ``node`` joined by a space (the key ``class_weight`` scores);
+    ``attrs``: its attributes, when the caller already has them."""
+    if attrs is None:
+        attrs = node.attributes
+    return f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+
+
+def _structural(tag: str, attrs: dict[str, str | None]) -> bool:
+    if tag in _STRUCTURAL_TAGS:
+        return True
+    if not attrs:
+        return False
+    if (
+        "hidden" in attrs
+        or attrs.get("aria-hidden") == "true"
+        or attrs.get("itemprop") == "comment"
+    ):
+        return True
+    if attrs.get("role") in _STRUCTURAL_ROLES:
+        return True
+    style = attrs.get("style")
+    if not style:
+        return False
+    lowered = style.lower()
+    return any(hidden in lowered for hidden in _HIDDEN_STYLE)
+
+
+def doomed(node: LexborNode, tag: str, total: int) -> bool:
+    """Whether ``node`` (an element named ``tag`` inside a body whose text is ``total``
+    characters long) is boilerplate to leave out, with everything under it."""
+    if tag in JUNK_TAGS:
+        return True
+    attrs = node.attributes
+    if _structural(tag, attrs):
+        return True
+    if not attrs or ("class" not in attrs and "id" not in attrs):
+        return False
+    weight = class_weight(label(node, attrs))
+    if weight <= -50:
+        return attrs.get("itemprop") != "articleBody"
+    # Furniture names ("widget", "banner") also wrap whole bodies in page builders:
+    # such a part goes only when it is a small share of the body.
+    return weight < 0 and len(node.text(deep=True)) < _SOFT_SHARE * total
+
+
+def node_weight(node: LexborNode) -> tuple[int, bool, str]:
+    """``node``'s class weight (plus 40 when it says it is the article body), whether it
+    is a part that never holds article text, and its ``class``: one read of its
+    attributes."""
+    attrs = node.attributes
+    if not attrs:
+        return 0, (node.tag or "") in _STRUCTURAL_TAGS, ""
+    classes = attrs.get("class") or ""
+    weight = class_weight(label(node, attrs))
+    if attrs.get("itemprop") == "articleBody":
+        return weight + 40, False, classes
+    return weight, weight <= -50 or _structural(node.tag or "", attrs), classes

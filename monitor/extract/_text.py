@@ -1,0 +1,147 @@
+"""Write the chosen body nodes out as plain text paragraphs.
+
+Block elements end a paragraph and inline ones join without splitting words, so the
+text reads as the page does. Boilerplate parts (see ``_clean``) are skipped on the
+way, and blocks whose text shows they are not prose are taken back once written: link
+lists, link-heavy blocks, paragraphs that are only a link, furniture lines
+("Advertisement", "Read more"), and the page title repeated as a heading.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborNode
+
+from monitor.extract._body import text_size
+from monitor.extract._clean import JUNK_TAGS, doomed
+from monitor.extract._patterns import BOILERPLATE_LINE
+
+_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "ul", "ol", "li", "dl", "dt", "dd",
+        "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr", "thead",
+        "tbody", "tfoot", "caption", "figure", "hr", "address", "details", "summary",
+        "center", "fieldset", "form", "header", "footer", "aside", "nav", "hgroup",
+    }
+)  # fmt: skip
+_CONTAINERS = frozenset({"div", "section", "ul", "ol", "dl", "table", "figure", "form", "details"})
+_SKIP = frozenset({"h1", "figcaption", "caption", "label", "sup", *JUNK_TAGS})
+_CELLS = frozenset({"td", "th"})
+_LINKABLE = frozenset({"p"})
+_LISTS = frozenset({"ul", "ol", "dl"})
+_LINK_ONLY_MAX = 200
+_LINK_ONLY_DENSITY = 0.8
+# Source newlines are plain whitespace in HTML; only <br> breaks a line, so it is
+# written as a marker character that no page text contains.
+_BR = "\x00"
+_SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+_LINE_BREAK = re.compile(r" ?\x00 ?")
+_PARAGRAPH_BREAK = re.compile(r" ?\x00 ?\x00[\x00 ]*")
+
+
+class _Writer:
+    """Accumulates inline text and cuts it into paragraphs at block boundaries."""
+
+    def __init__(self) -> None:
+        self.paragraphs: list[str] = []
+        self.parts: list[str] = []
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        raw = "".join(self.parts)
+        self.parts = []
+        if _BR not in raw:
+            self._add(" ".join(raw.split()))  # str.split: the fast whitespace collapse
+            return
+        # Two line breaks in a row are how br-laid-out templates separate paragraphs.
+        for chunk in _PARAGRAPH_BREAK.split(_SPACES.sub(" ", raw)):
+            self._add(_LINE_BREAK.sub("\n", chunk).strip())
+
+    def _add(self, text: str) -> None:
+        if "\u200b" in text:
+            text = text.replace("\u200b", "")
+        if text and not (len(text) < 120 and BOILERPLATE_LINE.match(text)):
+            self.paragraphs.append(text)
+
+
+def _unwanted(tag: str, size: int, linked: int) -> bool:
+    """Whether a block just written out should be taken back, from its text size and
+    the part of it inside links."""
+    if tag in _LINKABLE:
+        # A short paragraph that is nothing but a link is a teaser for another page
+        # ("Who will make the Rock Hall in 2020?" under "You may also like...").
+        return 0 < size < _LINK_ONLY_MAX and linked > _LINK_ONLY_DENSITY * size
+    if tag not in _CONTAINERS:
+        return False
+    if size == 0:
+        return False
+    density = linked / size
+    if tag in _LISTS:
+        # A list of links is navigation or "related stories", whatever its class says.
+        return density > 0.5
+    return (density > 0.5 and size < 1000) or density > 0.7
+
+
+def _walk(node: LexborNode, out: _Writer, total: int, in_link: bool) -> tuple[int, int]:
+    """Write ``node``'s children out; return their text size and the part in links.
+
+    Sizes are counted on the way, so judging a block by its link density costs no
+    second pass over its text.
+    """
+    size = linked = 0
+    for child in node.iter(include_text=True):
+        tag = child.tag
+        if tag == "-text":
+            content = child.text_content or ""
+            if content.isspace() or not content:
+                # Indentation between tags: a space at most, and none to start a paragraph.
+                if out.parts:
+                    out.parts.append(" ")
+                continue
+            out.parts.append(content)
+            chars = text_size(content)
+            size += chars
+            linked += chars if in_link else 0
+            continue
+        if tag == "br":
+            out.parts.append(_BR)
+            continue
+        if tag in _SKIP or tag is None or tag.startswith("-") or doomed(child, tag, total):
+            continue
+        link = in_link or tag == "a"
+        if tag in _CELLS:
+            out.parts.append(" ")
+            child_size, child_linked = _walk(child, out, total, link)
+            out.parts.append(" ")
+        elif tag in _BLOCKS:
+            out.flush()
+            mark = len(out.paragraphs)
+            child_size, child_linked = _walk(child, out, total, link)
+            out.flush()
+            if _unwanted(tag, child_size, child_linked):
+                del out.paragraphs[mark:]
+                continue
+        else:
+            child_size, child_linked = _walk(child, out, total, link)
+        size += child_size
+        linked += child_linked
+    return size, linked
+
+
+def body_text(nodes: list[LexborNode]) -> str:
+    """Return the text of ``nodes`` as paragraphs separated by a blank line."""
+    out = _Writer()
+    for node in nodes:
+        out.flush()
+        if node.tag == "-text":
+            out.parts.append(node.text_content or "")
+            continue
+        mark = len(out.paragraphs)
+        size, linked = _walk(node, out, len(node.text(deep=True)), False)
+        out.flush()
+        if node.tag in _CONTAINERS and _unwanted(node.tag, size, linked):
+            del out.paragraphs[mark:]
+    out.flush()
+    return "\n\n".join(out.paragraphs)

@@ -1,0 +1,244 @@
+"""One source's listing and one article's way in: fetch, extract, match, get ready to store.
+
+Shared by the poll (which stores what it prepares) and ``monitor fetch`` (a dry run,
+which only shows it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from monitor.config import AlertConfig, SourceConfig
+from monitor.dedupe import (
+    Signature,
+    body_fingerprint,
+    canonical_url,
+    pick_canonical,
+    signature,
+    url_key,
+)
+from monitor.errors import ExtractError, FetchError
+from monitor.extract import Article, extract_article, extract_links
+from monitor.feeds import FeedEntry, parse_feed
+from monitor.fetch import FetchResult
+from monitor.log import event
+from monitor.rules import Document, Match
+from monitor.runtime import Runtime
+from monitor.store import NewAlert, NewArticle
+
+log = logging.getLogger("monitor.ingest")
+
+# Body shorter than this (characters) is "nothing usable": the feed's own text is read instead.
+MIN_USABLE_BODY = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry to fetch: from a feed (with its own text) or a listing page (a link)."""
+
+    url: str
+    key: str
+    entry: FeedEntry | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A fetched feed or listing page: its articles and its hints for the next poll."""
+
+    result: FetchResult
+    candidates: list[Candidate]
+    ttl: float | None = None
+    dates: tuple[datetime, ...] = ()
+
+
+async def fetch_candidates(
+    rt: Runtime, source: SourceConfig, etag: str | None = None, last_modified: str | None = None
+) -> Listing:
+    """Fetch the feed or listing page; the articles it links to, deduplicated by URL."""
+    result = await rt.fetcher.get(
+        source.url,
+        etag=etag,
+        last_modified=last_modified,
+        allow_private=rt.config.source_allows_private(source),
+        obey_robots=source.kind == "page",
+    )
+    rt.metrics.fetch_seconds.observe(result.elapsed)
+    if result.not_modified:
+        return Listing(result, [])
+    out: dict[str, Candidate] = {}
+    if source.kind == "page":
+        html = result.content
+        for link in extract_links(html, result.final_url, selector=source.link_selector):
+            key = url_key(canonical_url(link))
+            out.setdefault(key, Candidate(link, key, None))
+        return Listing(result, list(out.values()))
+    # Parsing a large feed takes a while: off the event loop, so other polls go on.
+    feed = await asyncio.to_thread(
+        parse_feed, result.content, result.final_url, content_type=result.content_type
+    )
+    for entry in feed.entries:
+        if entry.url:
+            key = url_key(canonical_url(entry.url))
+            out.setdefault(key, Candidate(entry.url, key, entry))
+    dates = tuple(d for e in feed.entries if (d := e.published or e.updated) is not None)
+    return Listing(result, list(out.values()), feed.ttl, dates)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One new article, extracted and matched, ready to store (or to show, in a dry run)."""
+
+    record: NewArticle
+    alerts: list[NewAlert]
+    matches: dict[str, Match]
+    signature: Signature
+
+
+async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Prepared | None:
+    """Fetch and extract one article and match it against the rules; None when there is
+    nothing to read (the page failed and the feed entry has no text of its own)."""
+    entry = candidate.entry
+    article = await _fetch_article(rt, source, candidate)
+    if article is None and (entry is None or not (entry.content or entry.summary)):
+        return None
+    final_url = article[1] if article else candidate.url
+    page = article[0] if article else None
+    title, body = _text_of(page, entry)
+    now = rt.clock()
+    published = (page.published if page else None) or (entry.published if entry else None)
+    language = (page.language if page else None) or (entry.language if entry else None)
+    language = language or source.language
+    # Alerts and the store carry the clean URL: no tracking parameters, no AMP variant.
+    url = pick_canonical(final_url, page.canonical_url if page else None)
+    doc = Document(
+        title=title, text=body, language=language, url=url, site=_site(url),
+        source=source.name, tags=source.tags,
+    )  # fmt: skip
+    matches, alerts = _alerts_for(rt, doc, published or now, now)
+    sig = signature(body)
+    authors = page.authors if page and page.authors else entry.authors if entry else ()
+    record = NewArticle(
+        url_key=candidate.key,
+        url=candidate.url,
+        canonical_url=url,
+        source=source.name,
+        title=title,
+        body=body,
+        first_seen=now,
+        guid=entry.guid if entry else None,
+        summary=entry.summary if entry else "",
+        authors=authors,
+        language=language,
+        published=published,
+        updated=(entry.updated or entry.published) if entry else None,
+        quality=page.quality if page else "feed",
+        # A paywall notice or a captcha page is the same on every article of a site:
+        # such bodies never make two articles one story.
+        fingerprint=body_fingerprint(body) if _comparable(page, body) else None,
+        signature=sig.to_bytes() if sig.usable and _comparable(page, body) else None,
+    )
+    return Prepared(record, alerts, matches, sig)
+
+
+async def _fetch_article(
+    rt: Runtime, source: SourceConfig, candidate: Candidate
+) -> tuple[Article, str] | None:
+    """The extracted page and its final URL, or None when the page could not be had."""
+    entry = candidate.entry
+    allow = rt.config.source_allows_private(source)
+    try:
+        page = await rt.fetcher.get(candidate.url, allow_private=allow, obey_robots=True)
+    except FetchError as exc:
+        rt.metrics.fetch_errors.labels(exc.kind).inc()
+        event(
+            log, "article fetch failed", logging.WARNING,
+            source=source.name, url=candidate.url, kind=exc.kind, error=str(exc),
+        )  # fmt: skip
+        return None
+    rt.metrics.fetch_seconds.observe(page.elapsed)
+    started = time.perf_counter()
+    try:
+        article = extract_article(
+            page.content,
+            page.final_url,
+            body_selector=source.body_selector,
+            charset=page.charset,
+            languages=[source.language] if source.language else None,
+            feed_published=entry.published if entry else None,
+        )
+    except ExtractError as exc:  # the feed's own text is read instead
+        event(log, "extraction failed", logging.WARNING, source=source.name, url=page.final_url,
+              error=str(exc))  # fmt: skip
+        return None
+    rt.metrics.extract_seconds.observe(time.perf_counter() - started)
+    return article, page.final_url
+
+
+def _comparable(page: Article | None, body: str) -> bool:
+    quality_ok = page is None or page.quality == "ok"
+    return quality_ok and len(body) >= MIN_USABLE_BODY
+
+
+def _text_of(article: Article | None, entry: FeedEntry | None) -> tuple[str, str]:
+    """Title and body a rule reads: the extracted page, else the feed entry's own text."""
+    title = (article.title if article else None) or (entry.title if entry else "") or ""
+    body = article.text if article else ""
+    if len(body) < MIN_USABLE_BODY and entry is not None:
+        fallback = entry.content or entry.summary
+        if len(fallback) > len(body):
+            body = fallback
+    return title, body
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _alerts_for(
+    rt: Runtime, doc: Document, dated: datetime, now: datetime
+) -> tuple[dict[str, Match], list[NewAlert]]:
+    matches: dict[str, Match] = {}
+    out: list[NewAlert] = []
+    for name, match in rt.rules.index.match(doc).items():
+        alert = rt.rules.alerts[name]
+        if not _alert_applies(alert, doc, dated, now):
+            continue
+        matches[name] = match
+        payload = _payload(alert, match, doc, dated)
+        for channel in alert.notify:
+            mode = alert.mode or rt.config.channels[channel].mode
+            out.append(NewAlert(name, channel, payload, digest=mode == "digest"))
+    return matches, out
+
+
+def _alert_applies(alert: AlertConfig, doc: Document, dated: datetime, now: datetime) -> bool:
+    if alert.max_age is not None and now - dated > alert.max_age:
+        return False  # stored, not alerted: an old backlog must not flood anyone
+    if alert.languages and (doc.language or "") not in alert.languages:
+        return False
+    if alert.sources and doc.source not in alert.sources:
+        return False
+    return not (alert.tags and not set(alert.tags) & set(doc.tags))
+
+
+def _payload(alert: AlertConfig, match: Match, doc: Document, dated: datetime) -> dict[str, object]:
+    return {
+        "alert": alert.name,
+        "query": alert.query,
+        "matched": list(match.terms),
+        "article": {
+            "url": doc.url,
+            "title": doc.title,
+            "source": doc.source,
+            "published": dated.isoformat(),
+            "language": doc.language,
+            "snippet": match.snippet_marked("", ""),
+            "snippet_html": match.snippet_html(),
+        },
+    }

@@ -1,0 +1,50 @@
+"""Prometheus metrics, one registry per daemon (passed in, never global)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    """The counters the pipeline, the delivery worker and the scheduler update."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.polls = Counter(
+            "monitor_polls", "Source polls by outcome", ["source", "outcome"], registry=r
+        )
+        self.fetch_errors = Counter(
+            "monitor_fetch_errors", "Failed polls and article fetches by error kind", ["kind"],
+            registry=r,
+        )  # fmt: skip
+        self.articles = Counter(
+            "monitor_articles", "Articles seen, new or duplicate", ["source", "result"], registry=r
+        )
+        self.alerts_created = Counter(
+            "monitor_alerts_created", "Alerts written to the outbox", ["alert", "channel"],
+            registry=r,
+        )  # fmt: skip
+        self.alerts_delivered = Counter(
+            "monitor_alerts_delivered", "Alerts accepted by their channel", ["channel"], registry=r
+        )
+        self.alerts_failed = Counter(
+            "monitor_alerts_failed", "Failed delivery attempts", ["channel"], registry=r
+        )
+        self.outbox_depth = Gauge(
+            "monitor_outbox_depth", "Alerts not yet delivered", ["channel"], registry=r
+        )
+        self.fetch_seconds = Histogram(
+            "monitor_fetch_seconds", "Time to fetch one URL", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.extract_seconds = Histogram(
+            "monitor_extract_seconds", "Time to extract one article", buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.last_dispatch = Gauge(
+            "monitor_last_dispatch_timestamp_seconds", "When the scheduler last ran", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,198 @@
+"""The orchestrator: one source's poll, wired through every stage.
+
+fetch → parse feed / listing page → dedupe key → skip what the store has → fetch and
+extract new articles → match alert rules → store article + story + outbox rows in one
+transaction → record the poll on the source (success, or the error and a backoff).
+
+Dependencies arrive in a ``Runtime``; nothing here reads globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.cadence import MAX_BACKOFF, adaptive_interval, next_failure, next_success
+from monitor.config import SourceConfig
+from monitor.errors import HTTPStatusError, MonitorError
+from monitor.fetch import cache_lifetime
+from monitor.ingest import Candidate, Listing, Prepared, fetch_candidates, prepare
+from monitor.log import event
+from monitor.runtime import Runtime
+from monitor.store import ClaimedSource, NewAlert, make_alert_id
+
+log = logging.getLogger("monitor.pipeline")
+
+# Articles fetched per poll at the most: a first poll of a huge feed must not take hours.
+MAX_NEW_PER_POLL = 100
+
+
+@dataclass(frozen=True)
+class PollResult:
+    source: str
+    ok: bool
+    new_articles: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+async def poll_source(rt: Runtime, claimed: ClaimedSource) -> PollResult:
+    """Poll one leased source; every failure is recorded on it, never raised."""
+    now = rt.clock()
+    source = rt.source(claimed.name)
+    if source is None:  # removed from the config since it was claimed
+        await asyncio.to_thread(
+            rt.db().release_failure, claimed.id, now, now + MAX_BACKOFF, "config", "not in config"
+        )
+        return PollResult(claimed.name, False, error="not in config")
+    try:
+        new, alerts, listing = await _poll(rt, source, claimed)
+    except Exception as exc:  # one bad source never stops the others
+        return await _failed(rt, source, claimed, exc)
+    result = listing.result
+    rt.metrics.polls.labels(source.name, "not_modified" if result.not_modified else "ok").inc()
+    interval = source.interval
+    if source.adaptive and listing.dates:
+        interval = adaptive_interval(interval, source.ceiling(), listing.dates, rt.clock())
+    hints = (cache_lifetime(result.headers), listing.ttl)
+    next_check = next_success(rt.clock(), interval, rt.rng, hints)
+    # A 304 carries no new validators: keep the ones that earned it.
+    keep = result.not_modified
+    health = await asyncio.to_thread(
+        rt.db().release_success,
+        claimed.id,
+        rt.clock(),
+        next_check,
+        etag=result.etag or (claimed.etag if keep else None),
+        last_modified=result.last_modified or (claimed.last_modified if keep else None),
+        new_articles=new,
+    )
+    if health.notified and health.failing_since is not None:
+        await _health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
+    event(log, "poll done", source=source.name, new=new, alerts=alerts, next_check=next_check)
+    return PollResult(source.name, True, new, alerts)
+
+
+async def _failed(
+    rt: Runtime, source: SourceConfig, claimed: ClaimedSource, exc: Exception
+) -> PollResult:
+    kind = exc.kind if isinstance(exc, MonitorError) else "internal"
+    message = _describe(exc)
+    level = logging.WARNING if isinstance(exc, MonitorError) else logging.ERROR
+    event(log, "poll failed", level, source=source.name, url=source.url, kind=kind, error=message)
+    rt.metrics.polls.labels(source.name, "error").inc()
+    rt.metrics.fetch_errors.labels(kind).inc()
+    retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+    now = rt.clock()
+    next_check = next_failure(now, source.interval, claimed.error_count + 1, rt.rng, retry_after)
+    health = await asyncio.to_thread(
+        rt.db().release_failure, claimed.id, now, next_check, kind, message
+    )
+    limits = rt.config.health
+    since = health.failing_since
+    if limits and since and not health.notified and now - since >= limits.after:
+        await _health_notice(rt, source, claimed.id, since, recovered=False, error=message)
+    return PollResult(source.name, False, error=message)
+
+
+async def _health_notice(
+    rt: Runtime,
+    source: SourceConfig,
+    source_id: int,
+    since: datetime,
+    *,
+    recovered: bool,
+    error: str = "",
+) -> None:
+    """Queue a notice that a source has been failing (or is back), once per streak."""
+    limits = rt.config.health
+    if limits is None:
+        return
+    hours = (rt.clock() - since).total_seconds() / 3600
+    title = (
+        f"Source {source.name} is back after {hours:.1f} h of failures"
+        if recovered
+        else f"Source {source.name} has been failing for {hours:.1f} h: {error}"
+    )
+    state = "recovered" if recovered else "failing"
+    payload = {
+        "alert": "source-health", "query": "", "matched": [state],
+        "article": {"url": source.url, "title": title, "source": source.name,
+                    "published": rt.clock().isoformat(), "language": None, "snippet": title},
+    }  # fmt: skip
+    notices = [
+        (make_alert_id(f"source-health:{source.name}:{state}", int(since.timestamp()), ch),
+         NewAlert("source-health", ch, payload))
+        for ch in limits.notify
+    ]  # fmt: skip
+    await asyncio.to_thread(rt.db().queue_notices, source_id, not recovered, notices, rt.clock())
+    event(log, "source health notice", logging.WARNING, source=source.name, state=state)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {text}"
+
+
+async def _poll(
+    rt: Runtime, source: SourceConfig, claimed: ClaimedSource
+) -> tuple[int, int, Listing]:
+    store = rt.db()
+    listing = await fetch_candidates(rt, source, claimed.etag, claimed.last_modified)
+    candidates = listing.candidates
+    if listing.result.not_modified:
+        return 0, 0, listing
+    known = await asyncio.to_thread(store.known_keys, [c.key for c in candidates])
+    fresh = [c for c in candidates if c.key not in known or _edited(c, known[c.key])]
+    rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
+    new = alerts = 0
+    for candidate in fresh[:MAX_NEW_PER_POLL]:
+        prepared = await prepare(rt, source, candidate)
+        if prepared is None:
+            continue  # nothing to read; the next poll tries again
+        if candidate.key in known:
+            stored = await _store_edit(rt, prepared)
+        else:
+            stored = await _store(rt, prepared)
+            new += stored is not None
+        alerts += stored or 0
+    return new, alerts, listing
+
+
+def _edited(candidate: Candidate, stored_stamp: datetime | None) -> bool:
+    """A known article whose feed entry says it was updated after the stored version."""
+    updated = candidate.entry.updated if candidate.entry else None
+    return updated is not None and stored_stamp is not None and updated > stored_stamp
+
+
+async def _store_edit(rt: Runtime, prepared: Prepared) -> int | None:
+    record = prepared.record
+    updated = await asyncio.to_thread(rt.db().update_article, record, prepared.alerts)
+    if updated is None:
+        return None
+    rt.metrics.articles.labels(record.source, "edited").inc()
+    event(log, "article edited", source=record.source, url=record.canonical_url,
+          alerts=len(updated.alert_ids))  # fmt: skip
+    return len(updated.alert_ids)
+
+
+async def _store(rt: Runtime, prepared: Prepared) -> int | None:
+    """Insert the article with its alerts; the number of alerts really created."""
+    record, new_alerts = prepared.record, prepared.alerts
+    # Only a comparable body (not a paywall notice, not a bot page) joins another story.
+    near = rt.stories.finder(prepared.signature, record.first_seen) if record.signature else None
+    inserted = await asyncio.to_thread(rt.db().insert_article, record, new_alerts, near=near)
+    if inserted is None:
+        return None
+    rt.metrics.articles.labels(record.source, "new").inc()
+    for alert in new_alerts:
+        alert_id = make_alert_id(alert.rule, inserted.story_id, alert.channel)
+        if alert_id in inserted.alert_ids:
+            rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()
+            event(
+                log, "alert queued", source=record.source, url=record.canonical_url,
+                alert=alert.rule, channel=alert.channel, alert_id=alert_id,
+            )  # fmt: skip
+    return len(inserted.alert_ids)

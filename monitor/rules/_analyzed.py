@@ -1,0 +1,235 @@
+"""An article analysed once, then read by every rule that might match it.
+
+Analysis is the cost every article pays whatever the number of rules, so it is kept
+to a few operations that run in C. The article is cut into *chunks*: runs of letters
+and digits, apostrophes included (see CHUNK_RE), which are its words but for the rare
+"aujourd'hui". A process-wide registry remembers, for every chunk ever seen, which
+folded words and which stem keys it offers, inverted: key -> chunks. A rule word then
+asks "does the article hold one of the chunks that offer my key?", one ``isdisjoint``
+between two small sets. News vocabulary repeats far more than it varies, so nearly
+every chunk of a new article is already registered.
+
+Positions (for phrases, proximity and snippets) are chunk positions, found by
+``list.index`` on the article's chunk list: proximity counts "aujourd'hui" as the one
+word it is written as.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from re import Match as ReMatch
+from urllib.parse import urlsplit
+
+from monitor.rules._analysis import (
+    CHUNK_RE,
+    chunk_words,
+    fold,
+    normalize,
+    primary_language,
+    stemmers_for,
+    text_keys,
+)
+from monitor.rules._model import Document
+from monitor.rules._snippet import Frame
+
+TITLE = 1
+BODY = 2
+BOTH = TITLE | BODY
+# Stream index (0 title, 1 body) -> its bit.
+BITS = (TITLE, BODY)
+
+# The registry. Bounded: when full it is emptied whole and its generation bumped, so an
+# analysis made before that can tell it is stale (see Analyzed.fresh) and be redone.
+_LIMIT = 300_000
+_LOCK = threading.Lock()
+_generation = 0
+FORM_CHUNKS: dict[str, set[str]] = {}
+KEY_CHUNKS: dict[str, dict[str, set[str]]] = {}
+# Chunks registered, per tuple of article languages: one set difference tells an
+# article which of its chunks are new to the registry for its languages.
+_SEEN: dict[tuple[str, ...], set[str]] = {}
+# Folded words by their first two letters, and the chunks holding a word that starts
+# with each prefix a query has asked about, kept up to date as chunks arrive.
+_BY_HEAD: dict[str, set[str]] = {}
+_PREFIXES: dict[str, set[str]] = {}
+_WATCHED: dict[str, list[str]] = {}  # first two letters -> prefixes watched
+
+
+def _register(chunks: frozenset[str], langs: tuple[str, ...]) -> int:
+    global _generation
+    with _LOCK:
+        tables = [KEY_CHUNKS.setdefault(lang, {}) for lang in langs]
+        seen = _SEEN.setdefault(langs, set())
+        fresh = chunks.difference(seen)
+        if not fresh:
+            return _generation
+        if sum(map(len, _SEEN.values())) + len(fresh) > _LIMIT:
+            _generation += 1
+            for table in (FORM_CHUNKS, _BY_HEAD, _PREFIXES, *KEY_CHUNKS.values()):
+                table.clear()
+            for registered in _SEEN.values():
+                registered.clear()
+            _WATCHED.clear()
+            fresh = chunks
+        for chunk in fresh:
+            # Registering again under another tuple of languages adds nothing new.
+            for _, _, low, folded in chunk_words(chunk):
+                FORM_CHUNKS.setdefault(folded, set()).add(chunk)
+                _BY_HEAD.setdefault(folded[:2], set()).add(folded)
+                for prefix in _WATCHED.get(folded[:2], ()):
+                    if folded.startswith(prefix):
+                        _PREFIXES[prefix].add(chunk)
+                for lang, table in zip(langs, tables, strict=True):
+                    for key in text_keys(lang, low):
+                        table.setdefault(key, set()).add(chunk)
+        seen.update(fresh)
+        return _generation
+
+
+def prefix_chunks(prefix: str) -> set[str]:
+    """Every registered chunk holding a word that starts with ``prefix`` (2+ letters)."""
+    found = _PREFIXES.get(prefix)
+    if found is None:
+        with _LOCK:
+            found = _PREFIXES.get(prefix)
+            if found is not None:  # another thread got there first
+                return found
+            found = set()
+            for form in _BY_HEAD.get(prefix[:2], ()):
+                if form.startswith(prefix):
+                    found |= FORM_CHUNKS[form]
+            _PREFIXES[prefix] = found
+            _WATCHED.setdefault(prefix[:2], []).append(prefix)
+    return found
+
+
+class Analyzed:
+    """The chunks, their registry entries and the metadata of one :class:`Document`."""
+
+    __slots__ = (
+        "_occurrences",
+        "_spans",
+        "_walks",
+        "_word_spans",
+        "chunks",
+        "doc",
+        "frames",
+        "generation",
+        "in_mask",
+        "lang",
+        "langs",
+        "memo",
+        "site",
+        "source",
+        "tags",
+        "texts",
+        "url",
+    )
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.texts = (normalize(doc.title), normalize(doc.text))
+        self.chunks = (CHUNK_RE.findall(self.texts[0]), CHUNK_RE.findall(self.texts[1]))
+        title, body = frozenset(self.chunks[0]), frozenset(self.chunks[1])
+        both = title | body
+        self.langs = stemmers_for(doc.language, both)
+        # Distinct chunks per mask: [unused, title, body, title or body].
+        self.in_mask = (both, title, body, both)
+        self.generation = _register(both, self.langs)
+        self.url = doc.url.casefold()
+        self.site = fold(doc.site or _host(doc.url)).strip(".").removeprefix("www.")
+        self.source = fold(doc.source.strip())
+        self.tags = frozenset(fold(t.strip()) for t in doc.tags)
+        self.lang = primary_language(doc.language)
+        # Per query word: the chunks it matched, in the title and in the body. Rules
+        # share words ("Amazon" in many alerts): the first rule to ask pays for all.
+        self.memo: dict[object, tuple[frozenset[str], frozenset[str]]] = {}
+        self._occurrences: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        self._word_spans: tuple[dict[int, tuple[tuple[int, int], ...]], ...] = ({}, {})
+        # Snippet texts by first match (None: the title's), shared by the rules that fire.
+        self.frames: dict[tuple[int, int] | None, Frame] = {}
+        self._spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        self._walks: list[Iterator[ReMatch[str]] | None] = [None, None]
+
+    def fresh(self) -> bool:
+        """False if the registry was emptied since this analysis: redo it."""
+        return self.generation == _generation
+
+    def has_key(self, lang: str, key: str, mask: int) -> bool:
+        """Whether a word of the article's title/body (``mask``) offers stem ``key``."""
+        chunks = KEY_CHUNKS[lang].get(key)
+        return chunks is not None and not self.in_mask[mask].isdisjoint(chunks)
+
+    def has_form(self, folded: str, mask: int) -> bool:
+        """Whether a word of the article's title/body (``mask``) folds to ``folded``."""
+        chunks = FORM_CHUNKS.get(folded)
+        return chunks is not None and not self.in_mask[mask].isdisjoint(chunks)
+
+    def split(self, chunks: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The article's chunks among ``chunks``: those in the title, those in the body."""
+        found = self.in_mask[BOTH].intersection(chunks)
+        return found & self.in_mask[TITLE], found & self.in_mask[BODY]
+
+    def positions(self, stream: int, chunks: Iterable[str]) -> list[int]:
+        """Sorted positions in ``stream`` of every occurrence of ``chunks``."""
+        out: list[int] = []
+        for chunk in chunks:
+            out += self.occurrences(stream, chunk)
+        out.sort()
+        return out
+
+    def occurrences(self, stream: int, chunk: str) -> list[int]:
+        """Positions of ``chunk`` in the stream, in order (remembered per article)."""
+        table = self._occurrences[stream]
+        found = table.get(chunk)
+        if found is None:
+            within = self.chunks[stream]
+            found = table[chunk] = []
+            # list.index scans in C: far cheaper than a position table built in Python
+            # for the handful of chunks the rules ask about.
+            at = within.index(chunk) if chunk in within else -1
+            while at >= 0:
+                found.append(at)
+                try:
+                    at = within.index(chunk, at + 1)
+                except ValueError:
+                    at = -1
+        return found
+
+    def word_spans(self, stream: int, at: int) -> tuple[tuple[int, int], ...]:
+        """Character spans of the words of the chunk at position ``at``: "l'IA" gives "IA"."""
+        table = self._word_spans[stream]
+        found = table.get(at)
+        if found is None:
+            start = self.span(stream, at)[0]
+            found = table[at] = tuple(
+                (start + a, start + b) for a, b, _, _ in chunk_words(self.chunks[stream][at])
+            )
+        return found
+
+    def span(self, stream: int, at: int) -> tuple[int, int]:
+        """Character ``[start, end)`` of the chunk at position ``at``, in the normalized text.
+
+        Offsets are found by walking the text only as far as asked: snippets show the
+        first matches, so most of a long body is never walked.
+        """
+        table = self._spans[stream]
+        if len(table) <= at:
+            walk = self._walks[stream]
+            if walk is None:
+                walk = self._walks[stream] = CHUNK_RE.finditer(self.texts[stream])
+            table += map(_span_of, islice(walk, at + 1 - len(table)))
+        return table[at]
+
+
+_span_of = ReMatch.span
+
+
+def _host(url: str) -> str:
+    # The pipeline fills Document.site; this covers callers that only know the URL.
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""

@@ -1,0 +1,250 @@
+"""``RuleIndex``: a presearcher, so each article is checked only against rules it could match.
+
+The idea is Lucene Monitor's: from each query, derive clauses an article must satisfy
+for the query to have any chance (see _presearch), and file the rule under the words of
+those clauses. Here a rule is filed twice, under its cheapest clause and its second
+cheapest (the same clause again when it has only one), and is a candidate only when
+the article satisfies both: a rule such as
+``Amazon licenciements`` is then checked only on articles holding both words, not on
+every article that mentions Amazon. Candidates are evaluated by the very code brute
+force uses; clauses being necessary, never sufficient, the answers are the same as
+evaluating every rule, and only the work differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
+from monitor.rules._analysis import chunk_words, query_keys, text_keys
+from monitor.rules._analyzed import BOTH, Analyzed
+from monitor.rules._model import Document, Match
+from monitor.rules._presearch import Clause, cheapest, required
+from monitor.rules._query import Query
+
+# Chunks that wake nothing cost a small int; those that do, two masks of up to one bit
+# per rule, hence a bound well below the registry's.
+_CHUNK_CACHE_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    rule_id: str
+    query: Query
+    clauses: tuple[Clause, ...]  # the two cheapest, () when the rule needs nothing
+    seq: int  # order of addition
+    slot: int  # bit of the rule in the tables' masks
+
+
+class _Table:
+    """Rules filed by their clauses: anchor -> bit mask (a Python int).
+
+    Rule slot k owns bit 2k for its cheapest clause and bit 2k+1 for its second, so an
+    article ORs together the masks its words wake up and keeps the slots with both bits
+    set: a few big-integer operations in C instead of a set per word.
+    """
+
+    def __init__(self) -> None:
+        self.words: dict[str, int] = {}
+        self.by_lang: dict[str, dict[str, int]] = {}
+        self.exact: dict[str, int] = {}
+        self.prefix: dict[str, int] = {}
+        # First two letters -> prefixes filed, so a word only tries the few that could fit.
+        self.prefix_heads: dict[str, set[str]] = {}
+        self.meta: dict[str, int] = {}
+
+    def file(self, clause: Clause, bit: int) -> None:
+        for kind, value, _ in clause:
+            _set(self._kind(kind), value, bit)
+            if kind == "w":
+                for lang, table in self.by_lang.items():
+                    for key in query_keys(lang, value):
+                        _set(table, key, bit)
+            elif kind == "p":
+                self.prefix_heads.setdefault(value[:2], set()).add(value)
+
+    def unfile(self, clause: Clause, bit: int) -> None:
+        for kind, value, _ in clause:
+            _clear(self._kind(kind), value, bit)
+            if kind == "w":
+                for lang, table in self.by_lang.items():
+                    for key in query_keys(lang, value):
+                        _clear(table, key, bit)
+            elif kind == "p" and value not in self.prefix:
+                heads = self.prefix_heads[value[:2]]
+                heads.discard(value)
+                if not heads:
+                    del self.prefix_heads[value[:2]]
+
+    def woken_by(self, chunk: str, langs: tuple[str, ...]) -> int:
+        """The clause bits one chunk of article text wakes up."""
+        found = 0
+        tables = [self._lang(lang) for lang in langs]
+        for _, _, low, folded in chunk_words(chunk):
+            for lang, table in zip(langs, tables, strict=True):
+                for key in text_keys(lang, low):
+                    found |= table.get(key, 0)
+            found |= self.exact.get(folded, 0)
+            for prefix in self.prefix_heads.get(folded[:2], ()):
+                if folded.startswith(prefix):
+                    found |= self.prefix[prefix]
+        return found
+
+    def _kind(self, kind: str) -> dict[str, int]:
+        return {"w": self.words, "x": self.exact, "p": self.prefix, "m": self.meta}[kind]
+
+    def _lang(self, lang: str) -> dict[str, int]:
+        # Stem keys depend on the article's language, so each language's table is built
+        # the first time an article in it arrives, then kept up to date by file/unfile.
+        table = self.by_lang.get(lang)
+        if table is None:
+            table = {}
+            for lower, mask in self.words.items():
+                for key in query_keys(lang, lower):
+                    table[key] = table.get(key, 0) | mask
+            self.by_lang[lang] = table
+        return table
+
+
+class RuleIndex:
+    """Rules filed by the words they need; ``match`` equals evaluating every rule.
+
+    Not thread-safe: add and remove rules from one thread, or guard the index.
+    """
+
+    def __init__(self) -> None:
+        self._rules: dict[str, _Entry] = {}
+        self._by_slot: dict[int, _Entry] = {}
+        self._free: list[int] = []  # slots of removed rules, reused so masks stay short
+        self._seq = 0
+        self._always = 0
+        self._table = _Table()
+        # Per article languages: chunk -> the clause bits it wakes up. Emptied whenever
+        # the rules change.
+        self._woken: dict[tuple[str, ...], dict[str, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def add(self, rule_id: str, query: Query) -> None:
+        """File ``query`` under ``rule_id``, replacing any rule with that id."""
+        self.remove(rule_id)
+        self._woken.clear()
+        best = cheapest(required(query._root), 2)
+        clauses = (best[0], best[-1]) if best else ()
+        self._seq += 1
+        slot = self._free.pop() if self._free else len(self._by_slot)
+        entry = self._rules[rule_id] = self._by_slot[slot] = _Entry(
+            rule_id, query, clauses, self._seq, slot
+        )
+        if not clauses:
+            self._always |= 1 << 2 * slot
+        for bit, clause in enumerate(entry.clauses, 2 * slot):
+            self._table.file(clause, 1 << bit)
+
+    def remove(self, rule_id: str) -> None:
+        """Forget the rule ``rule_id``; unknown ids are ignored."""
+        entry = self._rules.pop(rule_id, None)
+        if entry is None:
+            return
+        self._woken.clear()
+        del self._by_slot[entry.slot]
+        self._free.append(entry.slot)
+        self._always &= ~(1 << 2 * entry.slot)
+        for bit, clause in enumerate(entry.clauses, 2 * entry.slot):
+            self._table.unfile(clause, 1 << bit)
+
+    def match(self, doc: Document) -> dict[str, Match]:
+        """rule_id -> Match for every rule that matches ``doc``, in the order rules were added."""
+        while True:
+            analyzed = Analyzed(doc)
+            found: dict[str, Match] = {}
+            for entry in self._candidates(analyzed):
+                match = entry.query._evaluate(analyzed)
+                if match is not None:
+                    found[entry.rule_id] = match
+            if analyzed.fresh():
+                return found
+
+    def match_brute_force(self, doc: Document) -> dict[str, Match]:
+        """The same answer as :meth:`match`, by evaluating every rule (the reference)."""
+        while True:
+            analyzed = Analyzed(doc)
+            found: dict[str, Match] = {}
+            for rule_id, entry in self._rules.items():
+                match = entry.query._evaluate(analyzed)
+                if match is not None:
+                    found[rule_id] = match
+            if analyzed.fresh():
+                return found
+
+    def _candidates(self, doc: Analyzed) -> list[_Entry]:
+        # Which rules each distinct chunk of text wakes up is remembered until the rules
+        # change, so an article mostly costs one dictionary probe per distinct chunk and
+        # a few big-integer operations.
+        cache = self._woken.get(doc.langs)
+        if cache is None:
+            cache = self._woken[doc.langs] = {}
+        chunks = doc.in_mask[BOTH]
+        missing = chunks.difference(cache)
+        if missing:
+            if len(cache) + len(missing) > _CHUNK_CACHE_LIMIT:
+                cache.clear()
+                missing = chunks
+            for chunk in missing:
+                cache[chunk] = self._table.woken_by(chunk, doc.langs)
+        woken = reduce(or_, filter(None, map(cache.get, chunks)), 0)
+        if self._table.meta:
+            woken = reduce(or_, filter(None, map(self._table.meta.get, _meta_keys(doc))), woken)
+        # Bit 2k of ``both`` is set when rule slot k has both clauses woken.
+        both = woken & (woken >> 1) & _even(woken.bit_length())
+        slots = [bit >> 1 for bit in _bits(both | self._always)]
+        entries = [self._by_slot[slot] for slot in slots]
+        entries.sort(key=lambda e: e.seq)
+        return entries
+
+
+_EVEN = [0b01, 2]  # the even bits up to a length, grown as needed
+
+
+def _even(bits: int) -> int:
+    """0b...0101, at least ``bits`` long (longer does no harm to an AND)."""
+    if _EVEN[1] < bits:
+        size = max(bits, 2 * _EVEN[1])
+        _EVEN[:] = [int("01" * (size // 2 + 1), 2), size]
+    return _EVEN[0]
+
+
+def _bits(mask: int) -> list[int]:
+    """The positions of the set bits of ``mask``, lowest first."""
+    digits = bin(mask)[:1:-1]  # binary digits, lowest bit first
+    found = []
+    at = digits.find("1")
+    while at >= 0:
+        found.append(at)
+        at = digits.find("1", at + 1)
+    return found
+
+
+def _set(table: dict[str, int], key: str, bit: int) -> None:
+    table[key] = table.get(key, 0) | bit
+
+
+def _clear(table: dict[str, int], key: str, bit: int) -> None:
+    mask = table.get(key, 0) & ~bit
+    if mask:
+        table[key] = mask
+    else:
+        table.pop(key, None)
+
+
+def _meta_keys(doc: Analyzed) -> list[str]:
+    keys = [f"source={doc.source}", f"lang={doc.lang}"]
+    keys += (f"tag={tag}" for tag in doc.tags)
+    parts = doc.site.split(".")
+    keys += (f"site={'.'.join(parts[i:])}" for i in range(len(parts)))
+    return keys

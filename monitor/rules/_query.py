@@ -1,0 +1,122 @@
+"""``parse_query`` and ``Query``: the rule language's entry points.
+
+A ``Query`` is parsed once, when the config is loaded, and then asked about many
+articles; ``RuleIndex`` asks many queries about one article without analysing the
+article again for each of them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
+
+from monitor.rules._analyzed import BOTH, Analyzed
+from monitor.rules._matcher import Hits, Node
+from monitor.rules._model import Document, Match
+from monitor.rules._parser import _Member, parse, prepare_synonyms
+from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
+
+_FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
+
+
+class Query:
+    """A parsed alert query. Build it with :func:`parse_query`."""
+
+    __slots__ = ("_root", "text")
+
+    def __init__(self, text: str, root: Node) -> None:
+        self.text = text
+        self._root = root
+
+    def match(self, title: str, text: str, language: str | None = None) -> Match | None:
+        """The match of this query in an article's title and body, or None."""
+        return self.match_document(Document(title, text, language))
+
+    def match_document(self, doc: Document) -> Match | None:
+        """The match of this query in ``doc`` (metadata fields included), or None."""
+        while True:
+            analyzed = Analyzed(doc)
+            match = self._evaluate(analyzed)
+            if analyzed.fresh():
+                return match
+
+    def _evaluate(self, doc: Analyzed) -> Match | None:
+        # The index analyses an article once and asks every candidate rule through here;
+        # the caller checks the analysis is still fresh afterwards.
+        if not self._root.test(doc, BOTH):
+            return None
+        return _explain(self._root, doc)
+
+    def __repr__(self) -> str:
+        return f"Query({self.text!r})"
+
+
+def parse_query(query: str, synonyms: Sequence[Sequence[str]] = ()) -> Query:
+    """Parse ``query``; ``synonyms`` are the config's groups of interchangeable terms.
+
+    Raises :class:`monitor.errors.QueryError` with ``position`` set and a message that
+    says what was expected there.
+    """
+    groups = tuple(tuple(group) for group in synonyms)
+    return Query(query, parse(query, _prepared(groups)))
+
+
+@lru_cache(maxsize=64)
+def _prepared(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[_Member, ...], ...]:
+    # Every alert of a config shares the same groups; analyse them once.
+    return prepare_synonyms(groups)
+
+
+def _explain(root: Node, doc: Analyzed) -> Match:
+    hits = Hits()
+    root.collect(doc, BOTH, hits, None)
+    fields = {
+        term: tuple(sorted(where, key=_FIELD_ORDER.index)) for term, where in hits.fields.items()
+    }
+    body = _spans(doc, 1, _shown(doc, 1, hits, WINDOW_WORDS), hits.runs[1])
+    if body:
+        first = min(body)
+        frame = doc.frames.get(first)
+        if frame is None:
+            frame = doc.frames[first] = body_frame(doc.texts[1], first)
+        marks = frame.place(doc.texts[1], body)
+    else:
+        frame = doc.frames.get(None)
+        if frame is None:
+            frame = doc.frames[None] = title_frame(doc.texts[0], doc.texts[1])
+        title = _spans(doc, 0, _shown(doc, 0, hits, len(doc.chunks[0])), hits.runs[0])
+        marks = frame.place(doc.texts[0], title)
+    return Match(tuple(fields), fields, frame.text, tuple(marks))
+
+
+def _shown(doc: Analyzed, stream: int, hits: Hits, width: int) -> list[int]:
+    """Positions of the highlighted chunks within ``width`` of the first one."""
+    at = hits.positions[stream]
+    found = [doc.occurrences(stream, chunk) for chunk in hits.chunks[stream]]
+    found = [places for places in found if places]
+    if not at and not found:
+        return []
+    first = min([*at, *(places[0] for places in found)])
+    last = first + width
+    shown = {i for i in at if first <= i <= last}
+    for places in found:
+        shown.update(places[: bisect_right(places, last)])
+    return sorted(shown)
+
+
+def _spans(
+    doc: Analyzed, stream: int, shown: list[int], runs: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    # A chunk's words, not the elided article in front ("l'**IA**"), and a phrase as
+    # one stretch ("**lettre ouverte**").
+    found: list[tuple[int, int]] = []
+    joined: set[int] = set()
+    for first, last in runs:
+        if first in shown and last in shown:
+            found.append((doc.word_spans(stream, first)[0][0], doc.word_spans(stream, last)[-1][1]))
+            joined.update(range(first, last + 1))
+    for i in shown:
+        if i not in joined:
+            found += doc.word_spans(stream, i)
+    return found

@@ -1,0 +1,370 @@
+"""The daemon: APScheduler 3.x wiring, ``--once``, signals and reload.
+
+One dispatch job leases due sources and polls them under a concurrency limit; one
+delivery job drains the outbox. SIGTERM/SIGINT stop dispatching, let in-flight work
+finish for a grace period, hand back the rest and exit 0; SIGHUP reloads sources.yaml,
+keeping the running config when the new one is invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from tqdm import tqdm
+
+from monitor.alerts import Notifier
+from monitor.config import Config, load_config, redact_url
+from monitor.delivery import (
+    build_notifiers,
+    channel_caps,
+    deliver_digests,
+    deliver_due,
+    digest_schedules,
+)
+from monitor.errors import MonitorError, StoreError
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.http import serve
+from monitor.log import event
+from monitor.metrics import Metrics
+from monitor.pipeline import PollResult, poll_source
+from monitor.runtime import Rules, Runtime, utcnow
+from monitor.store import ClaimedSource, SourceSpec, Store, outbox_depth
+
+log = logging.getLogger("monitor.scheduler")
+
+# A source leased by a daemon that stops renewing it (it hung, or died on another host)
+# goes to another after this; the dispatcher renews in-flight leases every tick.
+POLL_LEASE = timedelta(minutes=5)
+# --once keeps delivering while the next retry is at most this far away.
+ONCE_PATIENCE = timedelta(minutes=1)
+
+
+def source_specs(config: Config) -> list[SourceSpec]:
+    return [
+        SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
+        for s in config.sources
+    ]
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    f = config.fetch
+    total = f.timeout.total_seconds()
+    settings = FetchSettings(
+        connect_timeout=min(f.connect_timeout.total_seconds(), total),
+        read_timeout=total,
+        total_timeout=total,
+        max_bytes=f.max_size,
+        max_redirects=f.max_redirects,
+        per_origin_concurrency=f.per_host_concurrency,
+        min_delay=f.min_delay.total_seconds(),
+    )
+    if f.user_agent:
+        settings = replace(settings, user_agent=f.user_agent)
+    return settings
+
+
+def _file_stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
+
+
+def owner_is_dead(owner: str, me: str) -> bool:
+    """Whether the daemon named ``owner`` (host:pid:nonce) is certainly gone.
+
+    Only owners on this host can be checked: same pid with another nonce is an earlier
+    life of this process (a container restarted as pid 1), any other pid must still run.
+    """
+    try:
+        host, pid_text, _nonce = owner.rsplit(":", 2)
+        my_host, my_pid, _ = me.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != my_host or owner == me:
+        return False
+    if pid_text == my_pid:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def open_store(config: Config) -> Store:
+    """Connect and migrate; a database that does not answer is a StoreError."""
+    store = Store(config.database)
+    try:
+        store.migrate()
+    except Exception as exc:
+        store.close()
+        where = redact_url(config.database)
+        raise StoreError(f"cannot open the database {where}: {type(exc).__name__}: {exc}") from exc
+    return store
+
+
+@dataclass
+class _Live:
+    """What a reload swaps: the runtime (config, rules) and the notifiers."""
+
+    rt: Runtime
+    notifiers: dict[str, Notifier]
+
+
+@dataclass
+class Daemon:
+    config_path: Path
+    config: Config
+    clock: Callable[[], datetime] = utcnow
+    dispatch_every: float = 2.0
+    deliver_every: float = 5.0
+    grace: float = 20.0
+    http: tuple[str, int] | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    owner: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+    _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set)
+    _last_dispatch: float = field(default_factory=time.monotonic)
+    _in_flight: set[int] = field(default_factory=set)
+    watch_every: float = 5.0
+    _config_stamp: tuple[float, int] | None = None
+
+    def __post_init__(self) -> None:
+        self._config_stamp = _file_stamp(self.config_path)
+
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run_once(self) -> list[PollResult]:
+        """Poll every source once, deliver until nothing is due within a minute, return."""
+        store = await asyncio.to_thread(open_store, self.config)
+        try:
+            await asyncio.to_thread(self._sync, store)
+            async with Fetcher(fetch_settings(self.config)) as fetcher:
+                rt = Runtime(
+                    self.config, store, fetcher, Rules.from_config(self.config), self.clock
+                )
+                claimed = await asyncio.to_thread(
+                    store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
+                )
+                slots = asyncio.Semaphore(self.config.max_concurrency)
+                # A first pass over many sources takes a while: show it on a terminal.
+                bar = tqdm(total=len(claimed), unit="source", disable=None, leave=False)
+
+                async def one(c: ClaimedSource) -> PollResult:
+                    result = await self._guarded(slots, rt, c)
+                    bar.update()
+                    return result
+
+                results = list(await asyncio.gather(*(one(c) for c in claimed)))
+                bar.close()
+                await self._drain(rt, build_notifiers(self.config, fetcher))
+        finally:
+            await asyncio.to_thread(store.close)
+        return results
+
+    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+        """One round: instant alerts due now, then any digest that fell due."""
+        await deliver_due(
+            rt.db(), notifiers, self.clock, rt.rng,
+            metrics=self.metrics, owner=self.owner, caps=channel_caps(rt.config),
+        )  # fmt: skip
+        schedules = digest_schedules(rt.config)
+        await deliver_digests(rt.db(), notifiers, schedules, self.clock, rt.rng, self.owner)
+
+    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+        while True:
+            await self._deliver(rt, notifiers)
+            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, list(notifiers))
+            if nxt is None:
+                return
+            wait = (nxt - self.clock()).total_seconds()
+            if wait > ONCE_PATIENCE.total_seconds():
+                event(log, "alerts left for later", next_attempt=nxt)
+                return
+            await asyncio.sleep(max(wait, 0.05))
+
+    def _runtime(self, store: Store, fetcher: Fetcher, config: Config) -> Runtime:
+        rules = Rules.from_config(config)
+        return Runtime(config, store, fetcher, rules, self.clock, metrics=self.metrics)
+
+    def _sync(self, store: Store) -> None:
+        store.sync_sources(source_specs(self.config), self.clock())
+        store.enable_channels(list(self.config.channels))
+        freed = store.reclaim_dead(lambda owner: owner_is_dead(owner, self.owner))
+        if freed:
+            event(log, "took over work of a stopped daemon", leases=freed)
+
+    async def run(self) -> None:
+        """The daemon: returns after SIGTERM/SIGINT once in-flight work is settled."""
+        store = await asyncio.to_thread(open_store, self.config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        server = None
+        try:
+            await asyncio.to_thread(self._sync, store)
+            if self.http is not None:
+                server = await serve(*self.http, self.metrics, lambda: self._health(store))
+                event(log, "serving /healthz and /metrics", listen=f"{self.http[0]}:{self.http[1]}")
+            async with Fetcher(fetch_settings(self.config)) as fetcher:
+                await self._serve(store, fetcher)
+        finally:
+            if server is not None:
+                server.close()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await asyncio.to_thread(store.release_leases, self.owner)
+            await asyncio.to_thread(store.close)
+        event(log, "stopped")
+
+    async def _serve(self, store: Store, fetcher: Fetcher) -> None:
+        live = _Live(
+            self._runtime(store, fetcher, self.config), build_notifiers(self.config, fetcher)
+        )
+        slots = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def dispatch() -> None:
+            self._last_dispatch = time.monotonic()
+            self.metrics.last_dispatch.set_to_current_time()
+            if self._in_flight:
+                until = self.clock() + POLL_LEASE
+                ids = list(self._in_flight)
+                await asyncio.to_thread(store.renew_leases, self.owner, ids, until)
+            free = self.config.max_concurrency - len(self._tasks)
+            if free <= 0 or self._stop.is_set():
+                return
+            claimed = await asyncio.to_thread(
+                store.claim_due, self.clock(), self.owner, POLL_LEASE, free
+            )
+            for c in claimed:
+                task = asyncio.create_task(self._guarded(slots, live.rt, c))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+        async def deliver() -> None:
+            await deliver_due(
+                store,
+                live.notifiers,
+                self.clock,
+                live.rt.rng,
+                metrics=self.metrics,
+                owner=self.owner,
+            )
+            depth = await asyncio.to_thread(outbox_depth, store)
+            for channel in live.notifiers:
+                self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
+
+        loop = asyncio.get_running_loop()
+        reloads: set[asyncio.Task[None]] = set()
+
+        def on_hup() -> None:
+            task = loop.create_task(self._reload(store, fetcher, live))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        opts = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(dispatch, "interval", seconds=self.dispatch_every, id="dispatch", **opts)
+        scheduler.add_job(deliver, "interval", seconds=self.deliver_every, id="deliver", **opts)
+        scheduler.add_job(
+            self._watch_config, "interval", seconds=self.watch_every, id="watch",
+            args=(store, fetcher, live), **opts,
+        )  # fmt: skip
+        scheduler.add_job(
+            self._prune, "interval", hours=24, id="retention", args=(store,),
+            next_run_time=datetime.now(UTC), **opts,
+        )  # fmt: skip
+        scheduler.start()
+        self._log_schedule()
+        await dispatch()
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._settle()
+
+    async def _health(self, store: Store) -> tuple[bool, str]:
+        stale = time.monotonic() - self._last_dispatch > max(3 * self.dispatch_every, 30.0)
+        if stale:
+            return False, "scheduler has not dispatched recently\n"
+        if not await asyncio.to_thread(store.ping):
+            return False, "database does not answer\n"
+        return True, "ok\n"
+
+    async def _guarded(
+        self, slots: asyncio.Semaphore, rt: Runtime, claimed: ClaimedSource
+    ) -> PollResult:
+        self._in_flight.add(claimed.id)
+        try:
+            async with slots:
+                return await poll_source(rt, claimed)
+        finally:
+            self._in_flight.discard(claimed.id)
+
+    async def _settle(self) -> None:
+        if not self._tasks:
+            return
+        event(log, "stopping: waiting for in-flight polls", polls=len(self._tasks))
+        _, pending = await asyncio.wait(set(self._tasks), timeout=self.grace)
+        for task in pending:
+            task.cancel()  # its lease is handed back in run()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    def _log_schedule(self) -> None:
+        for s in self.config.sources:
+            if s.enabled:
+                event(
+                    log, "scheduled", source=s.name, url=redact_url(s.url),
+                    every=f"{int(s.interval.total_seconds())}s", kind=s.kind,
+                )  # fmt: skip
+        event(log, "running", sources=len(self.config.sources), alerts=len(self.config.alerts))
+
+    async def _watch_config(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
+        """Reload when sources.yaml changes on disk, as on SIGHUP."""
+        stamp = _file_stamp(self.config_path)
+        if stamp != self._config_stamp:
+            self._config_stamp = stamp
+            event(log, "config file changed", path=str(self.config_path))
+            await self._reload(store, fetcher, live)
+
+    async def _prune(self, store: Store) -> None:
+        if self.config.retention is None:
+            return
+        before = self.clock() - self.config.retention
+        counts = await asyncio.to_thread(store.prune, before)
+        event(log, "retention", before=before, **counts)
+
+    async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
+        try:
+            config = await asyncio.to_thread(load_config, self.config_path)
+            rules = Rules.from_config(config)
+        except MonitorError as exc:
+            event(log, "reload refused; keeping the running config", logging.ERROR, error=str(exc))
+            return
+        if config.database != self.config.database:
+            event(log, "database changed: restart to use it", logging.WARNING)
+            config = config.model_copy(update={"database": self.config.database})
+        self.config = config
+        live.rt = Runtime(config, store, fetcher, rules, self.clock, live.rt.rng, self.metrics)
+        live.notifiers = build_notifiers(config, fetcher)
+        await asyncio.to_thread(self._sync, store)
+        event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

@@ -1,0 +1,56 @@
+"""The database: the only package that imports sqlmodel.
+
+Sources are leased atomically, articles are inserted only when new (ON CONFLICT DO
+NOTHING ... RETURNING), and alerts go to the outbox in the article's own transaction.
+"""
+
+from monitor.store._engine import make_engine, migrate, normalize_url
+from monitor.store._models import (
+    ChannelStatus,
+    ClaimedSource,
+    Health,
+    Inserted,
+    NearFinder,
+    NewAlert,
+    NewArticle,
+    OutboxItem,
+    SourceSpec,
+    SourceStatus,
+    StoredArticle,
+    StoryLoader,
+)
+from monitor.store._status import (
+    channel_statuses,
+    list_alerts,
+    outbox_depth,
+    retry_alerts,
+    source_statuses,
+)
+from monitor.store._store import Store, make_alert_id
+from monitor.store._tables import metadata
+
+__all__ = [
+    "ChannelStatus",
+    "ClaimedSource",
+    "Health",
+    "Inserted",
+    "NearFinder",
+    "NewAlert",
+    "NewArticle",
+    "OutboxItem",
+    "SourceSpec",
+    "SourceStatus",
+    "Store",
+    "StoredArticle",
+    "StoryLoader",
+    "channel_statuses",
+    "list_alerts",
+    "make_alert_id",
+    "make_engine",
+    "metadata",
+    "migrate",
+    "normalize_url",
+    "outbox_depth",
+    "retry_alerts",
+    "source_statuses",
+]

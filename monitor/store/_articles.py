@@ -1,0 +1,246 @@
+"""Articles and stories: insert only what is new, with its alerts, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.store._base import (
+    StoreBase,
+    articles_t,
+    make_alert_id,
+    outbox_t,
+    stories_t,
+)
+from monitor.store._models import (
+    Inserted,
+    NearFinder,
+    NewAlert,
+    NewArticle,
+    StoredArticle,
+)
+
+
+class ArticleOps(StoreBase):
+    """Articles and their stories, inserted only when new."""
+
+    def known_keys(self, keys: Sequence[str]) -> dict[str, datetime | None]:
+        """The url keys among ``keys`` already stored, each with the version stamp it was
+        stored with (the feed's updated date): a known article is not fetched again
+        unless its feed says it changed since."""
+        if not keys:
+            return {}
+        a = articles_t.c
+        found: dict[str, datetime | None] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                rows = conn.execute(sa.select(a.url_key, a.updated).where(a.url_key.in_(chunk)))
+                found.update((r.url_key, r.updated) for r in rows)
+        return found
+
+    def update_article(self, article: NewArticle, alerts: Sequence[NewAlert]) -> Inserted | None:
+        """An edited article (same URL, new text): store the new version and create only
+        the alerts its story does not have yet, i.e. for rules that did not match before."""
+        a = articles_t.c
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(articles_t)
+                .where(a.url_key == article.url_key)
+                .values(
+                    title=article.title,
+                    body=article.body,
+                    fingerprint=article.fingerprint,
+                    language=article.language,
+                    published=article.published,
+                    updated=article.updated,
+                    quality=article.quality,
+                )
+                .returning(a.id, a.story_id)
+            ).one_or_none()
+            if row is None or row.story_id is None:
+                return None
+            created = self._add_alerts(conn, alerts, row.story_id, row.id, article.first_seen)
+        return Inserted(article_id=row.id, story_id=row.story_id, alert_ids=created)
+
+    def insert_article(
+        self,
+        article: NewArticle,
+        alerts: Sequence[NewAlert],
+        *,
+        near: NearFinder | None = None,
+    ) -> Inserted | None:
+        """Insert the article, its story and its alerts in one transaction.
+
+        Returns None when the article was already stored (another worker may have won
+        the race); then nothing else is written. The article joins the story of an exact
+        copy (same body fingerprint), else the one ``near`` names, else a new one; alerts
+        already created for the same (rule, story, channel) are not created again.
+        """
+        with self.engine.begin() as conn:
+            row = {k: getattr(article, k) for k in _ARTICLE_COLUMNS}
+            row["authors"] = "\n".join(article.authors)
+            stmt = (
+                self._insert(articles_t)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=["url_key"])
+                .returning(articles_t.c.id)
+            )
+            article_id = conn.execute(stmt).scalar()
+            if article_id is None:
+                return None
+            story_id = self._story_for(conn, article, near)
+            conn.execute(
+                sa.update(articles_t).where(articles_t.c.id == article_id).values(story_id=story_id)
+            )
+            created = self._add_alerts(conn, alerts, story_id, article_id, article.first_seen)
+        return Inserted(article_id=article_id, story_id=story_id, alert_ids=created)
+
+    def _story_for(self, conn: Connection, article: NewArticle, near: NearFinder | None) -> int:
+        if self.dialect == "postgresql":
+            # Story assignment is serialised across daemons, so two copies racing on two
+            # daemons end up in one story (SQLite's BEGIN IMMEDIATE does this already).
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
+        if article.fingerprint:
+            existing = conn.execute(
+                sa.select(articles_t.c.story_id)
+                .where(
+                    articles_t.c.fingerprint == article.fingerprint,
+                    articles_t.c.story_id.is_not(None),
+                )
+                .limit(1)
+            ).scalar()
+            if existing is not None:
+                return int(existing)
+        if near is not None:
+            found = near(lambda after, since: _stories_after(conn, after, since))
+            if found is not None:
+                return found
+        story_id = conn.execute(
+            sa.insert(stories_t)
+            .values(
+                created=article.first_seen,
+                title=article.title,
+                fingerprint=article.fingerprint,
+                signature=article.signature,
+            )
+            .returning(stories_t.c.id)
+        ).scalar_one()
+        return int(story_id)
+
+    def _add_alerts(
+        self,
+        conn: Connection,
+        alerts: Sequence[NewAlert],
+        story_id: int,
+        article_id: int,
+        now: datetime,
+    ) -> tuple[str, ...]:
+        created: list[str] = []
+        for alert in alerts:
+            alert_id = make_alert_id(alert.rule, story_id, alert.channel)
+            stmt = (
+                self._insert(outbox_t)
+                .values(
+                    alert_id=alert_id,
+                    rule=alert.rule,
+                    channel=alert.channel,
+                    story_id=story_id,
+                    article_id=article_id,
+                    payload=json.dumps(alert.payload, default=str),
+                    status="digest" if alert.digest else "pending",
+                    attempts=0,
+                    next_attempt=None if alert.digest else now,
+                    created=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(outbox_t.c.alert_id)
+            )
+            if conn.execute(stmt).scalar() is not None:
+                created.append(alert_id)
+        return tuple(created)
+
+    def iter_articles(
+        self, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[StoredArticle]:
+        """Stored articles, oldest first, for replaying rules and searching."""
+        a = articles_t.c
+        last_id = 0
+        while True:
+            query = sa.select(
+                a.id,
+                a.url,
+                a.source,
+                a.title,
+                a.body,
+                a.language,
+                a.published,
+                a.first_seen,
+                a.story_id,
+            ).where(a.id > last_id)
+            if since is not None:
+                query = query.where(a.first_seen >= since)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.order_by(a.id).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield StoredArticle(*row)
+            last_id = rows[-1][0]
+
+    def count_articles(self, since: datetime | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(articles_t)
+        if since is not None:
+            query = query.where(articles_t.c.first_seen >= since)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Retention: drop bodies of articles first seen before ``before`` and the payloads
+        of alerts delivered as long ago, keeping every article's URL key and fingerprint
+        and every alert's key, so an old story is still recognised and never alerted again."""
+        a, o, s = articles_t.c, outbox_t.c, stories_t.c
+        with self.engine.begin() as conn:
+            bodies = conn.execute(
+                sa.update(articles_t)
+                .where(a.first_seen < before, sa.or_(a.body != "", a.summary != ""))
+                .values(body="", summary="")
+            ).rowcount
+            # Sent alerts keep their row (it is what stops a story alerting twice) but
+            # not their payload; dead ones keep everything, for `monitor alerts retry`.
+            alerts = conn.execute(
+                sa.update(outbox_t)
+                .where(o.created < before, o.status == "sent", o.payload != "{}")
+                .values(payload="{}")
+            ).rowcount
+            stories = conn.execute(
+                sa.update(stories_t)
+                .where(s.created < before, s.signature.is_not(None))
+                .values(signature=None)
+            ).rowcount
+        return {"bodies": int(bodies), "alerts": int(alerts), "stories": int(stories)}
+
+
+_STORY_LOCK = 7130002
+
+
+def _stories_after(
+    conn: Connection, after: int, since: datetime
+) -> list[tuple[int, bytes, datetime]]:
+    st = stories_t.c
+    rows = conn.execute(
+        sa.select(st.id, st.signature, st.created)
+        .where(st.id > after, st.created >= since, st.signature.is_not(None))
+        .order_by(st.id)
+    )
+    return [(int(r.id), bytes(r.signature), r.created) for r in rows]
+
+
+_ARTICLE_COLUMNS = (
+    "url_key", "url", "canonical_url", "guid", "source", "title", "body", "summary",
+    "language", "published", "first_seen", "updated", "quality", "fingerprint",
+)  # fmt: skip

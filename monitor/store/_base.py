@@ -1,0 +1,67 @@
+"""The store's common ground: its tables, its engine, helpers every part uses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from monitor.store._engine import make_engine, migrate
+from monitor.store._tables import metadata
+
+sources_t: sa.Table = metadata.tables["sources"]
+stories_t: sa.Table = metadata.tables["stories"]
+articles_t: sa.Table = metadata.tables["articles"]
+outbox_t: sa.Table = metadata.tables["outbox"]
+channels_t: sa.Table = metadata.tables["channels"]
+
+# Errors are kept for `monitor status`; a whole HTML error page is not useful there.
+MAX_ERROR = 500
+
+
+def make_alert_id(rule: str, story_id: int, channel: str) -> str:
+    """The alert's stable id: the same (rule, story, channel) always gets the same one."""
+    digest = hashlib.sha256(f"{rule}\x1f{story_id}\x1f{channel}".encode()).digest()
+    return "msg_" + base64.b32encode(digest[:15]).decode().lower()
+
+
+class StoreBase:
+    """The database: one engine, migrated on demand."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def _insert(self, table: sa.Table) -> Any:
+        # Both dialects spell ON CONFLICT DO NOTHING ... RETURNING the same way.
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+
+def aware_utc(value: object) -> datetime | None:
+    # min() over a UTCDateTime column comes back as the column's own type on
+    # PostgreSQL but as a bare value on SQLite; accept both.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

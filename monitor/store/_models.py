@@ -1,0 +1,143 @@
+"""Plain dataclasses that cross the store's boundary: ORM rows never leave the package."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A source as the config describes it; synced into the sources table."""
+
+    name: str
+    url: str
+    kind: str
+    interval_seconds: int
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSource:
+    """A due source leased to one poller until ``lease_until``."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    url_key: str
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    body: str
+    first_seen: datetime
+    guid: str | None = None
+    summary: str = ""
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None  # the feed's version stamp: a later one means an edit
+    quality: str = "ok"
+    fingerprint: str | None = None
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """One (rule, channel) an article matched; ``payload`` is JSON-ready."""
+
+    rule: str
+    channel: str
+    payload: Mapping[str, Any]
+    digest: bool = False  # wait for the channel's next digest instead of going out now
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A source's failure streak, as it stands after a poll was recorded."""
+
+    failing_since: datetime | None
+    notified: bool  # a "failing" notice went out for this streak
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """What ``insert_article`` really wrote: the article, its story, the new alert ids."""
+
+    article_id: int
+    story_id: int
+    alert_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    alert_id: str
+    rule: str
+    channel: str
+    story_id: int | None  # None for a notice about a source's health
+    article_id: int | None
+    payload: Mapping[str, Any]
+    attempts: int
+    created: datetime
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    url: str
+    source: str
+    title: str
+    body: str
+    language: str | None
+    published: datetime | None
+    first_seen: datetime
+    story_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    url: str
+    enabled: bool
+    ok: bool
+    last_poll: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    error_count: int
+    next_check: datetime | None
+    polls: int
+    failures: int
+    articles_seen: int
+    articles_last_day: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    name: str
+    disabled: bool
+    disabled_reason: str | None
+    last_error: str | None
+    last_success: datetime | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+# Stories with a signature, created since a time, with an id above a given one:
+# (story id, signature bytes, created). The store hands one to a NearFinder inside the
+# insert's transaction, so the finder sees every story other workers made before it.
+StoryLoader = Callable[[int, datetime], Sequence[tuple[int, bytes, datetime]]]
+NearFinder = Callable[[StoryLoader], "int | None"]

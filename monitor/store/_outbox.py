@@ -1,0 +1,276 @@
+"""The alert outbox: lease due alerts, record each attempt, channel state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.store._base import (
+    MAX_ERROR,
+    StoreBase,
+    articles_t,
+    aware_utc,
+    channels_t,
+    outbox_t,
+)
+from monitor.store._models import (
+    OutboxItem,
+)
+
+
+class OutboxOps(StoreBase):
+    """Alerts waiting in the outbox, their attempts, and the state of each channel."""
+
+    def claim_outbox(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 50,
+        channels: Sequence[str] = (),
+        owner: str | None = None,
+    ) -> list[OutboxItem]:
+        """Lease due alerts of these channels; a worker that dies mid-send frees them
+        when the lease ends (or at once, when its death is known: ``reclaim_dead``)."""
+        o = outbox_t.c
+        disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
+        due = sa.and_(
+            o.status.in_(("pending", "failed")),
+            o.next_attempt <= now,
+            sa.or_(o.lease_until.is_(None), o.lease_until < now),
+            o.channel.not_in(disabled),
+            o.channel.in_(list(channels)),
+        )
+        return self._lease(due, now, lease, owner, limit)
+
+    def _lease(
+        self,
+        where: sa.ColumnElement[bool],
+        now: datetime,
+        lease: timedelta,
+        owner: str | None,
+        limit: int,
+    ) -> list[OutboxItem]:
+        o = outbox_t.c
+        # SKIP LOCKED: two workers on PostgreSQL never lease the same alert.
+        picked = (
+            sa.select(o.id)
+            .where(where)
+            .order_by(o.next_attempt, o.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.update(outbox_t)
+            .where(o.id.in_(picked))
+            .values(lease_until=now + lease, lease_owner=owner)
+            .returning(
+                o.id, o.alert_id, o.rule, o.channel, o.story_id, o.article_id,
+                o.payload, o.attempts, o.created,
+            )
+        )  # fmt: skip
+        with self.engine.begin() as conn:
+            rows = conn.execute(stmt).all()
+            outlets = self._outlets(conn, {r.story_id for r in rows})
+        items = [
+            OutboxItem(
+                id=r.id,
+                alert_id=r.alert_id,
+                rule=r.rule,
+                channel=r.channel,
+                story_id=r.story_id,
+                article_id=r.article_id,
+                payload=json.loads(r.payload),
+                attempts=r.attempts,
+                created=r.created,
+                outlets=outlets.get(r.story_id, ()),
+            )
+            for r in rows
+        ]
+        return sorted(items, key=lambda i: i.id)
+
+    def _outlets(self, conn: Connection, story_ids: set[int]) -> dict[int, tuple[str, ...]]:
+        if not story_ids:
+            return {}
+        rows = conn.execute(
+            sa.select(articles_t.c.story_id, articles_t.c.source)
+            .where(articles_t.c.story_id.in_(story_ids))
+            .order_by(articles_t.c.id)
+        )
+        out: dict[int, list[str]] = {}
+        for story_id, source in rows:
+            names = out.setdefault(story_id, [])
+            if source not in names:
+                names.append(source)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def mark_sent(self, item_id: int, now: datetime) -> None:
+        o = outbox_t.c
+        with self.engine.begin() as conn:
+            channel = conn.execute(
+                sa.update(outbox_t)
+                .where(o.id == item_id)
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    attempts=o.attempts + 1,
+                    lease_until=None,
+                    lease_owner=None,
+                )
+                .returning(o.channel)
+            ).scalar()
+            if channel is not None:
+                self._channel_event(conn, channel, success=now)
+
+    def mark_failed(
+        self, item_id: int, now: datetime, error: str, next_attempt: datetime | None
+    ) -> None:
+        """Record a failed attempt; ``next_attempt`` None means give up (dead)."""
+        o = outbox_t.c
+        status = "failed" if next_attempt is not None else "dead"
+        with self.engine.begin() as conn:
+            channel = conn.execute(
+                sa.update(outbox_t)
+                .where(o.id == item_id)
+                .values(
+                    status=status,
+                    attempts=o.attempts + 1,
+                    next_attempt=next_attempt,
+                    last_error=error[:MAX_ERROR],
+                    lease_until=None,
+                    lease_owner=None,
+                )
+                .returning(o.channel)
+            ).scalar()
+            if channel is not None:
+                self._channel_event(conn, channel, error=error)
+
+    def disable_channel(self, name: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            self._channel_event(conn, name, error=reason, disable=reason)
+
+    def _channel_event(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        success: datetime | None = None,
+        error: str | None = None,
+        disable: str | None = None,
+    ) -> None:
+        conn.execute(
+            self._insert(channels_t)
+            .values(name=name)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        c = channels_t.c
+        values: dict[str, Any] = {}
+        if success is not None:
+            values.update(last_success=success, delivered=c.delivered + 1)
+        if error is not None:
+            values.update(last_error=error[:MAX_ERROR], failures=c.failures + 1)
+        if disable is not None:
+            values.update(disabled=True, disabled_reason=disable[:MAX_ERROR])
+        conn.execute(sa.update(channels_t).where(c.name == name).values(**values))
+
+    def enable_channels(self, names: Sequence[str]) -> None:
+        """Config reload or restart: a channel the user still lists is tried again."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(channels_t)
+                .where(channels_t.c.name.in_(list(names)))
+                .values(disabled=False, disabled_reason=None)
+            )
+
+    def next_outbox_attempt(self, channels: Sequence[str]) -> datetime | None:
+        """When the next undelivered alert for these channels is due, if any."""
+        o = outbox_t.c
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(o.next_attempt)).where(
+                    o.status.in_(("pending", "failed")), o.channel.in_(list(channels))
+                )
+            ).scalar()
+        return aware_utc(value)
+
+    # Digests: rows in status "digest" wait for their channel's next digest.
+
+    def digest_state(self, channel: str) -> tuple[datetime | None, datetime | None]:
+        """(when the last digest went out, when the oldest waiting alert was created)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                sa.select(channels_t.c.last_digest).where(channels_t.c.name == channel)
+            ).scalar()
+            oldest = conn.execute(
+                sa.select(sa.func.min(outbox_t.c.created)).where(
+                    outbox_t.c.channel == channel, outbox_t.c.status == "digest"
+                )
+            ).scalar()
+        return aware_utc(last), aware_utc(oldest)
+
+    def claim_digest(
+        self, channel: str, now: datetime, lease: timedelta, owner: str | None = None
+    ) -> list[OutboxItem]:
+        """Lease every alert waiting for this channel's digest."""
+        o = outbox_t.c
+        waiting = sa.and_(
+            o.channel == channel,
+            o.status == "digest",
+            sa.or_(o.lease_until.is_(None), o.lease_until < now),
+        )
+        return self._lease(waiting, now, lease, owner, limit=10_000)
+
+    def finish_digest(self, ids: Sequence[int], channel: str, now: datetime) -> None:
+        o = outbox_t.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox_t)
+                .where(o.id.in_(list(ids)))
+                .values(
+                    status="sent", sent_at=now, attempts=o.attempts + 1,
+                    lease_until=None, lease_owner=None,
+                )
+            )  # fmt: skip
+            self._channel_event(conn, channel, success=now)
+            conn.execute(
+                sa.update(channels_t).where(channels_t.c.name == channel).values(last_digest=now)
+            )
+
+    def fail_digest(self, ids: Sequence[int], channel: str, retry_at: datetime, error: str) -> None:
+        """Keep the alerts waiting, untouchable until ``retry_at``."""
+        o = outbox_t.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox_t)
+                .where(o.id.in_(list(ids)))
+                .values(
+                    attempts=o.attempts + 1, lease_until=retry_at, lease_owner=None,
+                    last_error=error[:MAX_ERROR],
+                )
+            )  # fmt: skip
+            self._channel_event(conn, channel, error=error)
+
+    def fold_into_digest(self, item_id: int) -> None:
+        """Flood control: an alert over the channel's hourly cap waits for the digest."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox_t)
+                .where(outbox_t.c.id == item_id)
+                .values(status="digest", next_attempt=None, lease_until=None, lease_owner=None)
+            )
+
+    def sent_since(self, channel: str, since: datetime) -> int:
+        o = outbox_t.c
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        o.channel == channel, o.status == "sent", o.sent_at >= since
+                    )
+                ).scalar_one()
+            )

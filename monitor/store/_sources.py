@@ -1,0 +1,252 @@
+"""Sources: sync with the config, lease due ones atomically, record each poll."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from monitor.store._base import (
+    MAX_ERROR,
+    StoreBase,
+    aware_utc,
+    outbox_t,
+    sources_t,
+)
+from monitor.store._models import (
+    ClaimedSource,
+    Health,
+    NewAlert,
+    SourceSpec,
+)
+
+
+class SourceOps(StoreBase):
+    """Sources as the config lists them, leased one poller at a time."""
+
+    def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> None:
+        """Make the sources table match the config; sources no longer listed are disabled.
+
+        Only new and changed sources are written, so a restart with thousands of sources
+        costs one read.
+        """
+        c = sources_t.c
+        with self.engine.begin() as conn:
+            stored = {
+                r.name: r
+                for r in conn.execute(
+                    sa.select(c.name, c.url, c.kind, c.interval_seconds, c.enabled)
+                )
+            }
+            for spec in specs:
+                row = stored.get(spec.name)
+                values = {
+                    "url": spec.url,
+                    "kind": spec.kind,
+                    "interval_seconds": spec.interval_seconds,
+                    "enabled": spec.enabled,
+                }
+                if row is None:
+                    stmt = self._insert(sources_t).values(name=spec.name, next_check=now, **values)
+                    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+                elif row.url != spec.url:
+                    # A new URL is a new feed: forget validators and failures of the old one.
+                    reset = {"etag": None, "last_modified": None, "error_count": 0}
+                    conn.execute(
+                        sa.update(sources_t)
+                        .where(c.name == spec.name)
+                        .values(**values, **reset, failing_since=None, next_check=now)
+                    )
+                elif tuple(row)[1:] != (spec.url, spec.kind, spec.interval_seconds, spec.enabled):
+                    conn.execute(sa.update(sources_t).where(c.name == spec.name).values(**values))
+            gone = [name for name, r in stored.items() if r.enabled]
+            names = {s.name for s in specs}
+            gone = [name for name in gone if name not in names]
+            if gone:
+                conn.execute(sa.update(sources_t).where(c.name.in_(gone)).values(enabled=False))
+
+    def claim_due(
+        self,
+        now: datetime,
+        owner: str,
+        lease: timedelta,
+        limit: int,
+        *,
+        due_or_not: bool = False,
+    ) -> list[ClaimedSource]:
+        """Lease up to ``limit`` due sources in one statement.
+
+        On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so two daemons
+        never lease the same source; SQLite serialises writers with BEGIN IMMEDIATE.
+        """
+        until = now + lease
+        # `run --once` polls every source whatever its schedule (due_or_not).
+        due_now = sa.or_(sources_t.c.next_check.is_(None), sources_t.c.next_check <= now)
+        due = (
+            sa.select(sources_t.c.id)
+            .where(
+                sources_t.c.enabled.is_(True),
+                sa.true() if due_or_not else due_now,
+                sa.or_(sources_t.c.lease_until.is_(None), sources_t.c.lease_until < now),
+            )
+            .order_by(sources_t.c.next_check.asc().nulls_first())
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        c = sources_t.c
+        stmt = (
+            sa.update(sources_t)
+            .where(c.id.in_(due))
+            .values(lease_until=until, lease_owner=owner)
+            .returning(
+                c.id, c.name, c.url, c.kind, c.interval_seconds, c.etag,
+                c.last_modified, c.error_count, c.lease_until,
+            )
+        )  # fmt: skip
+        with self.engine.begin() as conn:
+            rows = conn.execute(stmt).all()
+        return [ClaimedSource(*row) for row in rows]
+
+    def release_success(
+        self,
+        source_id: int,
+        now: datetime,
+        next_check: datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        new_articles: int,
+    ) -> Health:
+        """Record a good poll; returns the failure streak it ended (if any)."""
+        c = sources_t.c
+        with self.engine.begin() as conn:
+            before = conn.execute(
+                sa.select(c.failing_since, c.health_notified).where(c.id == source_id)
+            ).one_or_none()
+            conn.execute(
+                sa.update(sources_t)
+                .where(c.id == source_id)
+                .values(
+                    lease_until=None,
+                    lease_owner=None,
+                    next_check=next_check,
+                    etag=etag,
+                    last_modified=last_modified,
+                    error_count=0,
+                    failing_since=None,
+                    health_notified=False,
+                    last_poll=now,
+                    last_success=now,
+                    polls=c.polls + 1,
+                    articles_seen=c.articles_seen + new_articles,
+                )
+            )
+        if before is None:
+            return Health(None, False)
+        return Health(before.failing_since, bool(before.health_notified))
+
+    def release_failure(
+        self, source_id: int, now: datetime, next_check: datetime, kind: str, message: str
+    ) -> Health:
+        """Record a failed poll; returns the failure streak it extends."""
+        c = sources_t.c
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.update(sources_t)
+                .where(c.id == source_id)
+                .values(
+                    lease_until=None,
+                    lease_owner=None,
+                    next_check=next_check,
+                    error_count=c.error_count + 1,
+                    failing_since=sa.func.coalesce(c.failing_since, now),
+                    last_error=message[:MAX_ERROR],
+                    last_error_kind=kind,
+                    last_poll=now,
+                    polls=c.polls + 1,
+                    failures=c.failures + 1,
+                )
+                .returning(c.failing_since, c.health_notified)
+            ).one_or_none()
+        if row is None:
+            return Health(None, False)
+        return Health(aware_utc(row.failing_since), bool(row.health_notified))
+
+    def queue_notices(
+        self, source_id: int, notified: bool, notices: Sequence[tuple[str, NewAlert]], now: datetime
+    ) -> int:
+        """Queue notices about a source's health (id, alert) and flag its streak as
+        notified or not, in one transaction; a notice already queued is not queued again."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(sources_t)
+                .where(sources_t.c.id == source_id)
+                .values(health_notified=notified)
+            )
+            created = 0
+            for alert_id, notice in notices:
+                stmt = (
+                    self._insert(outbox_t)
+                    .values(
+                        alert_id=alert_id, rule=notice.rule, channel=notice.channel,
+                        payload=json.dumps(notice.payload, default=str), status="pending",
+                        attempts=0, next_attempt=now, created=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(outbox_t.c.id)
+                )  # fmt: skip
+                created += conn.execute(stmt).scalar() is not None
+        return created
+
+    def release_leases(self, owner: str) -> int:
+        """Hand back what a stopping daemon still holds, so another can take it now."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(sources_t)
+                .where(sources_t.c.lease_owner == owner)
+                .values(lease_until=None, lease_owner=None)
+            )
+        return int(result.rowcount)
+
+    def renew_leases(self, owner: str, source_ids: Sequence[int], until: datetime) -> None:
+        """Keep long polls leased: the dispatcher renews what is still in flight."""
+        if not source_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(sources_t)
+                .where(sources_t.c.lease_owner == owner, sources_t.c.id.in_(list(source_ids)))
+                .values(lease_until=until)
+            )
+
+    def reclaim_dead(self, is_dead: Callable[[str], bool]) -> int:
+        """Free the leases of owners known to be dead (a daemon killed on this host), so
+        its sources and half-sent alerts are taken up at once instead of at lease end."""
+        freed = 0
+        with self.engine.begin() as conn:
+            for table in (sources_t, outbox_t):
+                owners = conn.execute(
+                    sa.select(table.c.lease_owner)
+                    .distinct()
+                    .where(table.c.lease_owner.is_not(None))
+                ).scalars()
+                dead = [o for o in owners if is_dead(o)]
+                if dead:
+                    result = conn.execute(
+                        sa.update(table)
+                        .where(table.c.lease_owner.in_(dead))
+                        .values(lease_until=None, lease_owner=None)
+                    )
+                    freed += int(result.rowcount)
+        return freed
+
+    def next_due(self) -> datetime | None:
+        """When the earliest enabled source falls due (for --once and the dispatcher)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(sources_t.c.next_check)).where(sources_t.c.enabled.is_(True))
+            ).scalar()
+        return aware_utc(value)

@@ -1,0 +1,113 @@
+"""Read-side queries for `monitor status` and `monitor alerts`, and manual retries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from monitor.store._base import articles_t, channels_t, outbox_t, sources_t
+from monitor.store._models import ChannelStatus, SourceStatus
+from monitor.store._store import Store
+
+
+def source_statuses(store: Store, now: datetime) -> list[SourceStatus]:
+    s = sources_t.c
+    day_ago = now - timedelta(days=1)
+    recent = (
+        sa.select(articles_t.c.source, sa.func.count().label("n"))
+        .where(articles_t.c.first_seen >= day_ago)
+        .group_by(articles_t.c.source)
+    )
+    with store.engine.connect() as conn:
+        per_day = {row.source: row.n for row in conn.execute(recent)}
+        rows = conn.execute(sa.select(sources_t).order_by(s.name)).all()
+    return [
+        SourceStatus(
+            name=r.name,
+            url=r.url,
+            enabled=r.enabled,
+            ok=r.error_count == 0,
+            last_poll=r.last_poll,
+            last_success=r.last_success,
+            last_error=r.last_error,
+            last_error_kind=r.last_error_kind,
+            error_count=r.error_count,
+            next_check=r.next_check,
+            polls=r.polls,
+            failures=r.failures,
+            articles_seen=r.articles_seen,
+            articles_last_day=per_day.get(r.name, 0),
+        )
+        for r in rows
+    ]
+
+
+def channel_statuses(store: Store, names: list[str]) -> list[ChannelStatus]:
+    """One row per channel named in the config, plus any the outbox still mentions."""
+    o = outbox_t.c
+    with store.engine.connect() as conn:
+        counts: dict[str, dict[str, int]] = {}
+        for channel, status, n in conn.execute(
+            sa.select(o.channel, o.status, sa.func.count()).group_by(o.channel, o.status)
+        ):
+            counts.setdefault(channel, {})[status] = n
+        state = {r.name: r for r in conn.execute(sa.select(channels_t)).all()}
+    out = []
+    for name in sorted(set(names) | set(counts)):
+        row = state.get(name)
+        out.append(
+            ChannelStatus(
+                name=name,
+                disabled=bool(row and row.disabled),
+                disabled_reason=row.disabled_reason if row else None,
+                last_error=row.last_error if row else None,
+                last_success=row.last_success if row else None,
+                counts=counts.get(name, {}),
+            )
+        )
+    return out
+
+
+def list_alerts(
+    store: Store, status: str | None = None, limit: int = 50
+) -> list[dict[str, object]]:
+    o = outbox_t.c
+    query = (
+        sa.select(
+            o.alert_id, o.rule, o.channel, o.status, o.attempts, o.created,
+            o.next_attempt, o.sent_at, o.last_error, articles_t.c.title, articles_t.c.url,
+        )
+        .join(articles_t, articles_t.c.id == o.article_id)
+        .order_by(o.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    if status:
+        query = query.where(o.status == status)
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def retry_alerts(store: Store, now: datetime, alert_id: str | None = None) -> int:
+    """Queue one alert (any status) or every dead one for another delivery."""
+    o = outbox_t.c
+    where = o.alert_id == alert_id if alert_id else o.status == "dead"
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            sa.update(outbox_t)
+            .where(where)
+            .values(status="pending", next_attempt=now, lease_until=None)
+        )
+    return int(result.rowcount)
+
+
+def outbox_depth(store: Store) -> dict[str, int]:
+    """Undelivered alerts (pending or failed) per channel, for the metrics gauge."""
+    o = outbox_t.c
+    query = (
+        sa.select(o.channel, sa.func.count())
+        .where(o.status.in_(("pending", "failed")))
+        .group_by(o.channel)
+    )
+    with store.engine.connect() as conn:
+        return {channel: int(n) for channel, n in conn.execute(query)}

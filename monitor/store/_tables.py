@@ -1,0 +1,134 @@
+"""The tables: sources, stories, articles, the alert outbox and channel state.
+
+Times are stored as naive UTC (SQLite has no time zone type) and converted to aware
+UTC at the edge of the store by ``UTCDateTime``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    url: str = Field(sa_type=sa.Text)
+    kind: str = Field(max_length=10, default="feed")
+    interval_seconds: int = 600
+    enabled: bool = True
+    next_check: datetime | None = _ts(index=True)
+    lease_until: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    etag: str | None = Field(default=None, sa_type=sa.Text)
+    last_modified: str | None = Field(default=None, max_length=100)
+    error_count: int = 0
+    failing_since: datetime | None = _ts()
+    health_notified: bool = False
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_error_kind: str | None = Field(default=None, max_length=40)
+    last_poll: datetime | None = _ts()
+    last_success: datetime | None = _ts()
+    polls: int = 0
+    failures: int = 0
+    articles_seen: int = 0
+
+
+class StoryRow(SQLModel, table=True):
+    __tablename__ = "stories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created: datetime | None = _ts(nullable=False, index=True)
+    title: str = Field(default="", sa_type=sa.Text)
+    fingerprint: str | None = Field(default=None, max_length=64, index=True)
+    signature: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+
+
+class ArticleRow(SQLModel, table=True):
+    __tablename__ = "articles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url_key: str = Field(max_length=64, unique=True)
+    url: str = Field(sa_type=sa.Text)
+    canonical_url: str = Field(sa_type=sa.Text)
+    guid: str | None = Field(default=None, sa_type=sa.Text)
+    source: str = Field(max_length=200, index=True)
+    story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
+    title: str = Field(default="", sa_type=sa.Text)
+    body: str = Field(default="", sa_type=sa.Text)
+    summary: str = Field(default="", sa_type=sa.Text)
+    authors: str = Field(default="", sa_type=sa.Text)
+    language: str | None = Field(default=None, max_length=16)
+    published: datetime | None = _ts()
+    first_seen: datetime | None = _ts(nullable=False, index=True)
+    updated: datetime | None = _ts()
+    quality: str = Field(default="ok", max_length=16)
+    fingerprint: str | None = Field(default=None, max_length=64, index=True)
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.UniqueConstraint("rule", "story_id", "channel", name="uq_outbox_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: str = Field(max_length=64, unique=True)
+    rule: str = Field(max_length=200)
+    channel: str = Field(max_length=200, index=True)
+    # Both empty for notices about a source's health, which concern no article.
+    story_id: int | None = Field(default=None, foreign_key="stories.id")
+    article_id: int | None = Field(default=None, foreign_key="articles.id")
+    payload: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=10, index=True)
+    attempts: int = 0
+    next_attempt: datetime | None = _ts(index=True)
+    lease_until: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    created: datetime | None = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ChannelRow(SQLModel, table=True):
+    __tablename__ = "channels"
+
+    name: str = Field(max_length=200, primary_key=True)
+    disabled: bool = False
+    disabled_reason: str | None = Field(default=None, sa_type=sa.Text)
+    last_digest: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_success: datetime | None = _ts()
+    delivered: int = 0
+    failures: int = 0
+
+
+metadata = SQLModel.metadata

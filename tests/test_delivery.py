@@ -1,0 +1,141 @@
+"""The outbox worker with a frozen clock: digests, flood caps, retries, dead alerts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.alerts import EmailNotifier, Notifier
+from monitor.delivery import deliver_digests, deliver_due
+from monitor.digest import parse_schedule
+from monitor.store import NewAlert, NewArticle, Store, list_alerts
+from tests.sitekit import MailSink, mail_sink
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    with mail_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def _notifier(mail: MailSink) -> dict[str, Notifier]:
+    mailer = EmailNotifier(
+        host="127.0.0.1", port=mail.port, sender="m@example.org", to=["v@example.org"], tls="none"
+    )
+    return {"mail": mailer}
+
+
+def _add(store: Store, n: int, when: datetime, *, digest: bool) -> None:
+    url = f"https://news.example.org/story-{n}"
+    article = NewArticle(
+        url_key=f"k{n}", url=url, canonical_url=url, source="wire", title=f"Story number {n}",
+        body=f"Body {n}", first_seen=when, fingerprint=f"fp{n}",
+    )  # fmt: skip
+    payload = {
+        "alert": "watch", "query": "story", "matched": ["story"],
+        "article": {"url": url, "title": f"Story number {n}", "source": "wire",
+                    "published": when.isoformat(), "language": "en", "snippet": f"Story {n}"},
+    }  # fmt: skip
+    assert store.insert_article(article, [NewAlert("watch", "mail", payload, digest=digest)])
+
+
+async def test_daily_digest_goes_out_once_at_its_time(store: Store, mail: MailSink) -> None:
+    schedules = {"mail": parse_schedule("daily 08:00", "Europe/Paris")}
+    monday_night = datetime(2026, 11, 2, 22, 0, tzinfo=PARIS)
+    _add(store, 1, monday_night, digest=True)
+    _add(store, 2, monday_night + timedelta(minutes=30), digest=True)
+    clock = Clock(datetime(2026, 11, 3, 7, 59, tzinfo=PARIS))
+    notifiers = _notifier(mail)
+    # Digest alerts never go out one by one.
+    assert (await deliver_due(store, notifiers, clock)).sent == 0
+    assert await deliver_digests(store, notifiers, schedules, clock) == 0
+    clock.now = datetime(2026, 11, 3, 8, 0, 30, tzinfo=PARIS)
+    assert await deliver_digests(store, notifiers, schedules, clock) == 1
+    assert await deliver_digests(store, notifiers, schedules, clock) == 0
+    assert len(mail.messages) == 1
+    body = mail.messages[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "Story number 1" in body and "Story number 2" in body
+    assert {a["status"] for a in list_alerts(store)} == {"sent"}
+    # An alert after the digest waits for the next morning.
+    _add(store, 3, datetime(2026, 11, 3, 9, 0, tzinfo=PARIS), digest=True)
+    clock.now = datetime(2026, 11, 3, 20, 0, tzinfo=PARIS)
+    assert await deliver_digests(store, notifiers, schedules, clock) == 0
+    clock.now = datetime(2026, 11, 4, 8, 1, tzinfo=PARIS)
+    assert await deliver_digests(store, notifiers, schedules, clock) == 1
+    assert len(mail.messages) == 2
+
+
+async def test_digest_due_while_stopped_is_sent_at_start(store: Store, mail: MailSink) -> None:
+    schedules = {"mail": parse_schedule("daily 08:00", "Europe/Paris")}
+    _add(store, 1, datetime(2026, 11, 2, 9, 0, tzinfo=PARIS), digest=True)
+    # The daemon was down on Tuesday and Wednesday mornings; it starts Wednesday at noon.
+    clock = Clock(datetime(2026, 11, 4, 12, 0, tzinfo=PARIS))
+    assert await deliver_digests(store, _notifier(mail), schedules, clock) == 1
+    assert await deliver_digests(store, _notifier(mail), schedules, clock) == 0
+    assert len(mail.messages) == 1
+
+
+async def test_flood_cap_folds_the_excess_into_the_next_digest(
+    store: Store, mail: MailSink
+) -> None:
+    start = datetime(2026, 11, 3, 10, 5, tzinfo=UTC)
+    for n in range(5):
+        _add(store, n, start, digest=False)
+    clock = Clock(start)
+    notifiers = _notifier(mail)
+    stats = await deliver_due(store, notifiers, clock, caps={"mail": 2})
+    assert stats.sent == 2 and len(mail.messages) == 2
+    assert sorted(a["status"] for a in list_alerts(store)) == ["digest"] * 3 + ["sent"] * 2
+    hourly = {"mail": parse_schedule("hourly")}
+    assert await deliver_digests(store, notifiers, hourly, clock) == 0
+    clock.now = start + timedelta(hours=1)
+    assert await deliver_digests(store, notifiers, hourly, clock) == 1
+    assert len(mail.messages) == 3 and {a["status"] for a in list_alerts(store)} == {"sent"}
+
+
+async def test_failures_back_off_then_die_after_the_maximum_age(store: Store) -> None:
+    start = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+    _add(store, 1, start, digest=False)
+    # Nothing listens on this port: every attempt fails.
+    dead_smtp = EmailNotifier(
+        host="127.0.0.1",
+        port=9,
+        sender="m@example.org",
+        to=["v@example.org"],
+        tls="none",
+        timeout=2,
+    )
+    clock = Clock(start)
+    rng = random.Random(1)
+    stats = await deliver_due(store, {"mail": dead_smtp}, clock, rng)
+    assert stats.failed == 1
+    alert = list_alerts(store)[0]
+    assert alert["status"] == "failed" and alert["attempts"] == 1
+    # Not retried before its backoff runs out.
+    assert (await deliver_due(store, {"mail": dead_smtp}, clock, rng)).failed == 0
+    assert store.next_outbox_attempt(["mail"]) > start  # type: ignore[operator]
+    clock.now = start + timedelta(days=4)
+    stats = await deliver_due(store, {"mail": dead_smtp}, clock, rng)
+    assert stats.dead == 1 and list_alerts(store)[0]["status"] == "dead"

@@ -1,0 +1,194 @@
+"""Golden pages for monitor.extract: body and metadata of pages written for these tests.
+
+Each ``tests/fixtures/extract/<name>.html`` has a ``<name>.expected.json`` holding the
+fields a user would read (keys starting with ``_`` are the call's inputs: URL, HTTP
+charset, feed date). The pages carry the parts extraction must leave out: navigation,
+comments, related boxes, cookie banners, share bars, newsletter boxes, ads, captions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.errors import ExtractError, MonitorError
+from monitor.extract import Article, article_to_dict, extract_article
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+GOLDEN = sorted(
+    path.name.removesuffix(".expected.json") for path in FIXTURES.glob("*.expected.json")
+)
+
+
+def _run(name: str) -> tuple[dict[str, Any], dict[str, object]]:
+    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
+    html = (FIXTURES / f"{name}.html").read_bytes()
+    feed_date = expected.get("_feed_published")
+    article = extract_article(
+        html,
+        expected.get("_url"),
+        charset=expected.get("_charset"),
+        feed_published=datetime.fromisoformat(feed_date) if feed_date else None,
+    )
+    return expected, article_to_dict(article)
+
+
+def test_the_golden_set_covers_both_languages() -> None:
+    assert len(GOLDEN) >= 12
+    assert {name[:3] for name in GOLDEN} == {"en_", "fr_"}
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_golden_page(name: str) -> None:
+    expected, got = _run(name)
+    wanted = {key: value for key, value in expected.items() if not key.startswith("_")}
+    assert {key: got[key] for key in wanted} == wanted
+
+
+@pytest.mark.parametrize(
+    ("name", "unwanted"),
+    [
+        ("en_news_comments", ["bikefan99", "Share on Twitter", "All rights reserved", "Sports"]),
+        ("fr_cookie_related", ["cookies", "Lire aussi", "papillons", "Mentions légales"]),
+        ("en_jsonld_graph", ["Photo: Ledger staff", "newsletter", "Trending"]),
+        ("fr_blog_comments", ["Sophie", "navette", "Partager", "Étiquettes", "Gavarnie"]),
+        ("en_split_chunks", ["Advertisement", "More stories", "Noise maps"]),
+        ("en_table_lists", ["Most read", "Bus fares"]),
+        ("fr_paywall_teaser", ["abonnés", "Se connecter"]),
+    ],
+)
+def test_boilerplate_never_reaches_the_body(name: str, unwanted: list[str]) -> None:
+    _, got = _run(name)
+    text = str(got["text"])
+    assert [word for word in unwanted if word in text] == []
+
+
+def test_body_paragraphs_are_separated_by_a_blank_line_and_words_never_split() -> None:
+    html = (
+        "<html><body><article><p>One <b>bold</b>word and <a href='/x'>a link</a>, then more "
+        "words to make it a real paragraph of the article.</p><p>Second<br>line break.</p>"
+        "</article></body></html>"
+    )
+    text = extract_article(html).text
+    assert text == (
+        "One boldword and a link, then more words to make it a real paragraph of the "
+        "article.\n\nSecond\nline break."
+    )
+
+
+def test_str_and_bytes_inputs_give_the_same_article() -> None:
+    html = (FIXTURES / "fr_cookie_related.html").read_bytes()
+    assert extract_article(html) == extract_article(html.decode("utf-8"))
+
+
+def test_http_charset_decodes_a_page_without_declaration() -> None:
+    html = (
+        "<html><body><div><p>Привет, мир! Это длинный абзац текста о погоде в Москве "
+        "и о том, что завтра будет снег.</p></div></body></html>"
+    )
+    article = extract_article(html.encode("cp1251"), charset="windows-1251")
+    assert "Привет, мир!" in article.text
+    assert article.language == "ru"
+
+
+def test_body_selector_overrides_the_scorer() -> None:
+    html = (FIXTURES / "en_news_comments.html").read_bytes()
+    article = extract_article(html, body_selector="#comments .comment p:not(.comment-author)")
+    assert article.text.startswith("Finally! I have been waiting")
+    assert "city council voted" not in article.text
+
+
+def test_body_selector_that_matches_nothing_falls_back_to_the_scorer() -> None:
+    html = (FIXTURES / "en_news_comments.html").read_bytes()
+    article = extract_article(html, body_selector=".no-such-class")
+    assert article.text.startswith("The city council voted 7 to 2")
+
+
+def test_invalid_body_selector_is_a_typed_error() -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article("<p>x</p>", body_selector="div[[[")
+    assert isinstance(caught.value, MonitorError)
+    assert caught.value.kind == "extract"
+
+
+def test_languages_limit_the_detector() -> None:
+    html = (FIXTURES / "fr_declared_en.html").read_bytes()
+    assert extract_article(html).language == "fr"
+    # Told the source is English only, the detector may not answer French: the page's
+    # own declaration stands.
+    assert extract_article(html, languages=["en"]).language == "en"
+
+
+def test_feed_date_is_only_a_fallback() -> None:
+    html = (FIXTURES / "en_news_comments.html").read_bytes()
+    feed = datetime(2030, 1, 1, tzinfo=UTC)
+    assert extract_article(html, feed_published=feed).published == datetime.fromisoformat(
+        "2024-05-14T09:30:00-04:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "quality"),
+    [
+        (b"", "empty"),
+        (b"<html><head><title>x</title></head></html>", "empty"),
+        (b"\x00\xff\xfe garbage \x81\x82", "short"),
+        ("<html><body><p>Only a few words here.</p></body></html>", "short"),
+        ("<html><body>" + "<div><p>" + "word " * 300 + "</p></div></body></html>", "ok"),
+    ],
+)
+def test_odd_inputs_never_raise_and_are_flagged(html: str | bytes, quality: str) -> None:
+    article = extract_article(html)
+    assert isinstance(article, Article)
+    assert article.quality == quality
+
+
+def test_article_to_dict_is_json_ready() -> None:
+    _, got = _run("en_jsonld_graph")
+    decoded = json.loads(json.dumps(got))
+    assert decoded["published"] == "2023-10-05T14:20:00+02:00"
+    assert decoded["authors"] == ["Rachel Kim"]
+    assert set(decoded) == {field for field in Article.__dataclass_fields__}
+
+
+def test_published_dates_are_timezone_aware() -> None:
+    for name in GOLDEN:
+        html = (FIXTURES / f"{name}.html").read_bytes()
+        article = extract_article(html)
+        for value in (article.published, article.modified):
+            assert value is None or value.tzinfo is not None, name
+
+
+def _priced_page(words: int, free: str) -> str:
+    ld = f'{{"@type": "NewsArticle", "isAccessibleForFree": {free}}}'
+    body = " ".join(["Council members discussed the budget for the coming year."] * (words // 9))
+    return (
+        f'<html><head><script type="application/ld+json">{ld}</script></head>'
+        f"<body><article><p>{body}</p></article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "free", "quality"),
+    [
+        (120, "false", "paywalled"),  # a teaser the publisher says is not free
+        (120, '"False"', "paywalled"),
+        (120, "true", "ok"),
+        (900, "false", "ok"),  # the whole text is there: readable, whatever the price
+    ],
+)
+def test_paywall_flag_follows_jsonld_for_short_bodies(words: int, free: str, quality: str) -> None:
+    assert extract_article(_priced_page(words, free)).quality == quality
+
+
+def test_a_subscriber_login_in_the_header_is_not_a_paywall() -> None:
+    html = (
+        '<html><body><div class="paywall-header"><a href="/login">Log in</a></div><article><p>'
+        + "A short breaking news item about the city council and its budget vote. " * 6
+        + "</p></article></body></html>"
+    )
+    assert extract_article(html).quality == "ok"

@@ -1,0 +1,269 @@
+"""End to end: sources.yaml → local feeds and pages → database → one email, one webhook."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.store import Store, list_alerts
+from tests.faultserver import Endless, FaultServer, Hang, Reply
+from tests.sitekit import (
+    HOOK_SECRET,
+    MailSink,
+    mail_sink,
+    run_monitor,
+    serve_site,
+    verify_signature,
+)
+
+
+@pytest.fixture
+def site() -> Iterator[FaultServer]:
+    with FaultServer() as server:
+        serve_site(server)
+        server.route("/hook", Reply(b"", status=204))
+        yield server
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    with mail_sink() as sink:
+        yield sink
+
+
+def write_config(
+    tmp_path: Path,
+    site: FaultServer,
+    mail: MailSink,
+    extra_sources: Sequence[tuple[str, str]] = (),
+    fetch: str = "{min_delay: 0s, timeout: 3s}",
+) -> Path:
+    # Indented like the template below, which is dedented as a whole.
+    pad = " " * 8
+    extra = "".join(f"\n{pad}  - name: {n}\n{pad}    url: {site.url(p)}" for n, p in extra_sources)
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        allow_private_networks: true    # the test site lives on 127.0.0.1
+        fetch: {fetch}
+        sources:
+          - name: qdn-tech
+            url: {site.url("/fr/rss.xml")}
+            language: fr
+          - name: ledger-business
+            url: {site.url("/en/atom.xml")}
+            language: en{extra}
+        alerts:
+          - name: amazon-ia-licenciements
+            query: Amazon IA licenciements
+            notify: [team-mail, ops-hook]
+        channels:
+          team-mail:
+            type: email
+            to: [veille@example.org]
+            from: monitor@example.org
+            smtp: {{host: 127.0.0.1, port: {mail.port}, tls: none}}
+          ops-hook:
+            type: webhook
+            url: {site.url("/hook")}
+            secret: {HOOK_SECRET}
+        """)
+    )
+    return config
+
+
+def test_once_delivers_one_email_and_one_signed_webhook(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    config = write_config(tmp_path, site, mail)
+    out = run_monitor(config, db_url, "run", "--once")
+    assert out.returncode == 0, out.stderr
+
+    # Exactly one alert on each channel, for the open letter alone: the warehouse page
+    # carries all three words in its related links and newsletter box only.
+    assert len(mail.messages) == 1, [m["Subject"] for m in mail.messages]
+    msg = mail.messages[0]
+    assert "amazon-ia-licenciements" in msg["Subject"]
+    assert "Des salariés d'Amazon dénoncent les licenciements liés à l'IA" in msg["Subject"]
+    text = "\n".join(
+        part.get_content()
+        for part in msg.walk()
+        if part.get_content_type() == "text/plain"  # type: ignore[attr-defined]
+    )
+    assert site.url("/articles/lettre-ouverte-amazon") in text
+
+    hooks = site.requests_to("/hook")
+    assert len(hooks) == 1
+    hook = hooks[0]
+    assert verify_signature(hook.headers, hook.body)
+    payload = json.loads(hook.body)
+    assert payload["id"] == hook.headers["webhook-id"]
+    assert payload["alert"] == "amazon-ia-licenciements"
+    assert payload["article"]["url"] == site.url("/articles/lettre-ouverte-amazon")
+    assert payload["article"]["source"] == "qdn-tech" and payload["article"]["language"] == "fr"
+    assert {t.lower() for t in payload["matched"]} >= {"amazon", "ia", "licenciements"}
+    # Each delivery carries its alert's stable id, as recorded in the outbox.
+    store = Store(db_url)
+    try:
+        ids = {a["channel"]: a["alert_id"] for a in list_alerts(store)}
+    finally:
+        store.close()
+    assert payload["id"] == ids["ops-hook"]
+    assert msg["Message-ID"] == f"<{ids['team-mail']}@news-monitor>"
+
+    # A second pass finds nothing new and sends nothing.
+    out = run_monitor(config, db_url, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1
+    store = Store(db_url)
+    try:
+        assert store.count_articles() == 3
+        titles = sorted(a.title for a in store.iter_articles())
+        assert len(set(titles)) == 3
+    finally:
+        store.close()
+    # Each article page was fetched once: known articles are not fetched again.
+    assert site.hits("/articles/lettre-ouverte-amazon") == 1
+
+
+def test_bad_sources_are_recorded_and_do_not_stop_the_others(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    site.route(
+        "/broken.xml",
+        Reply(
+            b"<html><body><h1>Maintenance</h1><p>Back soon.</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+    )
+    site.route("/error.xml", Reply(b"internal error", status=500))
+    site.route("/slow.xml", Hang())
+    site.route("/huge.xml", Endless(headers={"Content-Type": "application/rss+xml"}))
+    extra = [
+        ("broken", "/broken.xml"),
+        ("error500", "/error.xml"),
+        ("slow", "/slow.xml"),
+        ("huge", "/huge.xml"),
+    ]
+    config = write_config(
+        tmp_path, site, mail, extra, fetch="{min_delay: 0s, timeout: 2s, max_size: 1MiB}"
+    )
+    out = run_monitor(config, db_url, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    # The good sources went through despite their neighbours.
+    assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1
+
+    status = run_monitor(config, db_url, "status")
+    assert status.returncode == 0, status.stderr
+    rows = {line.split()[0]: line for line in status.stdout.splitlines() if line.strip()}
+    assert " ok " in rows["qdn-tech"] + " " and " ok " in rows["ledger-business"] + " "
+    expectations = {
+        "broken": "feed",
+        "error500": "http_status",
+        "slow": "timeout",
+        "huge": "too_large",
+    }
+    for name, kind in expectations.items():
+        assert "failing" in rows[name], rows[name]
+        assert f"{kind}:" in rows[name], rows[name]
+
+
+def test_fetch_dry_run_shows_alerts_and_writes_nothing(
+    tmp_path: Path, site: FaultServer, mail: MailSink
+) -> None:
+    config = write_config(tmp_path, site, mail)
+    db = tmp_path / "dry.db"
+    out = run_monitor(config, f"sqlite:///{db}", "fetch", "qdn-tech")
+    assert out.returncode == 0, out.stderr
+    assert "qdn-tech: 2 article link(s)" in out.stdout
+    assert "would alert amazon-ia-licenciements -> team-mail, ops-hook" in out.stdout
+    assert out.stdout.count("would alert") == 1 and "no alert would fire" in out.stdout
+    assert not db.exists() and not mail.messages and not site.requests_to("/hook")
+    missing = run_monitor(config, f"sqlite:///{db}", "fetch", "nope")
+    assert missing.returncode == 1 and "no source named 'nope'" in missing.stderr
+
+
+def test_failing_source_notice_then_recovery_notice(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    site.route("/flaky.xml", Reply(b"down", status=503))
+    config = write_config(tmp_path, site, mail, [("flaky", "/flaky.xml")])
+    text = config.read_text() + "health: {notify: [ops-hook], after: 0s}\n"
+    config.write_text(text)
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    notices = [json.loads(r.body) for r in site.requests_to("/hook")]
+    failing = [n for n in notices if n["alert"] == "source-health"]
+    assert len(failing) == 1 and failing[0]["matched"] == ["failing"]
+    assert "flaky has been failing" in failing[0]["article"]["title"]
+    assert "503" in failing[0]["article"]["title"]
+    # Still failing on the next pass: no second notice for the same streak.
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert (
+        sum(json.loads(r.body)["alert"] == "source-health" for r in site.requests_to("/hook")) == 1
+    )
+    # The feed comes back: one recovery notice.
+    site.route("/flaky.xml", Reply(b"<rss version='2.0'><channel><title>x</title></channel></rss>"))
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    health = [
+        json.loads(r.body) for r in site.requests_to("/hook")
+        if json.loads(r.body)["alert"] == "source-health"
+    ]  # fmt: skip
+    assert [n["matched"] for n in health] == [["failing"], ["recovered"]]
+    assert "flaky is back" in health[1]["article"]["title"]
+
+
+def _atom(site: FaultServer, updated: datetime) -> bytes:
+    stamp = updated.isoformat()
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Edits</title><id>urn:edits</id>
+<updated>{stamp}</updated>
+<entry><title>Amazon et l'IA</title><id>urn:edits:1</id>
+<link href="{site.url("/edits/amazon")}"/><published>{stamp}</published><updated>{stamp}</updated>
+</entry></feed>""".encode()
+
+
+def _page(extra: str) -> bytes:
+    body = (
+        "<p>Amazon déploie l'IA générative dans ses entrepôts européens, selon un document "
+        "interne consulté par notre rédaction, qui détaille le calendrier des déploiements.</p>"
+        "<p>La direction promet que les outils assisteront les équipes de préparation.</p>"
+    )
+    article = f"<article><h1>Amazon et l'IA</h1>{body}{extra}</article>"
+    return f"<html lang='fr'><body>{article}</body></html>".encode()
+
+
+def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    first = datetime.now(UTC) - timedelta(hours=2)
+    site.route(
+        "/edits.xml", Reply(_atom(site, first), headers={"Content-Type": "application/atom+xml"})
+    )
+    site.route("/edits/amazon", Reply(_page(""), headers={"Content-Type": "text/html"}))
+    config = write_config(tmp_path, site, mail, [("edits", "/edits.xml")])
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert len(mail.messages) == 1  # the open letter; the edits page does not match yet
+    # The page is edited to mention layoffs; its feed entry says so.
+    layoffs = "<p>Un plan de licenciements touchant 300 salariés accompagne ce déploiement.</p>"
+    site.route("/edits/amazon", Reply(_page(layoffs), headers={"Content-Type": "text/html"}))
+    later = first + timedelta(hours=1)
+    site.route(
+        "/edits.xml", Reply(_atom(site, later), headers={"Content-Type": "application/atom+xml"})
+    )
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert len(mail.messages) == 2 and "Amazon et l'IA" in mail.messages[1]["Subject"]
+    # Polled again with no new edit: fetched no more, alerted no more.
+    hits = site.hits("/edits/amazon")
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert len(mail.messages) == 2 and site.hits("/edits/amazon") == hits
+    store = Store(db_url)
+    try:
+        bodies = [a.body for a in store.iter_articles() if a.title == "Amazon et l'IA"]
+    finally:
+        store.close()
+    assert len(bodies) == 1 and "licenciements" in bodies[0]

@@ -1,0 +1,187 @@
+"""RuleIndex gives exactly the answers of evaluating every rule, only faster.
+
+The property test draws random queries (every operator, nested) and random French and
+English articles from one small vocabulary, so that rules do fire, and compares the
+index with each rule's own ``Query.match_document``.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.errors import QueryError
+from monitor.rules import Document, Match, Query, RuleIndex, parse_query
+from monitor.rules._analyzed import Analyzed
+
+WORDS = [
+    "Amazon", "Amazonie", "Google", "Renault", "IA", "AI", "licenciement",
+    "licenciements", "licenciés", "grève", "grèves", "salariés", "lettre", "ouverte",
+    "économie", "intelligence", "artificielle", "layoffs", "layoff", "laid", "strike",
+    "employees", "letter", "open", "economy", "artificial", "aujourd'hui", "e-mail",
+    "COVID-19", "l'IA", "d'Amazon", "Amazon's", "le", "the", "et", "and",
+]  # fmt: skip
+SITES = ["lemonde.fr", "www.lemonde.fr", "pixels.lemonde.fr", "bbc.co.uk", ""]
+TAGS = ["tech", "eco", "fr", "en"]
+SYNONYMS = [["IA", "AI", "intelligence artificielle"], ["licenciements", "layoffs"]]
+
+
+def _spell(word: str, how: int) -> str:
+    # The same word as articles write it: as is, capitals, lower case, no accents.
+    if how == 1:
+        return word.upper()
+    if how == 2:
+        return word.lower()
+    if how == 3:
+        decomposed = unicodedata.normalize("NFD", word)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return word
+
+
+words = st.builds(_spell, st.sampled_from(WORDS), st.integers(0, 3))
+texts = st.lists(
+    st.tuples(words, st.sampled_from([" ", " ", " ", ", ", ". ", "\n\n", " - "])),
+    max_size=40,
+).map(lambda parts: "".join(w + sep for w, sep in parts))
+documents = st.builds(
+    Document,
+    title=texts.map(lambda t: t[:80]),
+    text=texts,
+    language=st.sampled_from(["fr", "en", "fr-FR", None]),
+    url=st.sampled_from(["", "https://www.lemonde.fr/tech/a.html", "https://bbc.co.uk/news"]),
+    site=st.sampled_from(SITES),
+    source=st.sampled_from(["", "lemonde-pixels", "bbc"]),
+    tags=st.lists(st.sampled_from(TAGS), max_size=2).map(tuple),
+)
+
+word_terms = st.sampled_from(WORDS)
+positional = st.one_of(
+    word_terms,
+    word_terms.filter(lambda w: len(w) >= 3 and w.isalpha()).map(lambda w: w[:3] + "*"),
+    st.lists(word_terms, min_size=1, max_size=2).map(lambda ws: '"' + " ".join(ws) + '"'),
+)
+meta = st.one_of(
+    st.sampled_from(SITES[:-1]).map(lambda s: "site:" + s),
+    st.sampled_from(["fr", "en"]).map(lambda s: "lang:" + s),
+    st.sampled_from(TAGS).map(lambda s: "tag:" + s),
+    st.sampled_from(["lemonde-pixels", "lemonde-*", "bbc"]).map(lambda s: "source:" + s),
+    st.sampled_from(["/tech/", "news"]).map(lambda s: "url:" + s),
+)
+
+
+def _combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(" + " ".join(xs) + ")"),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(" + " OR ".join(xs) + ")"),
+        inner.map(lambda x: "-" + x),
+        st.tuples(st.sampled_from(["title:", "body:"]), inner).map("".join),
+        st.tuples(
+            positional, st.sampled_from(["NEAR", "ONEAR"]), st.integers(0, 4), positional
+        ).map(lambda t: f"{t[0]} {t[1]}/{t[2]} {t[3]}"),
+    )
+
+
+queries = st.recursive(st.one_of(positional, meta), _combine, max_leaves=6)
+
+
+def _parse_all(texts: list[str], synonyms: bool) -> list[Query]:
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(parse_query(text, SYNONYMS if synonyms else ()))
+        except QueryError:
+            continue  # "-x" alone, nested fields...: refused, as a user would be told
+    return parsed
+
+
+def _one_by_one(rules: dict[str, Query], doc: Document) -> dict[str, Match]:
+    found = {}
+    for rule_id, query in rules.items():
+        match = query.match_document(doc)
+        if match is not None:
+            found[rule_id] = match
+    return found
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(queries, min_size=1, max_size=25),
+    docs=st.lists(documents, min_size=1, max_size=4),
+    synonyms=st.booleans(),
+    drop=st.integers(0, 5),
+)
+def test_the_index_answers_like_evaluating_every_rule(
+    texts: list[str], docs: list[Document], synonyms: bool, drop: int
+) -> None:
+    rules = {f"r{i}": q for i, q in enumerate(_parse_all(texts, synonyms))}
+    index = RuleIndex()
+    for rule_id, query in rules.items():
+        index.add(rule_id, query)
+    # Rules come and go: removed ones must never answer, replaced ones answer anew.
+    for rule_id in list(rules)[:drop]:
+        index.remove(rule_id)
+        del rules[rule_id]
+    if rules:
+        first = next(iter(rules))
+        rules[first] = parse_query("Amazon OR layoffs")
+        index.add(first, rules[first])
+    for doc in docs:
+        expected = _one_by_one(rules, doc)
+        assert index.match(doc) == expected
+        assert index.match_brute_force(doc) == expected
+        assert list(index.match(doc)) == [r for r in index._rules if r in expected]
+
+
+def test_the_index_only_evaluates_rules_that_could_match() -> None:
+    rng = random.Random(4)
+    names = [f"Entreprise{i}" for i in range(300)]
+    index = RuleIndex()
+    for i, name in enumerate(names):
+        index.add(f"r{i}", parse_query(f"{name} licenciements"))
+    index.add("meta", parse_query("site:lemonde.fr grève"))
+    index.add("open", parse_query("url:amazon"))  # nothing to file it under: always checked
+    doc = Document(
+        "Entreprise7 licencie",
+        " ".join(rng.choice(names[:20]) for _ in range(30)) + " licenciements Entreprise250",
+        "fr",
+        url="https://example.org/amazon",
+    )
+    found = index.match(doc)
+    assert set(found) == {"r7", "r250", "open"} | {
+        f"r{i}" for i in range(20) if names[i] in doc.text.split()
+    }
+    candidates = {entry.rule_id for entry in index._candidates(_analyze(doc))}
+    assert candidates <= set(found) | {"meta"}
+    assert len(candidates) < 30 < len(index)
+
+
+def test_add_replaces_and_remove_forgets() -> None:
+    doc = Document("", "Amazon annonce des licenciements", "fr")
+    index = RuleIndex()
+    index.add("a", parse_query("Amazon licenciements"))
+    index.add("b", parse_query("Google"))
+    assert set(index.match(doc)) == {"a"}
+    index.add("b", parse_query("annonce"))
+    assert list(index.match(doc)) == ["a", "b"]
+    index.remove("a")
+    index.remove("unknown")
+    assert list(index.match(doc)) == ["b"]
+    assert len(index) == 1
+    assert "b" in index
+    assert "a" not in index
+
+
+def test_results_keep_the_order_rules_were_added_in() -> None:
+    doc = Document("", "Amazon et Google et Renault", "fr")
+    index = RuleIndex()
+    for rule_id in ["z", "a", "m"]:
+        index.add(rule_id, parse_query("Amazon"))
+    index.add("a", parse_query("Google"))  # replaced: now the last added
+    assert list(index.match(doc)) == ["z", "m", "a"]
+
+
+def _analyze(doc: Document) -> Analyzed:
+    return Analyzed(doc)
