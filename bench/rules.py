@@ -146,6 +146,9 @@ class Corpus:
     def name(self) -> str:
         return self.names(self.rng)
 
+    def families(self, lang: str) -> list[list[str]]:
+        return FR_FAMILIES if lang == "fr" else EN_FAMILIES
+
     def family(self, lang: str) -> list[str]:
         return self.family_of[lang](self.rng)
 
@@ -162,8 +165,10 @@ def sentence(corpus: Corpus, lang: str, topics: list[list[str]], names: list[str
             word = corpus.common[lang](rng)
         elif roll < 0.57:
             word = rng.choice(rng.choice(topics))
-        elif roll < 0.61:
-            word = corpus.word(lang)
+        elif roll < 0.58:
+            # A topical word outside the article's topics: rare, as "licenciements" is
+            # in an article about something else.
+            word = rng.choice(rng.choice(corpus.families(lang)))
         elif roll < 0.92:
             word = corpus.filler[lang](rng)
         elif roll < 0.98:

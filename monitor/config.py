@@ -215,7 +215,15 @@ class WebhookChannel(_Channel):
         return (self.secret,) if isinstance(self.secret, str) else self.secret
 
 
-ChannelConfig = Annotated[LogChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]
+class AppriseChannel(_Channel):
+    type: Literal["apprise"]
+    urls: tuple[str, ...] = Field(min_length=1, repr=False)  # they carry tokens
+    timeout: float = 30.0
+
+
+ChannelConfig = Annotated[
+    LogChannel | EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")
+]
 
 
 class FetchConfig(_Model):
@@ -347,7 +355,7 @@ def _validation_message(file: str, located: _Located, err: ValidationError) -> s
     return "\n".join(lines)
 
 
-_UNION_TAGS = {"log", "email", "webhook"}
+_UNION_TAGS = {"log", "email", "webhook", "apprise"}
 
 
 def _cross_checks(config: Config, file: str, located: _Located) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor.alerts import (
     AlertMessage,
+    AppriseNotifier,
     ArticleInfo,
     EmailNotifier,
     LogNotifier,
@@ -26,7 +27,7 @@ from monitor.alerts import (
     WebhookNotifier,
     retry_delay,
 )
-from monitor.config import Config, EmailChannel, LogChannel, WebhookChannel
+from monitor.config import AppriseChannel, Config, EmailChannel, LogChannel, WebhookChannel
 from monitor.digest import Schedule, parse_schedule
 from monitor.errors import DeliveryError
 from monitor.fetch import Fetcher
@@ -59,6 +60,8 @@ def build_notifiers(config: Config, fetcher: Fetcher) -> dict[str, Notifier]:
                 timeout=ch.smtp.timeout,
                 subject_template=ch.subject,
             )
+        elif isinstance(ch, AppriseChannel):
+            out[name] = AppriseNotifier(urls=ch.urls, timeout=ch.timeout)
         elif isinstance(ch, WebhookChannel):
             out[name] = WebhookNotifier(
                 url=ch.url,

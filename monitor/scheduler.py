@@ -157,9 +157,7 @@ class Daemon:
         try:
             await asyncio.to_thread(self._sync, store)
             async with Fetcher(fetch_settings(self.config)) as fetcher:
-                rt = Runtime(
-                    self.config, store, fetcher, Rules.from_config(self.config), self.clock
-                )
+                rt = self._runtime(store, fetcher, self.config)
                 claimed = await asyncio.to_thread(
                     store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
                 )
@@ -364,7 +362,8 @@ class Daemon:
             event(log, "database changed: restart to use it", logging.WARNING)
             config = config.model_copy(update={"database": self.config.database})
         self.config = config
-        live.rt = Runtime(config, store, fetcher, rules, self.clock, live.rt.rng, self.metrics)
+        # The story index survives a reload: it is about the articles, not the config.
+        live.rt = replace(live.rt, config=config, rules=rules, _by_name=None)
         live.notifiers = build_notifiers(config, fetcher)
         await asyncio.to_thread(self._sync, store)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

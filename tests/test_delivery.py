@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -139,3 +140,35 @@ async def test_failures_back_off_then_die_after_the_maximum_age(store: Store) ->
     clock.now = start + timedelta(days=4)
     stats = await deliver_due(store, {"mail": dead_smtp}, clock, rng)
     assert stats.dead == 1 and list_alerts(store)[0]["status"] == "dead"
+
+
+async def test_apprise_channel_delivers_and_retries_through_the_outbox(store: Store) -> None:
+    from monitor.alerts import AppriseNotifier
+    from tests.faultserver import FaultServer, Reply, Sequence
+
+    start = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+    _add(store, 1, start, digest=False)
+    with FaultServer() as chat:
+        # The chat service is down once, then accepts.
+        chat.route("/notify", Sequence(Reply(b"down", status=500), Reply(b"{}", status=200)))
+        url = chat.url("/notify").replace("http://", "json://")
+        notifiers: dict[str, Notifier] = {"mail": AppriseNotifier(urls=[url], timeout=10)}
+        clock = Clock(start)
+        assert (await deliver_due(store, notifiers, clock, random.Random(3))).failed == 1
+        clock.now = start + timedelta(hours=1)
+        assert (await deliver_due(store, notifiers, clock, random.Random(3))).sent == 1
+        posts = chat.requests_to("/notify")
+    assert len(posts) == 2
+    body = json.loads(posts[-1].body)
+    assert body["title"] == "[watch] Story number 1"
+    assert "https://news.example.org/story-1" in body["message"]
+    assert list_alerts(store)[0]["status"] == "sent"
+
+
+def test_apprise_urls_are_checked_and_never_echoed() -> None:
+    from monitor.alerts import AppriseNotifier
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="apprise URL #2") as info:
+        AppriseNotifier(urls=["json://127.0.0.1/x", "nosuchscheme://s3cr3t-token@host"])
+    assert "s3cr3t" not in str(info.value)

@@ -2,11 +2,13 @@
 
 The pipeline builds an :class:`AlertMessage` per (rule, story, channel); the outbox (in
 ``store``) keeps it until a notifier here has delivered it. Notifiers are I/O at the edge:
-``LogNotifier`` prints, ``EmailNotifier`` speaks SMTP, ``WebhookNotifier`` POSTs signed JSON.
+``LogNotifier`` prints, ``EmailNotifier`` speaks SMTP, ``WebhookNotifier`` POSTs signed JSON,
+``AppriseNotifier`` reaches chat and push services.
 Each raises :class:`monitor.errors.DeliveryError` on failure, and the outbox retries after
 :func:`retry_delay`.
 """
 
+from monitor.alerts._apprise import AppriseNotifier
 from monitor.alerts._backoff import retry_delay
 from monitor.alerts._email import EmailNotifier, message_id
 from monitor.alerts._log import LogNotifier
@@ -29,6 +31,7 @@ from monitor.alerts._webhook import (
 
 __all__ = [
     "AlertMessage",
+    "AppriseNotifier",
     "ArticleInfo",
     "EmailNotifier",
     "LogNotifier",

@@ -172,8 +172,8 @@ def _remember(chunk: str, words: tuple[tuple[int, int, str, str], ...]) -> None:
 def stemmers_for(language: str | None, chunks: AbstractSet[str] = frozenset()) -> tuple[str, ...]:
     """The Snowball stemmers to read an article in ``language`` ("fr", "en-GB", None...).
 
-    Without a language we know, the article's ``chunks`` (its distinct words as
-    written) decide between French and English when their most common words leave no
+    Without a language we know, the article's ``chunks`` (its distinct words, lower
+    case) decide between French and English when their most common words leave no
     doubt; otherwise both stemmers apply.
     """
     code = primary_language(language)
@@ -191,17 +191,17 @@ def stemmers_for(language: str | None, chunks: AbstractSet[str] = frozenset()) -
     return DEFAULT_LANGUAGES
 
 
-def _with_capitals(words: str) -> frozenset[str]:
-    return frozenset(w for word in words.split() for w in (word, word.capitalize()))
+def _lower_words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
 
 
 # Frequent words of one language that the other hardly uses, to tell an unlabelled
 # article's language: counted once each, so at least _SURE different ones must appear.
-_FRENCH_MARKS = _with_capitals(
+_FRENCH_MARKS = _lower_words(
     "le la les des du et est une dans pour qui que pas sur aux il elle ils ce cette sont "
     "avec par plus mais ou leur été être selon après depuis très aussi nous vous"
 )
-_ENGLISH_MARKS = _with_capitals(
+_ENGLISH_MARKS = _lower_words(
     "the and of to is that for it with was on are be by this have from at not but they "
     "which were has had been would their will said after also who more than"
 )
@@ -302,7 +302,9 @@ def _cached(
 
 def text_keys(lang: str, lower: str) -> tuple[str, ...]:
     """The stem keys an article word offers under the stemmer ``lang``."""
-    return _cached(_DOC_KEYS, 0, lang, lower)
+    per_lang = _DOC_KEYS.get(lang)
+    hit = per_lang.get(lower) if per_lang is not None else None
+    return hit if hit is not None else _cached(_DOC_KEYS, 0, lang, lower)
 
 
 def query_keys(lang: str, lower: str) -> tuple[str, ...]:

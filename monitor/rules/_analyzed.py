@@ -3,7 +3,7 @@
 Analysis is the cost every article pays whatever the number of rules, so it is kept
 to a few operations that run in C. The article is cut into *chunks*: runs of letters
 and digits, apostrophes included (see CHUNK_RE), which are its words but for the rare
-"aujourd'hui". A process-wide registry remembers, for every chunk ever seen, which
+"aujourd'hui", lower-cased. A process-wide registry remembers, for every chunk ever seen, which
 folded words and which stem keys it offers, inverted: key -> chunks. A rule word then
 asks "does the article hold one of the chunks that offer my key?", one ``isdisjoint``
 between two small sets. News vocabulary repeats far more than it varies, so nearly
@@ -73,19 +73,30 @@ def _register(chunks: frozenset[str], langs: tuple[str, ...]) -> int:
                 registered.clear()
             _WATCHED.clear()
             fresh = chunks
+        pairs = list(zip(langs, tables, strict=True))
         for chunk in fresh:
             # Registering again under another tuple of languages adds nothing new.
             for _, _, low, folded in chunk_words(chunk):
-                FORM_CHUNKS.setdefault(folded, set()).add(chunk)
-                _BY_HEAD.setdefault(folded[:2], set()).add(folded)
-                for prefix in _WATCHED.get(folded[:2], ()):
+                _add(FORM_CHUNKS, folded, chunk)
+                head = folded[:2]
+                _add(_BY_HEAD, head, folded)
+                for prefix in _WATCHED.get(head, ()):
                     if folded.startswith(prefix):
                         _PREFIXES[prefix].add(chunk)
-                for lang, table in zip(langs, tables, strict=True):
+                for lang, table in pairs:
                     for key in text_keys(lang, low):
-                        table.setdefault(key, set()).add(chunk)
+                        _add(table, key, chunk)
         seen.update(fresh)
         return _generation
+
+
+def _add(table: dict[str, set[str]], key: str, value: str) -> None:
+    # Not setdefault(key, set()): that builds a set on every call, found or not.
+    found = table.get(key)
+    if found is None:
+        table[key] = {value}
+    else:
+        found.add(value)
 
 
 def prefix_chunks(prefix: str) -> set[str]:
@@ -110,6 +121,7 @@ class Analyzed:
 
     __slots__ = (
         "_occurrences",
+        "_raw",
         "_spans",
         "_walks",
         "_word_spans",
@@ -131,8 +143,11 @@ class Analyzed:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.texts = (normalize(doc.title), normalize(doc.text))
-        self.chunks = (CHUNK_RE.findall(self.texts[0]), CHUNK_RE.findall(self.texts[1]))
-        title, body = frozenset(self.chunks[0]), frozenset(self.chunks[1])
+        title_chunks, title_raw = _chunks(self.texts[0])
+        body_chunks, body_raw = _chunks(self.texts[1])
+        self.chunks = (title_chunks, body_chunks)
+        self._raw = (title_raw, body_raw)
+        title, body = frozenset(title_chunks), frozenset(body_chunks)
         both = title | body
         self.langs = stemmers_for(doc.language, both)
         # Distinct chunks per mask: [unused, title, body, title or body].
@@ -205,7 +220,8 @@ class Analyzed:
         if found is None:
             start = self.span(stream, at)[0]
             found = table[at] = tuple(
-                (start + a, start + b) for a, b, _, _ in chunk_words(self.chunks[stream][at])
+                (start + a, start + b)
+                for a, b, _, _ in chunk_words((self._raw[stream] or self.chunks[stream])[at])
             )
         return found
 
@@ -225,6 +241,21 @@ class Analyzed:
 
 
 _span_of = ReMatch.span
+
+
+def _chunks(text: str) -> tuple[list[str], list[str] | None]:
+    """The text's chunks, lower-cased, and the chunks as written when they differ in length.
+
+    Lower-casing first merges "Licenciements" at the start of a sentence with
+    "licenciements" elsewhere: fewer distinct chunks to register and to look up. When
+    lower-casing keeps every character one character (nearly always), offsets into the
+    lower-cased chunks are offsets into the text as written.
+    """
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return CHUNK_RE.findall(lowered), None
+    written = CHUNK_RE.findall(text)
+    return [chunk.lower() for chunk in written], written
 
 
 def _host(url: str) -> str:

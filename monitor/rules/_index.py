@@ -190,14 +190,16 @@ class RuleIndex:
         if cache is None:
             cache = self._woken[doc.langs] = {}
         chunks = doc.in_mask[BOTH]
-        missing = chunks.difference(cache)
-        if missing:
-            if len(cache) + len(missing) > _CHUNK_CACHE_LIMIT:
+        masks = list(map(cache.get, chunks))
+        if None in masks:  # chunks this index has not met yet
+            emptied = len(cache) + len(chunks) > _CHUNK_CACHE_LIMIT
+            if emptied:
                 cache.clear()
-                missing = chunks
-            for chunk in missing:
-                cache[chunk] = self._table.woken_by(chunk, doc.langs)
-        woken = reduce(or_, filter(None, map(cache.get, chunks)), 0)
+            for chunk, mask in zip(chunks, masks, strict=True):
+                if mask is None or emptied:
+                    cache[chunk] = self._table.woken_by(chunk, doc.langs)
+            masks = list(map(cache.get, chunks))
+        woken = reduce(or_, filter(None, masks), 0)
         if self._table.meta:
             woken = reduce(or_, filter(None, map(self._table.meta.get, _meta_keys(doc))), woken)
         # Bit 2k of ``both`` is set when rule slot k has both clauses woken.

@@ -1,0 +1,56 @@
+"""Chat and push services (Slack, Matrix, Telegram, ntfy, ...) through Apprise URLs.
+
+Apprise is synchronous and does its own HTTP, so a send runs in a worker thread under a
+deadline. Its URLs carry tokens: they are never logged or put in an error message, only
+their position in the channel's list. Receivers cannot deduplicate by id here, so a crash
+between send and mark may repeat a notification once, as with any at-least-once channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Sequence
+
+from monitor.alerts._message import AlertMessage
+from monitor.alerts._render import digest_title, render_digest_text, render_text
+from monitor.errors import ConfigError, DeliveryError
+
+
+class AppriseNotifier:
+    """Sends each alert to every Apprise URL of the channel."""
+
+    def __init__(self, *, urls: Sequence[str], timeout: float = 30.0) -> None:
+        with warnings.catch_warnings():
+            # Apprise still imports the stdlib's deprecated imghdr; nothing for users to fix.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            import apprise
+            import apprise.utils.pgp  # the module that imports imghdr
+
+        if not urls:
+            raise ConfigError("an apprise channel needs at least one URL")
+        self._apprise = apprise.Apprise()
+        for i, url in enumerate(urls):
+            if not self._apprise.add(url):
+                raise ConfigError(f"apprise URL #{i + 1} is not one Apprise understands")
+        self._timeout = timeout
+
+    async def send(self, message: AlertMessage) -> None:
+        title = f"[{message.alert}] {message.article.title}"
+        await self._notify(title, render_text(message))
+
+    async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
+        if messages:
+            await self._notify(
+                digest_title(name, len(messages)), render_digest_text(name, messages)
+            )
+
+    async def _notify(self, title: str, body: str) -> None:
+        try:
+            ok = await asyncio.wait_for(
+                asyncio.to_thread(self._apprise.notify, body=body, title=title), self._timeout
+            )
+        except TimeoutError:
+            raise DeliveryError(f"apprise: no answer within {self._timeout:.0f} s") from None
+        if not ok:
+            raise DeliveryError("apprise: a service refused or could not be reached")
