@@ -80,9 +80,10 @@ def main() -> int:
     print(f"\n{len(lives)} lives in {stormed:.0f} s ({args.spawn}), {len(kills)} SIGKILLs")
     print(f"  kills by mode: {dict(Counter(life.mode for life in kills))}")
     print(f"  other exits: {dict(Counter(life.code for life in lives if life not in kills))}")
-    print("  last event logged before each kill:")
-    for event, n in Counter(life.last_event for life in kills).most_common():
-        print(f"    {n:4d}  {event}")
+    print("  last event logged before each kill:   once    run")
+    by_mode = Counter((life.last_event, life.mode) for life in kills)
+    for event, _ in Counter(life.last_event for life in kills).most_common():
+        print(f"    {event:34.34} {by_mode[event, 'once']:5d} {by_mode[event, 'run']:6d}")
     print(f"articles published and stored: {result.published}")
     print(f"expected deliveries (matching x channels): {result.expected}")
     for channel in sorted(result.deliveries):

@@ -144,7 +144,12 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
             if shown <= limit:
                 when = (art.published or art.first_seen).strftime("%Y-%m-%d %H:%M")
                 tqdm.write(f"{when}  [{art.source}]  {art.title}\n    {art.url}")
-                tqdm.write(f"    {match.snippet_marked('«', '»')}\n")
+                tqdm.write(f"    {match.snippet_marked('«', '»')}")
+                if art.story_id is not None:
+                    outlets = store.story_outlets({art.story_id}).get(art.story_id, ())
+                    if len(outlets) > 1:
+                        tqdm.write(f"    story #{art.story_id}, carried by: {', '.join(outlets)}")
+                tqdm.write("")
         bar.close()
     finally:
         store.close()

@@ -16,6 +16,7 @@ from tests.sitekit import (
     HOOK_SECRET,
     MailSink,
     mail_sink,
+    render,
     run_monitor,
     serve_site,
     verify_signature,
@@ -267,3 +268,31 @@ def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
     finally:
         store.close()
     assert len(bodies) == 1 and "licenciements" in bodies[0]
+
+
+def test_rules_test_and_search_replay_stored_articles_with_outlets(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    # Another outlet reprints the open letter word for word under its own URL.
+    copy = render("fr-lettre-amazon.html", site.origin, datetime.now(UTC) - timedelta(hours=1))
+    site.route("/copies/lettre", Reply(copy, headers={"Content-Type": "text/html"}))
+    feed = (
+        f"<rss version='2.0'><channel><title>Copies</title><item><title>Lettre</title>"
+        f"<link>{site.url('/copies/lettre')}</link></item></channel></rss>"
+    )
+    site.route("/copies.xml", Reply(feed, headers={"Content-Type": "application/rss+xml"}))
+    config = write_config(tmp_path, site, mail, [("copycat", "/copies.xml")])
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1  # one story, one alert
+
+    out = run_monitor(config, db_url, "rules", "test", "Amazon IA licenciements", "--since", "7d")
+    assert out.returncode == 0, out.stderr
+    assert "2 of 4 article(s) match" in out.stderr  # the letter and its copy
+    assert "«Amazon»" in out.stdout  # matches highlighted in the snippet
+    assert "carried by: " in out.stdout and "copycat" in out.stdout and "qdn-tech" in out.stdout
+
+    out = run_monitor(config, db_url, "search", "Northbridge branches")
+    assert out.returncode == 0, out.stderr
+    assert "Northbridge Bank to cut 2,000 jobs" in out.stdout and "1 of 4" in out.stderr
+    bad = run_monitor(config, db_url, "search", 'Amazon "IA')
+    assert bad.returncode == 1 and "error:" in bad.stderr

@@ -14,6 +14,7 @@ from monitor.store._base import (
     articles_t,
     make_alert_id,
     outbox_t,
+    outlets_of,
     stories_t,
 )
 from monitor.store._models import (
@@ -191,6 +192,10 @@ class ArticleOps(StoreBase):
             for row in rows:
                 yield StoredArticle(*row)
             last_id = rows[-1][0]
+
+    def story_outlets(self, story_ids: set[int]) -> dict[int, tuple[str, ...]]:
+        with self.engine.connect() as conn:
+            return outlets_of(conn, story_ids)
 
     def count_articles(self, since: datetime | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(articles_t)

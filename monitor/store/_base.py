@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from monitor.store._engine import make_engine, migrate
 from monitor.store._tables import metadata
@@ -65,3 +65,20 @@ def aware_utc(value: object) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def outlets_of(conn: Connection, story_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """The sources that carried each story, in the order they published it."""
+    if not story_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(articles_t.c.story_id, articles_t.c.source)
+        .where(articles_t.c.story_id.in_(story_ids))
+        .order_by(articles_t.c.id)
+    )
+    out: dict[int, list[str]] = {}
+    for story_id, source in rows:
+        names = out.setdefault(story_id, [])
+        if source not in names:
+            names.append(source)
+    return {k: tuple(v) for k, v in out.items()}

@@ -13,10 +13,10 @@ from sqlalchemy.engine import Connection
 from monitor.store._base import (
     MAX_ERROR,
     StoreBase,
-    articles_t,
     aware_utc,
     channels_t,
     outbox_t,
+    outlets_of,
 )
 from monitor.store._models import (
     OutboxItem,
@@ -76,7 +76,7 @@ class OutboxOps(StoreBase):
         )  # fmt: skip
         with self.engine.begin() as conn:
             rows = conn.execute(stmt).all()
-            outlets = self._outlets(conn, {r.story_id for r in rows})
+            outlets = outlets_of(conn, {r.story_id for r in rows if r.story_id is not None})
         items = [
             OutboxItem(
                 id=r.id,
@@ -93,21 +93,6 @@ class OutboxOps(StoreBase):
             for r in rows
         ]
         return sorted(items, key=lambda i: i.id)
-
-    def _outlets(self, conn: Connection, story_ids: set[int]) -> dict[int, tuple[str, ...]]:
-        if not story_ids:
-            return {}
-        rows = conn.execute(
-            sa.select(articles_t.c.story_id, articles_t.c.source)
-            .where(articles_t.c.story_id.in_(story_ids))
-            .order_by(articles_t.c.id)
-        )
-        out: dict[int, list[str]] = {}
-        for story_id, source in rows:
-            names = out.setdefault(story_id, [])
-            if source not in names:
-                names.append(source)
-        return {k: tuple(v) for k, v in out.items()}
 
     def mark_sent(self, item_id: int, now: datetime) -> None:
         o = outbox_t.c
