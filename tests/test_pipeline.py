@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from monitor.store import Store, list_alerts
 from tests.faultserver import Endless, FaultServer, Hang, Reply
@@ -296,3 +297,33 @@ def test_rules_test_and_search_replay_stored_articles_with_outlets(
     assert "Northbridge Bank to cut 2,000 jobs" in out.stdout and "1 of 4" in out.stderr
     bad = run_monitor(config, db_url, "search", 'Amazon "IA')
     assert bad.returncode == 1 and "error:" in bad.stderr
+
+
+def test_alerts_command_lists_and_retries_dead_alerts(
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+) -> None:
+    site.route("/hook", Reply(b"receiver broken", status=500))
+    config = write_config(tmp_path, site, mail)
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    store = Store(db_url)
+    try:
+        hook = next(a for a in list_alerts(store) if a["channel"] == "ops-hook")
+        # --once retried it while the next try was under a minute away, then left it.
+        assert hook["status"] == "failed" and hook["attempts"] >= 1
+        # Three days of failures later it is dead (shortened here: the store is told so).
+        with store.engine.connect() as conn:
+            query = sa.text("select id from outbox where alert_id = :a")
+            (item_id,) = conn.execute(query, {"a": hook["alert_id"]}).one()
+        store.mark_failed(item_id, datetime.now(UTC), "receiver broken", None)
+    finally:
+        store.close()
+    listed = run_monitor(config, db_url, "alerts", "--status", "dead")
+    assert listed.returncode == 0 and hook["alert_id"] in listed.stdout
+    assert "team-mail" not in listed.stdout  # the email went out; only the dead one is listed
+    site.route("/hook", Reply(b"", status=204))
+    retried = run_monitor(config, db_url, "alerts", "retry")
+    assert retried.returncode == 0 and "1 alert(s) queued" in retried.stdout
+    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    delivered = site.requests_to("/hook")[-1]
+    assert delivered.headers["webhook-id"] == hook["alert_id"]  # the same alert, the same id
+    assert run_monitor(config, db_url, "alerts", "retry", "msg_nosuchalert").returncode == 1

@@ -14,13 +14,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
+from monitor.charset import decode_bom
 
 # Browsers treat these labels as windows-1252 (the WHATWG encoding standard); servers
 # that say latin-1 almost always send curly quotes from cp1252's 0x80-0x9F range.
@@ -114,9 +108,9 @@ def _detect(data: bytes) -> str:
 def decode_html(data: bytes, charset: str | None = None) -> str:
     """Decode an HTML page: BOM, then ``charset`` (from HTTP), then the page's own declaration,
     then detection. Never raises: undecodable bytes become U+FFFD."""
-    for bom, bom_codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(bom_codec, "replace")
+    marked = decode_bom(data)
+    if marked is not None:
+        return marked
     for codec in (normalize_charset(charset), _declared(data)):
         if codec is None:
             continue

@@ -8,19 +8,11 @@ check. The decoded text is then handed on as UTF-8 with a declaration saying so.
 
 from __future__ import annotations
 
-import codecs
 import re
 
 from charset_normalizer import from_bytes
 
-# Order matters: the UTF-32 little-endian mark starts with the UTF-16 one.
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
+from monitor.charset import decode_bom
 
 # Without a mark, the first "<" (or "<?") tells the width and byte order (XML 1.0, F.1).
 _NULL_PATTERNS = (
@@ -65,9 +57,9 @@ def _try_decode(data: bytes, encoding: str) -> str | None:
 
 def decode_feed(data: bytes, content_type: str | None = None) -> str:
     """Decode feed bytes: byte-order mark, UTF-16/32 shape, UTF-8, declared, detected."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, errors="replace")
+    marked = decode_bom(data)
+    if marked is not None:
+        return marked
     for pattern, encoding in _NULL_PATTERNS:
         if data.startswith(pattern):
             return data.decode(encoding, errors="replace")
