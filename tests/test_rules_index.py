@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,3 +186,25 @@ def test_results_keep_the_order_rules_were_added_in() -> None:
 
 def _analyze(doc: Document) -> Analyzed:
     return Analyzed(doc)
+
+
+def test_answers_survive_the_vocabulary_registry_being_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The registry of words seen is bounded; when full it starts again. Every article
+    # analysed after that, and any analysis caught in the middle, must still answer right.
+    import monitor.rules._analyzed as analyzed
+
+    monkeypatch.setattr(analyzed, "_LIMIT", 40)
+    index = RuleIndex()
+    index.add("a", parse_query("Amazon licenciements"))
+    index.add("b", parse_query('"lettre ouverte" NEAR/3 Amazon*'))
+    rng = random.Random(9)
+    for i in range(30):
+        filler = " ".join(f"mot{rng.randrange(10_000)}" for _ in range(30))
+        doc = Document("", f"{filler} Amazon licenciements lettre ouverte d'Amazon {i}", "fr")
+        assert set(index.match(doc)) == {"a", "b"}
+        assert set(index.match_brute_force(doc)) == {"a", "b"}
+    stale = Analyzed(Document("", "Amazon", "fr"))
+    Analyzed(Document("", " ".join(f"neuf{i}" for i in range(60)), "fr"))  # empties it
+    assert not stale.fresh()

@@ -42,7 +42,7 @@ BITS = (TITLE, BODY)
 
 # The registry. Bounded: when full it is emptied whole and its generation bumped, so an
 # analysis made before that can tell it is stale (see Analyzed.fresh) and be redone.
-_LIMIT = 300_000
+_LIMIT = 100_000
 _LOCK = threading.Lock()
 _generation = 0
 FORM_CHUNKS: dict[str, set[str]] = {}

@@ -1,0 +1,143 @@
+"""Query nodes that match one word of an article: a stemmed word, an exact word, a
+prefix, or words written as one ("aujourd'hui").
+
+Each finds the article's matching chunks through the registry (see _analyzed) and
+remembers them on the article, since many rules share their words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from monitor.rules._analysis import chunk_words, query_keys
+from monitor.rules._analyzed import (
+    BITS,
+    BODY,
+    FORM_CHUNKS,
+    KEY_CHUNKS,
+    TITLE,
+    Analyzed,
+    prefix_chunks,
+)
+from monitor.rules._nodes import STREAM_NAMES, Hits, Positional, Span
+
+
+class WordLike(Positional):
+    """A one-word matcher: which of the article's chunks it accepts."""
+
+    __slots__ = ("memo_key",)
+    memo_key: tuple[str, object]
+
+    def chunks(self, doc: Analyzed) -> tuple[frozenset[str], frozenset[str]]:
+        """The matching chunks in the title and in the body."""
+        found = doc.memo.get(self.memo_key)
+        if found is None:
+            found = doc.memo[self.memo_key] = doc.split(self._candidates(doc))
+        return found
+
+    def _candidates(self, doc: Analyzed) -> Iterable[str]:
+        raise NotImplementedError
+
+    def positions(self, doc: Analyzed, stream: int) -> list[int]:
+        if not self.test(doc, BITS[stream]):
+            return []
+        return doc.positions(stream, self.chunks(doc)[stream])
+
+    def spans(self, doc: Analyzed, stream: int) -> list[Span]:
+        return [(p, p, frozenset((p,))) for p in self.positions(doc, stream)]
+
+    def collect(self, doc: Analyzed, mask: int, hits: Hits, label: str | None) -> None:
+        # One pass over the article's matching chunks serves both fields.
+        for stream, chunks in enumerate(self.chunks(doc)):
+            if chunks and BITS[stream] & mask:
+                hits.add(label or self.text, STREAM_NAMES[stream], stream, chunks=chunks)
+
+
+class Word(WordLike):
+    """An unquoted word: any inflection sharing its stem in the article's language."""
+
+    __slots__ = ("_keys", "folded", "lower")
+
+    def __init__(self, text: str, lower: str, folded: str) -> None:
+        super().__init__(text)
+        self.lower = lower
+        self.folded = folded
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self.memo_key = ("w", lower)
+
+    def keys(self, lang: str) -> tuple[str, ...]:
+        hit = self._keys.get(lang)
+        if hit is None:
+            hit = self._keys[lang] = query_keys(lang, self.lower)
+        return hit
+
+    def test(self, doc: Analyzed, mask: int) -> bool:
+        for lang in doc.langs:
+            for key in self.keys(lang):
+                if doc.has_key(lang, key, mask):
+                    return True
+        return False
+
+    def _candidates(self, doc: Analyzed) -> Iterable[str]:
+        found: set[str] = set()
+        for lang in doc.langs:
+            table = KEY_CHUNKS[lang]
+            for key in self.keys(lang):
+                found.update(table.get(key, ()))
+        return found
+
+
+class Exact(WordLike):
+    """A quoted word: this exact form, case and accents aside."""
+
+    __slots__ = ("folded",)
+
+    def __init__(self, text: str, folded: str) -> None:
+        super().__init__(text)
+        self.folded = folded
+        self.memo_key = ("x", folded)
+
+    def test(self, doc: Analyzed, mask: int) -> bool:
+        return doc.has_form(self.folded, mask)
+
+    def _candidates(self, doc: Analyzed) -> Iterable[str]:
+        return FORM_CHUNKS.get(self.folded, ())
+
+
+class Prefix(WordLike):
+    """``word*``: any word starting with these letters, case and accents aside."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, text: str, prefix: str) -> None:
+        super().__init__(text)
+        self.prefix = prefix
+        self.memo_key = ("p", prefix)
+
+    def test(self, doc: Analyzed, mask: int) -> bool:
+        return not doc.in_mask[mask].isdisjoint(prefix_chunks(self.prefix))
+
+    def _candidates(self, doc: Analyzed) -> Iterable[str]:
+        return prefix_chunks(self.prefix)
+
+
+class Unit(WordLike):
+    """Words written as one ("aujourd'hui"): a chunk holding exactly these words."""
+
+    __slots__ = ("folded",)
+
+    def __init__(self, text: str, folded: tuple[str, ...]) -> None:
+        super().__init__(text)
+        self.folded = folded
+        self.memo_key = ("u", folded)
+
+    def test(self, doc: Analyzed, mask: int) -> bool:
+        title, body = self.chunks(doc)
+        return bool((mask & TITLE and title) or (mask & BODY and body))
+
+    def _candidates(self, doc: Analyzed) -> Iterable[str]:
+        return [
+            chunk
+            for chunk in FORM_CHUNKS.get(self.folded[0], ())
+            if tuple(w[3] for w in chunk_words(chunk)) == self.folded
+        ]
