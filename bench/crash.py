@@ -89,7 +89,7 @@ def main() -> int:
     for channel in sorted(result.deliveries):
         total, repeats = result.deliveries[channel], result.repeats[channel]
         print(f"  {channel}: {total} received, {repeats} repeats (resent after a crash)")
-    print(f"webhook requests refused (500): {rejected}; requeued after two refusals: {requeued}")
+    print(f"webhook requests refused (500): {rejected}; requeued out of a backoff: {requeued}")
     print(f"total {time.monotonic() - started:.0f} s")
     if args.keep:
         print(f"logs and database kept in {directory}")

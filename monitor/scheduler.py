@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
@@ -143,6 +144,7 @@ class Daemon:
     _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set)
     _last_dispatch: float = field(default_factory=time.monotonic)
     _in_flight: set[int] = field(default_factory=set)
+    _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
     watch_every: float = 5.0
     _config_stamp: tuple[float, int] | None = None
 
@@ -257,14 +259,17 @@ class Daemon:
                 task.add_done_callback(self._tasks.discard)
 
         async def deliver() -> None:
-            await deliver_due(
-                store,
-                live.notifiers,
-                self.clock,
-                live.rt.rng,
-                metrics=self.metrics,
-                owner=self.owner,
-            )
+            # Its own task, shielded: a stop lets a send in flight finish (see _settle)
+            # instead of cutting it between the receiver's yes and our record of it.
+            task = asyncio.ensure_future(self._deliver(live.rt, live.notifiers))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # The scheduler stops its jobs on shutdown; the send itself goes on and
+                # _settle waits for it, so this is not a failure worth a traceback.
+                return
             depth = await asyncio.to_thread(outbox_depth, store)
             for channel in live.notifiers:
                 self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
@@ -281,7 +286,10 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone="UTC")
         opts = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(dispatch, "interval", seconds=self.dispatch_every, id="dispatch", **opts)
-        scheduler.add_job(deliver, "interval", seconds=self.deliver_every, id="deliver", **opts)
+        scheduler.add_job(
+            deliver, "interval", seconds=self.deliver_every, id="deliver",
+            next_run_time=datetime.now(UTC), **opts,  # alerts left by a previous life go now
+        )  # fmt: skip
         scheduler.add_job(
             self._watch_config, "interval", seconds=self.watch_every, id="watch",
             args=(store, fetcher, live), **opts,
@@ -318,12 +326,18 @@ class Daemon:
             self._in_flight.discard(claimed.id)
 
     async def _settle(self) -> None:
-        if not self._tasks:
+        """Let in-flight polls and sends finish within the grace period; cancel the rest
+        (their leases are handed back in run(), so another daemon takes them at once)."""
+        work: set[asyncio.Task[Any]] = {*self._tasks, *self._deliveries}
+        if not work:
             return
-        event(log, "stopping: waiting for in-flight polls", polls=len(self._tasks))
-        _, pending = await asyncio.wait(set(self._tasks), timeout=self.grace)
+        event(
+            log, "stopping: waiting for in-flight work",
+            polls=len(self._tasks), deliveries=len(self._deliveries),
+        )  # fmt: skip
+        _, pending = await asyncio.wait(work, timeout=self.grace)
         for task in pending:
-            task.cancel()  # its lease is handed back in run()
+            task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5)
 

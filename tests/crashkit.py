@@ -485,31 +485,37 @@ def storm(
     return lives
 
 
-_UNSENT = "SELECT alert_id FROM outbox WHERE status != 'sent'"
 _ROWS = """SELECT o.alert_id, o.rule, o.story_id, o.channel, o.status, a.canonical_url
            FROM outbox o JOIN articles a ON a.id = o.article_id"""
 
 
-def settle(spawner: Spawner, config: Path, rounds: int = 6) -> int:
-    """The clean run: ``run --once`` until the outbox is empty. An alert refused twice
-    waits 5 minutes before its third try, so those are requeued between rounds, as
-    ``monitor alerts retry ID`` does; returns how many were."""
+def settle(spawner: Spawner, config: Path, rounds: int = 6, timeout: float = 300) -> int:
+    """The clean run: ``run --once`` until the outbox is empty. Alerts waiting out a
+    backoff (5 min after a second refusal, 30 min after a third) are requeued before
+    each round, as ``monitor alerts retry ID`` does, or ``--once`` would sit out those
+    minutes; returns how many were."""
     from monitor.store import Store, retry_alerts
 
     requeued = 0
     for _ in range(rounds):
-        log = config.parent / "final.log"
-        code = spawner.start(["--config", str(config), "run", "--once"], log).wait(180)
-        if code != 0:
-            raise AssertionError(f"the clean run exited {code}; see {log}")
-        waiting = [row[0] for row in _query(config, _UNSENT)]
-        if not waiting:
-            return requeued
+        waiting = [
+            a for (a,) in _query(config, "SELECT alert_id FROM outbox WHERE status = 'failed'")
+        ]
         store = Store(f"sqlite:///{config.parent / 'monitor.db'}")
         try:
             requeued += sum(retry_alerts(store, datetime.now(UTC), a) for a in waiting)
         finally:
             store.close()
+        log = config.parent / "final.log"
+        proc = spawner.start(["--config", str(config), "run", "--once"], log)
+        code = exit_code(proc, timeout)
+        if code is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        if code != 0:
+            raise AssertionError(f"the clean run ended with {code} (None: hung); see {log}")
+        if not _query(config, "SELECT alert_id FROM outbox WHERE status != 'sent'"):
+            return requeued
     raise AssertionError(f"alerts still undelivered after {rounds} clean runs")
 
 

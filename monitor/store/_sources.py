@@ -203,13 +203,16 @@ class SourceOps(StoreBase):
 
     def release_leases(self, owner: str) -> int:
         """Hand back what a stopping daemon still holds, so another can take it now."""
+        freed = 0
         with self.engine.begin() as conn:
-            result = conn.execute(
-                sa.update(sources_t)
-                .where(sources_t.c.lease_owner == owner)
-                .values(lease_until=None, lease_owner=None)
-            )
-        return int(result.rowcount)
+            for table in (sources_t, outbox_t):
+                result = conn.execute(
+                    sa.update(table)
+                    .where(table.c.lease_owner == owner)
+                    .values(lease_until=None, lease_owner=None)
+                )
+                freed += int(result.rowcount)
+        return freed
 
     def renew_leases(self, owner: str, source_ids: Sequence[int], until: datetime) -> None:
         """Keep long polls leased: the dispatcher renews what is still in flight."""
