@@ -211,12 +211,16 @@ class Daemon:
         if freed:
             event(log, "took over work of a stopped daemon", leases=freed)
 
+    def stop(self) -> None:
+        """Ask a running daemon to stop, as SIGTERM does."""
+        self._stop.set()
+
     async def run(self) -> None:
         """The daemon: returns after SIGTERM/SIGINT once in-flight work is settled."""
         store = await asyncio.to_thread(open_store, self.config)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
+            loop.add_signal_handler(sig, self.stop)
         server = None
         try:
             await asyncio.to_thread(self._sync, store)

@@ -177,3 +177,58 @@ def test_owner_is_dead_only_for_processes_known_gone() -> None:
         "garbage": False,
     }
     assert {owner: owner_is_dead(owner, me) for owner in cases} == cases
+
+
+async def test_daemon_sends_a_digest_that_fell_due_while_it_was_down(
+    tmp_path: Path, db_url: str
+) -> None:
+    import asyncio
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.config import parse_config
+    from monitor.scheduler import Daemon
+    from monitor.store import NewAlert, NewArticle, Store, list_alerts
+    from tests.faultserver import Reply
+
+    with FaultServer() as hooks:
+        hooks.route("/hook", Reply(b"", status=204))
+        text = f"""\
+database: {db_url}
+allow_private_networks: true
+channels:
+  hook: {{type: webhook, url: "{hooks.url("/hook")}", secret: s3cret, mode: digest, digest: hourly}}
+"""
+        path = tmp_path / "sources.yaml"
+        path.write_text(text)
+        config = parse_config(text, str(path), env={})
+        store = Store(db_url)
+        store.migrate()
+        # An alert queued for the digest two hours ago, before the daemon went down.
+        then = datetime.now(UTC) - timedelta(hours=2)
+        url = "https://news.example.org/a"
+        article = NewArticle(
+            url_key="a", url=url, canonical_url=url, source="wire", title="Digest me",
+            body="Body", first_seen=then,
+        )  # fmt: skip
+        payload = {
+            "alert": "watch", "query": "x", "matched": ["x"],
+            "article": {"url": url, "title": "Digest me", "source": "wire",
+                        "published": then.isoformat(), "language": "en", "snippet": "s"},
+        }  # fmt: skip
+        assert store.insert_article(article, [NewAlert("watch", "hook", payload, digest=True)])
+        daemon = Daemon(path, config, grace=5)
+        runner = asyncio.create_task(daemon.run())
+        try:
+            for _ in range(200):
+                if hooks.hits("/hook"):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(runner, 30)
+        (post,) = hooks.requests_to("/hook")
+        body = json.loads(post.body)
+        assert body["type"] == "digest" and body["alerts"][0]["article"]["title"] == "Digest me"
+        assert [a["status"] for a in list_alerts(store)] == ["sent"]
+        store.close()
