@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor._yamlconf import Builder, Located, format_loc, validation_message
 from monitor.digest import Schedule, parse_schedule
 from monitor.errors import ConfigError, QueryError
 
@@ -37,7 +37,6 @@ MIN_INTERVAL = timedelta(seconds=30)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def parse_duration(value: object) -> timedelta:
@@ -245,6 +244,12 @@ class HealthConfig(_Model):
     after: Duration = timedelta(hours=6)
 
 
+_CHANNEL_TYPES = frozenset(
+    get_args(m.model_fields["type"].annotation)[0]
+    for m in (LogChannel, EmailChannel, WebhookChannel, AppriseChannel)
+)
+
+
 class Config(_Model):
     database: str = DEFAULT_DATABASE
     allow_private_networks: bool = False
@@ -268,102 +273,12 @@ class Config(_Model):
         return self.allow_private_networks
 
 
-@dataclass(frozen=True)
-class _Located:
-    """Where a value came from, keyed by its path in the document."""
-
-    lines: Mapping[tuple[str | int, ...], int]
-
-    def line_of(self, path: Sequence[str | int]) -> int | None:
-        # Walk up until a recorded ancestor: pydantic may point inside a value
-        # (a union member, say) that has no node of its own.
-        key = tuple(path)
-        while key:
-            if key in self.lines:
-                return self.lines[key]
-            key = key[:-1]
-        return self.lines.get((), None)
-
-
-def _format_loc(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-class _Builder:
-    """Turns composed YAML nodes into plain data, recording lines and filling ${VAR}."""
-
-    def __init__(self, file: str, env: Mapping[str, str]) -> None:
-        self.file = file
-        self.env = env
-        self.lines: dict[tuple[str | int, ...], int] = {}
-
-    def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in out:
-                    line = key_node.start_mark.line + 1
-                    where = _format_loc((*path, key))
-                    raise ConfigError(f"{self.file}:{line}: {where}: duplicate key")
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        # Plain scalars were already tagged by the composer (int, bool, null...);
-        # constructing them here keeps YAML's own typing.
-        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-        if isinstance(value, str):
-            return self._interpolate(value, path, node.start_mark.line + 1)
-        return value
-
-    def _interpolate(self, text: str, path: tuple[str | int, ...], line: int) -> str:
-        def fill(m: re.Match[str]) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in self.env:
-                return self.env[name]
-            if default is not None:
-                return default
-            where = _format_loc(path)
-            raise ConfigError(
-                f"{self.file}:{line}: {where}: environment variable {name} is not set"
-            )
-
-        return _ENV_REF.sub(fill, text)
-
-
-def _validation_message(file: str, located: _Located, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors(include_input=False, include_url=False):
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
-        line = located.line_of(loc)
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        where = f"{file}:{line}" if line else file
-        lines.append(f"{where}: {_format_loc(loc)}: {msg}")
-    return "\n".join(lines)
-
-
-_UNION_TAGS = {"log", "email", "webhook", "apprise"}
-
-
-def _cross_checks(config: Config, file: str, located: _Located) -> list[str]:
+def _cross_checks(config: Config, file: str, located: Located) -> list[str]:
     problems: list[str] = []
 
     def at(path: tuple[str | int, ...], msg: str) -> None:
         line = located.line_of(path)
-        problems.append(f"{file}:{line}: {_format_loc(path)}: {msg}")
+        problems.append(f"{file}:{line}: {format_loc(path)}: {msg}")
 
     seen: dict[str, int] = {}
     for i, source in enumerate(config.sources):
@@ -416,15 +331,15 @@ def parse_config(
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError(f"{file}{line}: {problem}") from None
-    builder = _Builder(file, env)
+    builder = Builder(file, env)
     data = {} if root is None else builder.build(root, ())
-    located = _Located(builder.lines)
+    located = Located(builder.lines)
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: the top level must be a mapping of keys")
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(file, located, exc)) from None
+        raise ConfigError(validation_message(file, located, exc, _CHANNEL_TYPES)) from None
     problems = _cross_checks(config, file, located)
     if problems:
         raise ConfigError("\n".join(problems))

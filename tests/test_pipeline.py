@@ -85,6 +85,7 @@ def test_once_delivers_one_email_and_one_signed_webhook(
     config = write_config(tmp_path, site, mail)
     out = run_monitor(config, db_url, "run", "--once")
     assert out.returncode == 0, out.stderr
+    assert HOOK_SECRET not in out.stderr  # structured logs never carry a secret
 
     # Exactly one alert on each channel, for the open letter alone: the warehouse page
     # carries all three words in its related links and newsletter box only.
