@@ -130,28 +130,30 @@ class _Live:
 
 @dataclass
 class Daemon:
+    """One daemon: its config and timings; ``run`` or ``run_once`` does the work."""
+
     config_path: Path
     config: Config
     clock: Callable[[], datetime] = utcnow
     dispatch_every: float = 2.0
     deliver_every: float = 5.0
+    watch_every: float = 5.0
     grace: float = 20.0
     http: tuple[str, int] | None = None
     metrics: Metrics = field(default_factory=Metrics)
     owner: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
-    _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set)
-    _last_dispatch: float = field(default_factory=time.monotonic)
-    _in_flight: set[int] = field(default_factory=set)
-    _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
-    watch_every: float = 5.0
-    _config_stamp: tuple[float, int] | None = None
+    # Running state, not configuration.
+    _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set, init=False, repr=False)
+    _deliveries: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
+    _last_dispatch: float = field(default_factory=time.monotonic, init=False, repr=False)
+    _config_stamp: tuple[float, int] | None = field(default=None, init=False, repr=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._config_stamp = _file_stamp(self.config_path)
-
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run_once(self) -> list[PollResult]:
         """Poll every source once, deliver until nothing is due within a minute, return."""
