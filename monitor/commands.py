@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,11 +14,8 @@ from tqdm import tqdm
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.ingest import Prepared
+from monitor.runtime import utcnow
 from monitor.store import Store, channel_statuses, list_alerts, retry_alerts, source_statuses
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def open_db(config: Config) -> Store:
@@ -127,7 +124,7 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
     q = parse_query(query, config.synonyms)
     store = open_db(config)
     try:
-        start = _now() - since if since else None
+        start = utcnow() - since if since else None
         total = store.count_articles(start)
         shown = 0
         bar = tqdm(total=total, unit="article", file=sys.stderr, disable=None, leave=False)
@@ -187,7 +184,7 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 def status(config: Config) -> int:
     store = open_db(config)
-    now = _now()
+    now = utcnow()
     try:
         sources = source_statuses(store, now)
         channels = channel_statuses(store, list(config.channels))
@@ -231,7 +228,7 @@ def alerts(
     store = open_db(config)
     try:
         if action == "retry":
-            n = retry_alerts(store, _now(), alert_id)
+            n = retry_alerts(store, utcnow(), alert_id)
             print(f"{n} alert(s) queued for delivery")
             return 0 if n or not alert_id else 1
         rows = list_alerts(store, status_filter, limit)

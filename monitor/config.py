@@ -369,7 +369,7 @@ def config_path(explicit: str | None = None, env: Mapping[str, str] | None = Non
 
 def summarize(config: Config) -> str:
     """A short human summary for ``monitor check``."""
-    out = [f"database: {_redact_url(config.database)}"]
+    out = [f"database: {redact_url(config.database)}"]
     out.append(f"{len(config.sources)} source(s):")
     for s in config.sources:
         every = _format_duration(s.interval)
@@ -384,7 +384,7 @@ def summarize(config: Config) -> str:
         if isinstance(ch, EmailChannel):
             target = ", ".join(ch.to)
         elif isinstance(ch, WebhookChannel):
-            target = _redact_url(ch.url)
+            target = redact_url(ch.url)
         out.append(f"  {name:<24} {ch.type:<7} {target}")
     return "\n".join(out)
 
@@ -397,13 +397,10 @@ def _format_duration(d: timedelta) -> str:
     return f"{seconds}s"
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
     """Drop a password from a URL before it is printed or logged."""
     parts = urlsplit(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
-
-
-redact_url = _redact_url

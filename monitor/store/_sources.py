@@ -61,9 +61,8 @@ class SourceOps(StoreBase):
                     )
                 elif tuple(row)[1:] != (spec.url, spec.kind, spec.interval_seconds, spec.enabled):
                     conn.execute(sa.update(sources_t).where(c.name == spec.name).values(**values))
-            gone = [name for name, r in stored.items() if r.enabled]
             names = {s.name for s in specs}
-            gone = [name for name in gone if name not in names]
+            gone = [name for name, r in stored.items() if r.enabled and name not in names]
             if gone:
                 conn.execute(sa.update(sources_t).where(c.name.in_(gone)).values(enabled=False))
 
