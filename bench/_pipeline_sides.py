@@ -154,7 +154,7 @@ class Ours:
 
     def __init__(self, plan: Plan) -> None:
         from monitor.config import Config, load_config
-        from monitor.log import setup_logging
+        from monitor.observe import setup_logging
         from monitor.scheduler import Daemon, open_store
 
         # As `monitor run` does by default: a key=value line per poll at INFO, here

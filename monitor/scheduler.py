@@ -24,23 +24,21 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
 
-from monitor.alerts import Notifier
-from monitor.config import Config, load_config, redact_url
-from monitor.delivery import (
+from monitor.alerts import (
+    Notifier,
     build_notifiers,
     channel_caps,
     deliver_digests,
     deliver_due,
     digest_schedules,
 )
+from monitor.config import Config, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.http import serve
-from monitor.log import event
-from monitor.metrics import Metrics
-from monitor.pipeline import PollResult, poll_source
-from monitor.runtime import Rules, Runtime, utcnow
+from monitor.observe import Metrics, event, serve
+from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
 from monitor.store import ClaimedSource, SourceSpec, Store, outbox_depth
+from monitor.text import redact_url
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -56,23 +54,6 @@ def source_specs(config: Config) -> list[SourceSpec]:
         SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
         for s in config.sources
     ]
-
-
-def fetch_settings(config: Config) -> FetchSettings:
-    f = config.fetch
-    total = f.timeout.total_seconds()
-    settings = FetchSettings(
-        connect_timeout=min(f.connect_timeout.total_seconds(), total),
-        read_timeout=total,
-        total_timeout=total,
-        max_bytes=f.max_size,
-        max_redirects=f.max_redirects,
-        per_origin_concurrency=f.per_host_concurrency,
-        min_delay=f.min_delay.total_seconds(),
-    )
-    if f.user_agent:
-        settings = replace(settings, user_agent=f.user_agent)
-    return settings
 
 
 def _file_stamp(path: Path) -> tuple[float, int] | None:
@@ -160,7 +141,7 @@ class Daemon:
         store = await asyncio.to_thread(open_store, self.config)
         try:
             await asyncio.to_thread(self._sync, store)
-            async with Fetcher(fetch_settings(self.config)) as fetcher:
+            async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 rt = self._runtime(store, fetcher, self.config)
                 claimed = await asyncio.to_thread(
                     store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
@@ -176,7 +157,7 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
-                await self._drain(rt, build_notifiers(self.config, fetcher))
+                await self._drain(rt, build_notifiers(self.config, fetcher.post))
         finally:
             await asyncio.to_thread(store.close)
         return results
@@ -229,7 +210,7 @@ class Daemon:
             if self.http is not None:
                 server = await serve(*self.http, self.metrics, lambda: self._health(store))
                 event(log, "serving /healthz and /metrics", listen=f"{self.http[0]}:{self.http[1]}")
-            async with Fetcher(fetch_settings(self.config)) as fetcher:
+            async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 await self._serve(store, fetcher)
         finally:
             if server is not None:
@@ -242,7 +223,7 @@ class Daemon:
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
         live = _Live(
-            self._runtime(store, fetcher, self.config), build_notifiers(self.config, fetcher)
+            self._runtime(store, fetcher, self.config), build_notifiers(self.config, fetcher.post)
         )
         slots = asyncio.Semaphore(self.config.max_concurrency)
 
@@ -384,6 +365,6 @@ class Daemon:
         self.config = config
         # The story index survives a reload: it is about the articles, not the config.
         live.rt = replace(live.rt, config=config, rules=rules, _by_name=None)
-        live.notifiers = build_notifiers(config, fetcher)
+        live.notifiers = build_notifiers(config, fetcher.post)
         await asyncio.to_thread(self._sync, store)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.cadence import MAX_BACKOFF, MAX_HINT, adaptive_interval, next_failure, next_success
+from monitor.pipeline import MAX_BACKOFF, MAX_HINT, adaptive_interval, next_failure, next_success
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TEN_MIN, SIX_H = timedelta(minutes=10), timedelta(hours=6)

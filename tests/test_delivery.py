@@ -10,9 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alerts import EmailNotifier, Notifier
-from monitor.delivery import deliver_digests, deliver_due
-from monitor.digest import parse_schedule
+from monitor.alerts import EmailNotifier, Notifier, deliver_digests, deliver_due, parse_schedule
 from monitor.store import NewAlert, NewArticle, Store, list_alerts
 from tests.sitekit import MailSink, mail_sink
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.dedupe import body_fingerprint, signature
-from monitor.runtime import StoryTracker
+from monitor.pipeline import StoryTracker
 from monitor.store import NewAlert, NewArticle, Store
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -1,15 +1,19 @@
 """Alerts, last stage of the flow: what a matched article becomes and how it is delivered.
 
-The pipeline builds an :class:`AlertMessage` per (rule, story, channel); the outbox (in
-``store``) keeps it until a notifier here has delivered it. Notifiers are I/O at the edge:
-``LogNotifier`` prints, ``EmailNotifier`` speaks SMTP, ``WebhookNotifier`` POSTs signed JSON,
-``AppriseNotifier`` reaches chat and push services.
-Each raises :class:`monitor.errors.DeliveryError` on failure, and the outbox retries after
+The pipeline builds an :class:`AlertPayload` per (rule, story, channel) and the store
+keeps it in the outbox; the outbox worker here (:func:`deliver_due`, :func:`deliver_digests`)
+leases it, rebuilds the :class:`AlertMessage` and hands it to the channel's notifier.
+Notifiers are I/O at the edge: ``LogNotifier`` prints, ``EmailNotifier`` speaks SMTP,
+``WebhookNotifier`` POSTs signed JSON, ``AppriseNotifier`` reaches chat and push services;
+each is built by its own ``from_config`` (:func:`build_notifiers`). Each raises
+:class:`monitor.errors.DeliveryError` on failure, and the outbox retries after
 :func:`retry_delay`.
 """
 
 from monitor.alerts._apprise import AppriseNotifier
 from monitor.alerts._backoff import retry_delay
+from monitor.alerts._build import NOTIFIER_TYPES, ChannelContext, build_notifiers
+from monitor.alerts._digest import channel_caps, deliver_digests, digest_schedules
 from monitor.alerts._email import EmailNotifier, message_id
 from monitor.alerts._log import LogNotifier
 from monitor.alerts._message import (
@@ -20,6 +24,14 @@ from monitor.alerts._message import (
     alert_id,
     digest_id,
 )
+from monitor.alerts._outbox import (
+    MAX_DELIVERY_AGE,
+    SEND_LEASE,
+    DeliveryStats,
+    deliver_due,
+    message_from,
+)
+from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.alerts._signing import sign_webhook, verify_webhook
 from monitor.alerts._webhook import (
     PostFunc,
@@ -30,20 +42,33 @@ from monitor.alerts._webhook import (
 )
 
 __all__ = [
+    "MAX_DELIVERY_AGE",
+    "NOTIFIER_TYPES",
+    "SEND_LEASE",
     "AlertMessage",
     "AppriseNotifier",
     "ArticleInfo",
+    "ChannelContext",
+    "DeliveryStats",
     "EmailNotifier",
     "LogNotifier",
     "Notifier",
     "PostFunc",
     "PostResponse",
+    "Schedule",
     "StoryInfo",
     "WebhookNotifier",
     "alert_id",
+    "build_notifiers",
+    "channel_caps",
+    "deliver_digests",
+    "deliver_due",
     "digest_id",
     "digest_payload",
+    "digest_schedules",
+    "message_from",
     "message_id",
+    "parse_schedule",
     "retry_delay",
     "sign_webhook",
     "verify_webhook",

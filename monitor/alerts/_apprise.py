@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from monitor.alerts._message import AlertMessage
 from monitor.alerts._render import digest_title, render_digest_text, render_text
 from monitor.errors import ConfigError, DeliveryError
+
+if TYPE_CHECKING:
+    from monitor.alerts._build import ChannelContext
+    from monitor.config import AppriseChannel
 
 
 class AppriseNotifier:
@@ -34,6 +39,10 @@ class AppriseNotifier:
             if not self._apprise.add(url):
                 raise ConfigError(f"apprise URL #{i + 1} is not one Apprise understands")
         self._timeout = timeout
+
+    @classmethod
+    def from_config(cls, channel: AppriseChannel, ctx: ChannelContext) -> AppriseNotifier:
+        return cls(urls=channel.urls, timeout=channel.timeout)
 
     async def send(self, message: AlertMessage) -> None:
         title = f"[{message.alert}] {message.article.title}"

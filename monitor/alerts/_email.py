@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiosmtplib
 
@@ -30,6 +30,10 @@ from monitor.alerts._render import (
     render_text,
 )
 from monitor.errors import ConfigError, DeliveryError
+
+if TYPE_CHECKING:
+    from monitor.alerts._build import ChannelContext
+    from monitor.config import EmailChannel
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +103,21 @@ class EmailNotifier:
         self._subject_template = subject_template
         self._tls_context = tls_context
         self._where = f"{host}:{port}"
+
+    @classmethod
+    def from_config(cls, channel: EmailChannel, ctx: ChannelContext) -> EmailNotifier:
+        smtp = channel.smtp
+        return cls(
+            host=smtp.host,
+            port=smtp.port,
+            sender=channel.from_,
+            to=channel.to,
+            tls=smtp.tls,
+            username=smtp.username,
+            password=smtp.password,
+            timeout=smtp.timeout,
+            subject_template=channel.subject,
+        )
 
     def _compose(
         self, *, ident: str, subject: str, text: str, html: str, date: datetime, label: str

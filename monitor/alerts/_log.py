@@ -8,11 +8,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor.alerts._message import AlertMessage
 from monitor.alerts._render import group_stories, render_digest_text, render_text
 from monitor.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from monitor.alerts._build import ChannelContext
+    from monitor.config import LogChannel
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,10 @@ class LogNotifier:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
+
+    @classmethod
+    def from_config(cls, channel: LogChannel, ctx: ChannelContext) -> LogNotifier:
+        return cls()
 
     def _write(self, block: str) -> None:
         # Resolved at each write, not at construction, so redirected stdout is honoured.

@@ -14,12 +14,16 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from monitor.alerts._message import AlertMessage, digest_id
 from monitor.alerts._signing import header_value, secret_key, signature_header
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
+
+if TYPE_CHECKING:
+    from monitor.alerts._build import ChannelContext
+    from monitor.config import WebhookChannel
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +163,17 @@ class WebhookNotifier:
         self._post = post
         self._allow_private = allow_private
         self._timeout = timeout
+
+    @classmethod
+    def from_config(cls, channel: WebhookChannel, ctx: ChannelContext) -> WebhookNotifier:
+        allow = channel.allow_private_networks
+        return cls(
+            url=channel.url,
+            secrets=channel.secrets,
+            post=ctx.post,
+            allow_private=ctx.allow_private if allow is None else allow,
+            timeout=channel.timeout,
+        )
 
     async def _deliver(self, msg_id: str, payload: dict[str, object]) -> int:
         if not self._secrets:

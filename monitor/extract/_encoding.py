@@ -14,7 +14,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from monitor.charset import decode_bom
+from monitor.text import decode_bom
 
 # Browsers treat these labels as windows-1252 (the WHATWG encoding standard); servers
 # that say latin-1 almost always send curly quotes from cp1252's 0x80-0x9F range.

@@ -12,7 +12,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from monitor.charset import decode_bom
+from monitor.text import decode_bom
 
 # Without a mark, the first "<" (or "<?") tells the width and byte order (XML 1.0, F.1).
 _NULL_PATTERNS = (

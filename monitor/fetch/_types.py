@@ -8,8 +8,11 @@ anyone mutating them behind its back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from monitor.config import FetchConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,21 @@ class FetchSettings:
     max_redirects: int = 5
     per_origin_concurrency: int = 2
     min_delay: float = 1.0  # seconds between requests to one origin
+
+    @classmethod
+    def from_config(cls, f: FetchConfig) -> FetchSettings:
+        """The settings of a config's ``fetch:`` section."""
+        total = f.timeout.total_seconds()
+        settings = cls(
+            connect_timeout=min(f.connect_timeout.total_seconds(), total),
+            read_timeout=total,
+            total_timeout=total,
+            max_bytes=f.max_size,
+            max_redirects=f.max_redirects,
+            per_origin_concurrency=f.per_host_concurrency,
+            min_delay=f.min_delay.total_seconds(),
+        )
+        return replace(settings, user_agent=f.user_agent) if f.user_agent else settings
 
 
 @dataclass(frozen=True, slots=True)

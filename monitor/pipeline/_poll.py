@@ -14,14 +14,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.cadence import MAX_BACKOFF, adaptive_interval, next_failure, next_success
 from monitor.config import SourceConfig
 from monitor.errors import HTTPStatusError, MonitorError
 from monitor.fetch import cache_lifetime
-from monitor.ingest import Candidate, Listing, Prepared, fetch_candidates, prepare
-from monitor.log import event
-from monitor.runtime import Runtime
-from monitor.store import ClaimedSource, NewAlert, make_alert_id
+from monitor.observe import event
+from monitor.pipeline._article import Prepared, prepare
+from monitor.pipeline._cadence import MAX_BACKOFF, adaptive_interval, next_failure, next_success
+from monitor.pipeline._health import health_notice
+from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
+from monitor.pipeline._runtime import Runtime
+from monitor.store import ClaimedSource, make_alert_id
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -70,7 +72,7 @@ async def poll_source(rt: Runtime, claimed: ClaimedSource) -> PollResult:
         new_articles=new,
     )
     if health.notified and health.failing_since is not None:
-        await _health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
+        await health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
     event(log, "poll done", source=source.name, new=new, alerts=alerts, next_check=next_check)
     return PollResult(source.name, True, new, alerts)
 
@@ -93,42 +95,8 @@ async def _failed(
     limits = rt.config.health
     since = health.failing_since
     if limits and since and not health.notified and now - since >= limits.after:
-        await _health_notice(rt, source, claimed.id, since, recovered=False, error=message)
+        await health_notice(rt, source, claimed.id, since, recovered=False, error=message)
     return PollResult(source.name, False, error=message)
-
-
-async def _health_notice(
-    rt: Runtime,
-    source: SourceConfig,
-    source_id: int,
-    since: datetime,
-    *,
-    recovered: bool,
-    error: str = "",
-) -> None:
-    """Queue a notice that a source has been failing (or is back), once per streak."""
-    limits = rt.config.health
-    if limits is None:
-        return
-    hours = (rt.clock() - since).total_seconds() / 3600
-    title = (
-        f"Source {source.name} is back after {hours:.1f} h of failures"
-        if recovered
-        else f"Source {source.name} has been failing for {hours:.1f} h: {error}"
-    )
-    state = "recovered" if recovered else "failing"
-    payload = {
-        "alert": "source-health", "query": "", "matched": [state],
-        "article": {"url": source.url, "title": title, "source": source.name,
-                    "published": rt.clock().isoformat(), "language": None, "snippet": title},
-    }  # fmt: skip
-    notices = [
-        (make_alert_id(f"source-health:{source.name}:{state}", int(since.timestamp()), ch),
-         NewAlert("source-health", ch, payload))
-        for ch in limits.notify
-    ]  # fmt: skip
-    await asyncio.to_thread(rt.db().queue_notices, source_id, not recovered, notices, rt.clock())
-    event(log, "source health notice", logging.WARNING, source=source.name, state=state)
 
 
 def _describe(exc: BaseException) -> str:

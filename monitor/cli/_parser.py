@@ -1,23 +1,13 @@
-"""Thin commands: run, check, extract, rules test, search, status, alerts, db.
-
-Exit codes: 0 ok, 1 a command failed, 2 the config is invalid, 3 the database cannot be used.
-"""
+"""The command line's grammar: one sub-parser per command group."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.config import config_path, load_config, parse_duration, summarize
-from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.log import setup_logging
-
-EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="monitor", description="Self-hosted news monitoring.")
     p.add_argument("--version", action="version", version=f"news-monitor {__version__}")
     p.add_argument(
@@ -65,52 +55,3 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
     return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    setup_logging(args.log_format, args.log_level)
-    try:
-        return _dispatch(args)
-    except ConfigError as exc:
-        print(f"error: invalid config:\n{exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
-    except MonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        return 130
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    from monitor import commands
-
-    if args.command == "extract":
-        return commands.extract(args.target, as_json=args.json, selector=args.selector)
-    path = config_path(args.config)
-    config = load_config(path)
-    if args.command == "check":
-        print(f"{path}: ok")
-        print(summarize(config))
-        return 0
-    if args.command == "fetch":
-        return commands.dry_run(config, args.source, args.limit)
-    if args.command == "run":
-        return commands.run(path, config, once=args.once, http=args.http)
-    if args.command == "rules":
-        return commands.replay(config, args.query, parse_duration(args.since), args.limit)
-    if args.command == "search":
-        since = parse_duration(args.since) if args.since else None
-        return commands.search(config, args.query, since, args.limit)
-    if args.command == "status":
-        return commands.status(config)
-    if args.command == "alerts":
-        return commands.alerts(config, args.action, args.alert_id, args.status, args.limit)
-    if args.command == "db":
-        commands.open_db(config).close()
-        print("database is at the latest revision")
-        return 0
-    raise AssertionError(args.command)

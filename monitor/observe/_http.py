@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from monitor.errors import ConfigError
-from monitor.metrics import Metrics
+from monitor.observe._metrics import Metrics
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
 

@@ -1,4 +1,4 @@
-"""One source's listing and one article's way in: fetch, extract, match, get ready to store.
+"""One article's way in: fetch, extract, match, get ready to store.
 
 Shared by the poll (which stores what it prepares) and ``monitor fetch`` (a dry run,
 which only shows it).
@@ -6,7 +6,6 @@ which only shows it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -14,79 +13,20 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.config import AlertConfig, SourceConfig
-from monitor.dedupe import (
-    Signature,
-    body_fingerprint,
-    canonical_url,
-    pick_canonical,
-    signature,
-    url_key,
-)
+from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
 from monitor.errors import ExtractError, FetchError
-from monitor.extract import Article, extract_article, extract_links
-from monitor.feeds import FeedEntry, parse_feed
-from monitor.fetch import FetchResult
-from monitor.log import event
+from monitor.extract import Article, extract_article
+from monitor.feeds import FeedEntry
+from monitor.observe import event
+from monitor.pipeline._listing import Candidate
+from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match
-from monitor.runtime import Runtime
 from monitor.store import NewAlert, NewArticle
 
-log = logging.getLogger("monitor.ingest")
+log = logging.getLogger("monitor.pipeline.article")
 
 # Body shorter than this (characters) is "nothing usable": the feed's own text is read instead.
 MIN_USABLE_BODY = 200
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An entry to fetch: from a feed (with its own text) or a listing page (a link)."""
-
-    url: str
-    key: str
-    entry: FeedEntry | None
-
-
-@dataclass(frozen=True)
-class Listing:
-    """A fetched feed or listing page: its articles and its hints for the next poll."""
-
-    result: FetchResult
-    candidates: list[Candidate]
-    ttl: float | None = None
-    dates: tuple[datetime, ...] = ()
-
-
-async def fetch_candidates(
-    rt: Runtime, source: SourceConfig, etag: str | None = None, last_modified: str | None = None
-) -> Listing:
-    """Fetch the feed or listing page; the articles it links to, deduplicated by URL."""
-    result = await rt.fetcher.get(
-        source.url,
-        etag=etag,
-        last_modified=last_modified,
-        allow_private=rt.config.source_allows_private(source),
-        obey_robots=source.kind == "page",
-    )
-    rt.metrics.fetch_seconds.observe(result.elapsed)
-    if result.not_modified:
-        return Listing(result, [])
-    out: dict[str, Candidate] = {}
-    if source.kind == "page":
-        html = result.content
-        for link in extract_links(html, result.final_url, selector=source.link_selector):
-            key = url_key(canonical_url(link))
-            out.setdefault(key, Candidate(link, key, None))
-        return Listing(result, list(out.values()))
-    # Parsing a large feed takes a while: off the event loop, so other polls go on.
-    feed = await asyncio.to_thread(
-        parse_feed, result.content, result.final_url, content_type=result.content_type
-    )
-    for entry in feed.entries:
-        if entry.url:
-            key = url_key(canonical_url(entry.url))
-            out.setdefault(key, Candidate(entry.url, key, entry))
-    dates = tuple(d for e in feed.entries if (d := e.published or e.updated) is not None)
-    return Listing(result, list(out.values()), feed.ttl, dates)
 
 
 @dataclass(frozen=True)

@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from monitor.config import AlertConfig, Config, SourceConfig
-from monitor.dedupe import Signature, StoryIndex
 from monitor.fetch import Fetcher
-from monitor.metrics import Metrics
+from monitor.observe import Metrics
+from monitor.pipeline._stories import StoryTracker
 from monitor.rules import Query, RuleIndex, parse_query
-from monitor.store import NearFinder, Store, StoryLoader
-
-# Near copies are looked for among the stories of this many days (memory stays bounded).
-STORY_WINDOW = timedelta(days=7)
-
-
-class StoryTracker:
-    """The near-copy index of one process, kept in step with the database.
-
-    Each insert hands the tracker the stories created since it last looked (by any
-    worker, inside the insert's transaction), so a copy found by another daemon a
-    moment ago is seen here too.
-    """
-
-    def __init__(self, window: timedelta = STORY_WINDOW) -> None:
-        self._window = window
-        self._index = StoryIndex(window.total_seconds() / 86400)
-        self._last_id = 0
-        # Inserts run in worker threads; the index is not thread-safe.
-        self._lock = threading.Lock()
-
-    def finder(self, sig: Signature, now: datetime) -> NearFinder:
-        def find(load: StoryLoader) -> int | None:
-            with self._lock:
-                for story_id, blob, created in load(self._last_id, now - self._window):
-                    self._last_id = max(self._last_id, story_id)
-                    try:
-                        self._index.add(story_id, Signature.from_bytes(blob), created)
-                    except ValueError:
-                        continue  # a signature from another version: not comparable
-                return self._index.find(sig)
-
-        return find
-
-    def __len__(self) -> int:
-        return len(self._index)
+from monitor.store import Store
 
 
 def utcnow() -> datetime:

@@ -16,61 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.alerts import (
-    AlertMessage,
-    AppriseNotifier,
-    ArticleInfo,
-    EmailNotifier,
-    LogNotifier,
-    Notifier,
-    StoryInfo,
-    WebhookNotifier,
-    retry_delay,
-)
-from monitor.config import AppriseChannel, Config, EmailChannel, LogChannel, WebhookChannel
-from monitor.digest import Schedule, parse_schedule
+from monitor.alerts._backoff import retry_delay
+from monitor.alerts._message import AlertMessage, ArticleInfo, Notifier, StoryInfo
 from monitor.errors import DeliveryError
-from monitor.fetch import Fetcher
-from monitor.log import event
-from monitor.metrics import Metrics
+from monitor.observe import Metrics, event
 from monitor.store import OutboxItem, Store
 
-log = logging.getLogger("monitor.delivery")
+log = logging.getLogger("monitor.alerts.outbox")
 
 MAX_DELIVERY_AGE = timedelta(days=3)
 # Long enough for a slow SMTP exchange; a worker that dies frees its alerts after it.
 SEND_LEASE = timedelta(minutes=2)
-
-
-def build_notifiers(config: Config, fetcher: Fetcher) -> dict[str, Notifier]:
-    """One notifier per configured channel."""
-    out: dict[str, Notifier] = {}
-    for name, ch in config.channels.items():
-        if isinstance(ch, LogChannel):
-            out[name] = LogNotifier()
-        elif isinstance(ch, EmailChannel):
-            out[name] = EmailNotifier(
-                host=ch.smtp.host,
-                port=ch.smtp.port,
-                sender=ch.from_,
-                to=ch.to,
-                tls=ch.smtp.tls,
-                username=ch.smtp.username,
-                password=ch.smtp.password,
-                timeout=ch.smtp.timeout,
-                subject_template=ch.subject,
-            )
-        elif isinstance(ch, AppriseChannel):
-            out[name] = AppriseNotifier(urls=ch.urls, timeout=ch.timeout)
-        elif isinstance(ch, WebhookChannel):
-            out[name] = WebhookNotifier(
-                url=ch.url,
-                secrets=ch.secrets,
-                post=fetcher.post,
-                allow_private=config.channel_allows_private(ch),
-                timeout=ch.timeout,
-            )
-    return out
 
 
 def message_from(item: OutboxItem) -> AlertMessage:
@@ -161,61 +117,6 @@ async def _apply_cap(
         event(log, "flood cap reached: alerts folded into the digest", logging.WARNING,
               channel=channel, folded=len(batch) - room, cap=cap)  # fmt: skip
     return batch[:room]
-
-
-async def deliver_digests(
-    store: Store,
-    notifiers: Mapping[str, Notifier],
-    schedules: Mapping[str, Schedule],
-    clock: Callable[[], datetime],
-    rng: random.Random | None = None,
-    owner: str | None = None,
-) -> int:
-    """Send each channel's digest if one fell due since the last; returns how many went.
-
-    A digest that fell due while the daemon was down goes out at the first call.
-    """
-    sent = 0
-    for channel, schedule in schedules.items():
-        notifier = notifiers.get(channel)
-        if notifier is None:
-            continue
-        now = clock()
-        last, oldest = await asyncio.to_thread(store.digest_state, channel)
-        due = schedule.last_due(now)
-        if oldest is None or oldest > due or (last is not None and last >= due):
-            continue
-        items = await asyncio.to_thread(store.claim_digest, channel, now, SEND_LEASE, owner)
-        if not items:
-            continue
-        ids = [i.id for i in items]
-        try:
-            await notifier.send_digest(channel, [message_from(i) for i in items])
-        except Exception as exc:  # recorded, retried; never fatal to the worker
-            attempts = max(i.attempts for i in items) + 1
-            retry_at = now + timedelta(seconds=retry_delay(attempts, rng or random.Random()))
-            await asyncio.to_thread(store.fail_digest, ids, channel, retry_at, str(exc))
-            event(log, "digest failed", logging.WARNING, channel=channel, error=str(exc))
-            continue
-        await asyncio.to_thread(store.finish_digest, ids, channel, clock())
-        event(log, "digest sent", channel=channel, alerts=len(ids))
-        sent += 1
-    return sent
-
-
-def digest_schedules(config: Config) -> dict[str, Schedule]:
-    """Every channel's digest schedule: its own, or hourly for alerts folded by its cap."""
-    out: dict[str, Schedule] = {}
-    for name, ch in config.channels.items():
-        if ch.mode == "digest" or "digest" in ch.model_fields_set:
-            out[name] = ch.schedule()
-        else:
-            out[name] = parse_schedule("hourly", ch.timezone)
-    return out
-
-
-def channel_caps(config: Config) -> dict[str, int | None]:
-    return {name: ch.max_per_hour for name, ch in config.channels.items()}
 
 
 async def _deliver_channel(

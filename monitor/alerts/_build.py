@@ -1,0 +1,44 @@
+"""One notifier per configured channel, each built by its own ``from_config``.
+
+A channel type is a config model (``monitor.config``) plus a notifier class with a
+``from_config`` here; the table below is the only place that pairs the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from monitor.alerts._apprise import AppriseNotifier
+from monitor.alerts._email import EmailNotifier
+from monitor.alerts._log import LogNotifier
+from monitor.alerts._message import Notifier
+from monitor.alerts._webhook import PostFunc, WebhookNotifier
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """What a notifier needs beyond its own channel's settings."""
+
+    post: PostFunc  # the fetcher's guarded POST, for webhooks
+    allow_private: bool  # the config's default for reaching private addresses
+
+
+NOTIFIER_TYPES: dict[str, Any] = {
+    "log": LogNotifier,
+    "email": EmailNotifier,
+    "webhook": WebhookNotifier,
+    "apprise": AppriseNotifier,
+}
+
+
+def build_notifiers(config: Config, post: PostFunc) -> dict[str, Notifier]:
+    """One notifier per configured channel; a channel that cannot be built raises
+    ``ConfigError`` naming it, before anything is swapped in."""
+    ctx = ChannelContext(post=post, allow_private=config.allow_private_networks)
+    return {
+        name: NOTIFIER_TYPES[ch.type].from_config(ch, ctx) for name, ch in config.channels.items()
+    }

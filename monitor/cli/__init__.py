@@ -1,0 +1,10 @@
+"""The command line: ``monitor COMMAND``; one module per command group.
+
+``_run`` (run, fetch), ``_archive`` (rules test, search), ``_admin`` (status, alerts,
+db), ``_extract`` (extract). Commands talk to the config, the pipeline, the scheduler
+and the store's read side; they print, and never hold state of their own.
+"""
+
+from monitor.cli._main import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED, main
+
+__all__ = ["EXIT_CONFIG", "EXIT_DATABASE", "EXIT_FAILED", "main"]

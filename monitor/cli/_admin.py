@@ -1,0 +1,74 @@
+"""``monitor status``, ``monitor alerts [retry]``, ``monitor db upgrade``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.cli._table import ago, table
+from monitor.config import Config
+from monitor.pipeline import utcnow
+from monitor.scheduler import open_store
+from monitor.store import Store, channel_statuses, list_alerts, retry_alerts, source_statuses
+
+
+def open_db(config: Config) -> Store:
+    """The database, migrated; a StoreError (exit 3) when it does not answer."""
+    return open_store(config)
+
+
+def status(config: Config) -> int:
+    store = open_db(config)
+    now = utcnow()
+    try:
+        sources = source_statuses(store, now)
+        channels = channel_statuses(store, list(config.channels))
+    finally:
+        store.close()
+    configured = {s.name for s in config.sources}
+    rows = [("SOURCE", "STATE", "LAST POLL", "LAST OK", "ART/DAY", "NEXT", "LAST ERROR")]
+    for s in sources:
+        if s.name not in configured:
+            continue
+        state = "disabled" if not s.enabled else "ok" if s.ok else f"failing x{s.error_count}"
+        error = f"{s.last_error_kind}: {s.last_error}" if s.last_error and not s.ok else ""
+        rows.append(
+            (s.name, state, ago(s.last_poll, now), ago(s.last_success, now),
+             str(s.articles_last_day), ago(s.next_check, now), error[:80])
+        )  # fmt: skip
+    table(rows)
+    print()
+    crows = [("CHANNEL", "STATE", "PENDING", "SENT", "FAILED", "DEAD", "LAST ERROR")]
+    for c in channels:
+        state = "disabled" if c.disabled else "ok"
+        n = c.counts
+        crows.append(
+            (c.name, state, str(n.get("pending", 0)), str(n.get("sent", 0)),
+             str(n.get("failed", 0)), str(n.get("dead", 0)),
+             (c.disabled_reason or c.last_error or "")[:80])
+        )  # fmt: skip
+    table(crows)
+    return 0
+
+
+def alerts(
+    config: Config, action: str, alert_id: str | None, status_filter: str | None, limit: int
+) -> int:
+    store = open_db(config)
+    try:
+        if action == "retry":
+            n = retry_alerts(store, utcnow(), alert_id)
+            print(f"{n} alert(s) queued for delivery")
+            return 0 if n or not alert_id else 1
+        rows = list_alerts(store, status_filter, limit)
+    finally:
+        store.close()
+    out = [("ALERT ID", "RULE", "CHANNEL", "STATUS", "TRIES", "CREATED", "TITLE")]
+    for r in rows:
+        created = r["created"]
+        when = created.strftime("%Y-%m-%d %H:%M") if isinstance(created, datetime) else ""
+        out.append(
+            (str(r["alert_id"]), str(r["rule"]), str(r["channel"]), str(r["status"]),
+             str(r["attempts"]), when, str(r["title"])[:60])
+        )  # fmt: skip
+    table(out)
+    return 0

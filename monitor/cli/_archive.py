@@ -1,0 +1,61 @@
+"""``monitor rules test`` and ``monitor search``: the query language over stored articles."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+from tqdm import tqdm
+
+from monitor.cli._admin import open_db
+from monitor.config import Config
+from monitor.pipeline import utcnow
+
+
+def _matching(config: Config, query: str, since: timedelta | None, limit: int) -> int:
+    from monitor.rules import Document, parse_query
+
+    q = parse_query(query, config.synonyms)
+    store = open_db(config)
+    try:
+        start = utcnow() - since if since else None
+        total = store.count_articles(start)
+        shown = 0
+        bar = tqdm(total=total, unit="article", file=sys.stderr, disable=None, leave=False)
+        for art in store.iter_articles(start):
+            bar.update()
+            doc = Document(
+                title=art.title, text=art.body, language=art.language, url=art.url,
+                source=art.source, tags=_tags(config, art.source),
+            )  # fmt: skip
+            match = q.match_document(doc)
+            if match is None:
+                continue
+            shown += 1
+            if shown <= limit:
+                when = (art.published or art.first_seen).strftime("%Y-%m-%d %H:%M")
+                tqdm.write(f"{when}  [{art.source}]  {art.title}\n    {art.url}")
+                tqdm.write(f"    {match.snippet_marked('«', '»')}")
+                if art.story_id is not None:
+                    outlets = store.story_outlets({art.story_id}).get(art.story_id, ())
+                    if len(outlets) > 1:
+                        tqdm.write(f"    story #{art.story_id}, carried by: {', '.join(outlets)}")
+                tqdm.write("")
+        bar.close()
+    finally:
+        store.close()
+    print(f"{shown} of {total} article(s) match", file=sys.stderr)
+    return 0
+
+
+def _tags(config: Config, source: str) -> tuple[str, ...]:
+    return next((s.tags for s in config.sources if s.name == source), ())
+
+
+def replay(config: Config, query: str, since: timedelta, limit: int) -> int:
+    """`rules test`: what a query would have fired on over the stored history."""
+    return _matching(config, query, since, limit)
+
+
+def search(config: Config, query: str, since: timedelta | None, limit: int) -> int:
+    return _matching(config, query, since, limit)

@@ -1,0 +1,67 @@
+"""``monitor run [--once]`` and ``monitor fetch SOURCE`` (a dry run)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from monitor.config import Config
+from monitor.errors import MonitorError
+from monitor.observe import parse_listen
+from monitor.pipeline import Prepared, preview_source
+from monitor.scheduler import Daemon
+
+
+def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> int:
+    daemon = Daemon(path, config, http=parse_listen(http) if http else None)
+    if once:
+        results = asyncio.run(daemon.run_once())
+        failed = [r for r in results if not r.ok]
+        new = sum(r.new_articles for r in results)
+        print(
+            f"polled {len(results)} source(s): {new} new article(s), {len(failed)} failed",
+            file=sys.stderr,
+        )
+        return 0
+    asyncio.run(daemon.run())
+    return 0
+
+
+def dry_run(config: Config, name: str, limit: int) -> int:
+    """`monitor fetch SOURCE`: what one poll would find and fire, writing and sending nothing."""
+    source = next((s for s in config.sources if s.name == name), None)
+    if source is None:
+        known = ", ".join(s.name for s in config.sources) or "none"
+        raise MonitorError(f"no source named {name!r} in the config (sources: {known})")
+
+    async def go() -> None:
+        async with preview_source(config, source) as (listing, prepare_one):
+            candidates = listing.candidates
+            where = listing.result.final_url
+            print(f"{source.name}: {len(candidates)} article link(s) in {where}")
+            for candidate in tqdm(candidates[:limit], file=sys.stderr, disable=None, leave=False):
+                prepared = await prepare_one(candidate)
+                if prepared is None:
+                    tqdm.write(f"\n- {candidate.url}\n  (could not be fetched; nothing to read)")
+                    continue
+                _show_prepared(prepared)
+
+    asyncio.run(go())
+    print("\n(dry run: nothing was stored or sent)", file=sys.stderr)
+    return 0
+
+
+def _show_prepared(prepared: Prepared) -> None:
+    r = prepared.record
+    when = r.published.isoformat() if r.published else "no date"
+    preview = " ".join(r.body.split())[:200]
+    tqdm.write(f"\n- {r.title}\n  {r.canonical_url}\n  {r.language or '?'} · {when}")
+    tqdm.write(f"  {len(r.body)} characters ({r.quality}): {preview}")
+    if not prepared.matches:
+        tqdm.write("  no alert would fire")
+    for name, match in prepared.matches.items():
+        channels = ", ".join(a.channel for a in prepared.alerts if a.rule == name)
+        tqdm.write(f"  would alert {name} -> {channels}: {match.snippet_marked('«', '»')}")

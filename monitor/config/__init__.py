@@ -1,0 +1,48 @@
+"""The configuration: ``load_config`` reads a sources.yaml into a frozen ``Config``.
+
+Everything a component needs is validated here, at the boundary, so that a file
+``monitor check`` accepts is one the daemon can run: errors name the file, the line and
+the key, never a value.
+"""
+
+from monitor.config._load import config_path, load_config, parse_config, summarize
+from monitor.config._schema import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATABASE,
+    MIN_INTERVAL,
+    AlertConfig,
+    AppriseChannel,
+    ChannelConfig,
+    Config,
+    EmailChannel,
+    FetchConfig,
+    HealthConfig,
+    LogChannel,
+    SmtpConfig,
+    SourceConfig,
+    WebhookChannel,
+)
+from monitor.config._units import parse_duration, parse_size
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_DATABASE",
+    "MIN_INTERVAL",
+    "AlertConfig",
+    "AppriseChannel",
+    "ChannelConfig",
+    "Config",
+    "EmailChannel",
+    "FetchConfig",
+    "HealthConfig",
+    "LogChannel",
+    "SmtpConfig",
+    "SourceConfig",
+    "WebhookChannel",
+    "config_path",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+    "parse_size",
+    "summarize",
+]

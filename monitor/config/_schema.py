@@ -1,0 +1,201 @@
+"""sources.yaml: the schema users write, as pydantic models (frozen, unknown keys refused)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.alerts._schedule import Schedule, parse_schedule
+from monitor.config._units import Duration, OptionalDuration, Size
+
+DEFAULT_CONFIG = "sources.yaml"
+DEFAULT_DATABASE = "sqlite:///monitor.db"
+MIN_INTERVAL = timedelta(seconds=30)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Model):
+    name: str = Field(min_length=1)
+    url: str
+    kind: Literal["feed", "page"] = "feed"
+    interval: Duration = timedelta(minutes=10)
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    allow_private_networks: bool | None = None
+    link_selector: str | None = None
+    body_selector: str | None = None
+    enabled: bool = True
+    adaptive: bool = True
+    max_interval: Duration | None = None
+
+    def ceiling(self) -> timedelta:
+        """The longest an adaptive schedule waits between polls of a quiet source."""
+        if self.max_interval is not None:
+            return max(self.max_interval, self.interval)
+        return max(self.interval, min(self.interval * 6, timedelta(hours=6)))
+
+    _url = field_validator("url")(_check_http_url)
+
+    @field_validator("link_selector", "body_selector")
+    @classmethod
+    def _valid_selector(cls, value: str | None) -> str | None:
+        if value is not None:
+            from selectolax.lexbor import LexborHTMLParser
+
+            try:
+                LexborHTMLParser("<p></p>").css(value)
+            except Exception:  # selectolax raises plain exceptions for bad selectors
+                raise ValueError("not a valid CSS selector") from None
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _min_interval(cls, value: timedelta) -> timedelta:
+        if value < MIN_INTERVAL:
+            raise ValueError("must be at least 30s")
+        return value
+
+
+class AlertConfig(_Model):
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    notify: tuple[str, ...] = Field(min_length=1)
+    max_age: OptionalDuration = timedelta(days=3)
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    mode: Literal["instant", "digest"] | None = None
+
+
+class _Channel(_Model):
+    """What every channel type shares: how alerts are batched and capped."""
+
+    mode: Literal["instant", "digest"] = "instant"
+    digest: str = "daily 08:00"
+    timezone: str = "UTC"
+    max_per_hour: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> _Channel:
+        parse_schedule(self.digest, self.timezone)
+        return self
+
+    def schedule(self) -> Schedule:
+        return parse_schedule(self.digest, self.timezone)
+
+
+class LogChannel(_Channel):
+    type: Literal["log"]
+
+
+class SmtpConfig(_Model):
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    timeout: float = 30.0
+
+    @model_validator(mode="after")
+    def _no_plaintext_credentials(self) -> SmtpConfig:
+        if self.tls == "none" and (self.username or self.password):
+            raise ValueError("credentials are never sent without TLS: use tls: starttls or ssl")
+        if self.password and not self.username:
+            raise ValueError("a password needs a username")
+        return self
+
+
+class EmailChannel(_Channel):
+    type: Literal["email"]
+    to: tuple[str, ...] = Field(min_length=1)
+    from_: str = Field(alias="from")
+    smtp: SmtpConfig
+    subject: str = "[{alert}] {title}"
+
+
+class WebhookChannel(_Channel):
+    type: Literal["webhook"]
+    url: str
+    secret: str | tuple[str, ...] | None = Field(default=None, repr=False)
+    allow_private_networks: bool | None = None
+    timeout: float = 15.0
+
+    _url = field_validator("url")(_check_http_url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        if self.secret is None:
+            return ()
+        return (self.secret,) if isinstance(self.secret, str) else self.secret
+
+
+class AppriseChannel(_Channel):
+    type: Literal["apprise"]
+    urls: tuple[str, ...] = Field(min_length=1, repr=False)  # they carry tokens
+    timeout: float = 30.0
+
+
+ChannelConfig = Annotated[
+    LogChannel | EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")
+]
+
+
+class FetchConfig(_Model):
+    """Limits and manners of every request (the defaults suit public news sites)."""
+
+    user_agent: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+    connect_timeout: Duration = timedelta(seconds=10)
+    max_size: Size = 15 * 2**20
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    min_delay: Duration = timedelta(seconds=1)
+
+
+class HealthConfig(_Model):
+    """Tell someone when a source has been failing for a while, and when it recovers."""
+
+    notify: tuple[str, ...] = Field(min_length=1)
+    after: Duration = timedelta(hours=6)
+
+
+_CHANNEL_TYPES = frozenset(
+    get_args(m.model_fields["type"].annotation)[0]
+    for m in (LogChannel, EmailChannel, WebhookChannel, AppriseChannel)
+)
+
+
+class Config(_Model):
+    database: str = DEFAULT_DATABASE
+    allow_private_networks: bool = False
+    fetch: FetchConfig = FetchConfig()
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    retention: OptionalDuration = None
+    health: HealthConfig | None = None
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    sources: tuple[SourceConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    def source_allows_private(self, source: SourceConfig) -> bool:
+        if source.allow_private_networks is not None:
+            return source.allow_private_networks
+        return self.allow_private_networks
+
+    def channel_allows_private(self, channel: WebhookChannel) -> bool:
+        if channel.allow_private_networks is not None:
+            return channel.allow_private_networks
+        return self.allow_private_networks

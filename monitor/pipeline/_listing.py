@@ -1,0 +1,66 @@
+"""One source's listing: fetch its feed or page, and the article links it holds."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config import SourceConfig
+from monitor.dedupe import canonical_url, url_key
+from monitor.extract import extract_links
+from monitor.feeds import FeedEntry, parse_feed
+from monitor.fetch import FetchResult
+from monitor.pipeline._runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry to fetch: from a feed (with its own text) or a listing page (a link)."""
+
+    url: str
+    key: str
+    entry: FeedEntry | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A fetched feed or listing page: its articles and its hints for the next poll."""
+
+    result: FetchResult
+    candidates: list[Candidate]
+    ttl: float | None = None
+    dates: tuple[datetime, ...] = ()
+
+
+async def fetch_candidates(
+    rt: Runtime, source: SourceConfig, etag: str | None = None, last_modified: str | None = None
+) -> Listing:
+    """Fetch the feed or listing page; the articles it links to, deduplicated by URL."""
+    result = await rt.fetcher.get(
+        source.url,
+        etag=etag,
+        last_modified=last_modified,
+        allow_private=rt.config.source_allows_private(source),
+        obey_robots=source.kind == "page",
+    )
+    rt.metrics.fetch_seconds.observe(result.elapsed)
+    if result.not_modified:
+        return Listing(result, [])
+    out: dict[str, Candidate] = {}
+    if source.kind == "page":
+        html = result.content
+        for link in extract_links(html, result.final_url, selector=source.link_selector):
+            key = url_key(canonical_url(link))
+            out.setdefault(key, Candidate(link, key, None))
+        return Listing(result, list(out.values()))
+    # Parsing a large feed takes a while: off the event loop, so other polls go on.
+    feed = await asyncio.to_thread(
+        parse_feed, result.content, result.final_url, content_type=result.content_type
+    )
+    for entry in feed.entries:
+        if entry.url:
+            key = url_key(canonical_url(entry.url))
+            out.setdefault(key, Candidate(entry.url, key, entry))
+    dates = tuple(d for e in feed.entries if (d := e.published or e.updated) is not None)
+    return Listing(result, list(out.values()), feed.ttl, dates)

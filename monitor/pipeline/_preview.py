@@ -1,0 +1,56 @@
+"""Looking without touching: a source's listing and articles as a poll would see them,
+and one page through the extractor; nothing is stored or sent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Config, SourceConfig
+from monitor.errors import MonitorError
+from monitor.extract import Article, article_to_dict, extract_article
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.pipeline._article import Prepared, prepare
+from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
+from monitor.pipeline._runtime import Rules, Runtime
+
+PrepareOne = Callable[[Candidate], Awaitable[Prepared | None]]
+
+
+@asynccontextmanager
+async def preview_source(
+    config: Config, source: SourceConfig
+) -> AsyncIterator[tuple[Listing, PrepareOne]]:
+    """The source's listing, and a function that prepares one of its articles."""
+    async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
+        rt = Runtime(config, None, fetcher, Rules.from_config(config))
+        listing = await fetch_candidates(rt, source)
+
+        async def prepare_one(candidate: Candidate) -> Prepared | None:
+            return await prepare(rt, source, candidate)
+
+        yield listing, prepare_one
+
+
+def extract_target(target: str, selector: str | None) -> tuple[Article, dict[str, Any]]:
+    """Extract an http(s) URL (fetched with the default manners) or a local HTML file."""
+    url: str | None
+    if target.startswith(("http://", "https://")):
+
+        async def get() -> tuple[bytes, str, str | None]:
+            async with Fetcher() as fetcher:
+                r = await fetcher.get(target, obey_robots=True)
+                return r.content, r.final_url, r.charset
+
+        content, url, charset = asyncio.run(get())
+    else:
+        try:
+            content = Path(target).read_bytes()
+        except OSError as exc:
+            raise MonitorError(f"{target}: cannot read: {exc.strerror}") from None
+        url, charset = None, None
+    article = extract_article(content, url, body_selector=selector, charset=charset)
+    return article, article_to_dict(article)
