@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +26,10 @@ from monitor.alerts import (
     ArticleInfo,
     EmailNotifier,
     StoryInfo,
-    alert_id,
     digest_id,
 )
 from monitor.errors import DeliveryError
+from monitor.store import alert_id
 
 USER, PASSWORD = "monitor", "s3cret-pass"
 
@@ -41,7 +42,7 @@ def make_message(
     rule: str = "amazon-ia-licenciements",
 ) -> AlertMessage:
     return AlertMessage(
-        id=alert_id(rule, url, "team-mail"),
+        id=alert_id(rule, zlib.crc32(url.encode()), "team-mail"),
         alert=rule,
         query="Amazon IA licenciements",
         matched=("amazon", "ia", "licenciements"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +19,10 @@ from monitor.alerts import (
     PostResponse,
     StoryInfo,
     WebhookNotifier,
-    alert_id,
 )
 from monitor.alerts._render import render_html, render_subject, safe_snippet_html
 from monitor.errors import ConfigError, DeliveryError
+from monitor.store import alert_id
 
 
 def make_message(
@@ -33,7 +34,7 @@ def make_message(
     snippet_html: str = "… salariés d'<mark>Amazon</mark> et <mark>licenciements</mark> …",
 ) -> AlertMessage:
     return AlertMessage(
-        id=alert_id("amazon-ia-licenciements", url, "console"),
+        id=alert_id("amazon-ia-licenciements", zlib.crc32(url.encode()), "console"),
         alert="amazon-ia-licenciements",
         query="Amazon IA licenciements",
         matched=("amazon", "ia", "licenciements"),

@@ -9,6 +9,7 @@ import ipaddress
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,12 +28,12 @@ from monitor.alerts import (
     ArticleInfo,
     StoryInfo,
     WebhookNotifier,
-    alert_id,
     digest_id,
     verify_webhook,
     webhook_payload,
 )
 from monitor.errors import BlockedAddress, ConfigError, ConnectFailed, DeliveryError, FetchTimeout
+from monitor.store import alert_id
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "docs" / "webhook.schema.json").read_text()
@@ -43,7 +44,7 @@ NEW_SECRET = "a plain new secret"
 
 def make_message(url: str = "https://news.example.com/amazon-ai-layoffs") -> AlertMessage:
     return AlertMessage(
-        id=alert_id("amazon-ai-layoffs", url, "ops-hook"),
+        id=alert_id("amazon-ai-layoffs", zlib.crc32(url.encode()), "ops-hook"),
         alert="amazon-ai-layoffs",
         query="Amazon AI layoffs",
         matched=("amazon", "ai", "layoffs"),

@@ -18,10 +18,10 @@ from monitor.alerts._email import EmailNotifier, message_id
 from monitor.alerts._log import LogNotifier
 from monitor.alerts._message import (
     AlertMessage,
+    AlertPayload,
     ArticleInfo,
     Notifier,
     StoryInfo,
-    alert_id,
     digest_id,
 )
 from monitor.alerts._outbox import (
@@ -46,6 +46,7 @@ __all__ = [
     "NOTIFIER_TYPES",
     "SEND_LEASE",
     "AlertMessage",
+    "AlertPayload",
     "AppriseNotifier",
     "ArticleInfo",
     "ChannelContext",
@@ -58,7 +59,6 @@ __all__ = [
     "Schedule",
     "StoryInfo",
     "WebhookNotifier",
-    "alert_id",
     "build_notifiers",
     "channel_caps",
     "deliver_digests",

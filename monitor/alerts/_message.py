@@ -1,8 +1,10 @@
-"""The alert as notifiers see it: frozen value objects, the ``Notifier`` seam and stable ids.
+"""The alert as both sides of the outbox see it: frozen value objects and the ``Notifier`` seam.
 
-The pipeline turns a matched article into an :class:`AlertMessage`; the outbox stores it and
-hands it, possibly many times, to a notifier. Everything a notifier sends is derived from this
-message alone, so a retry renders exactly what the first attempt rendered.
+The pipeline turns a matched article into an :class:`AlertPayload`, which the store keeps
+as JSON in the outbox; the outbox worker reads it back with :meth:`AlertPayload.from_json`
+and hands the :class:`AlertMessage` (payload + id + story), possibly many times, to a
+notifier. Everything a notifier sends is derived from this message alone, so a retry
+renders exactly what the first attempt rendered.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,54 @@ class ArticleInfo:
     """Plain text around the match."""
     snippet_html: str
     """The same snippet as HTML, the matched terms wrapped in ``<mark>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPayload:
+    """What an alert says, as the outbox stores it: built by the pipeline, read by the
+    outbox worker. ``to_json``/``from_json`` are the only two ends of its JSON form."""
+
+    alert: str
+    query: str
+    matched: tuple[str, ...]
+    article: ArticleInfo
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.article
+        return {
+            "alert": self.alert,
+            "query": self.query,
+            "matched": list(self.matched),
+            "article": {
+                "url": a.url,
+                "title": a.title,
+                "source": a.source,
+                "published": a.published.isoformat() if a.published else None,
+                "language": a.language,
+                "snippet": a.snippet,
+                "snippet_html": a.snippet_html,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AlertPayload:
+        # Rows written by earlier versions may lack the optional keys.
+        a: Mapping[str, Any] = data["article"]
+        published = a.get("published")
+        return cls(
+            alert=data["alert"],
+            query=data.get("query", ""),
+            matched=tuple(data.get("matched", ())),
+            article=ArticleInfo(
+                url=a["url"],
+                title=a["title"],
+                source=a["source"],
+                published=datetime.fromisoformat(published) if published else None,
+                language=a.get("language"),
+                snippet=a.get("snippet", ""),
+                snippet_html=a.get("snippet_html", ""),
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +105,24 @@ class AlertMessage:
     story: StoryInfo | None = None
     created: datetime | None = None
 
+    @classmethod
+    def from_payload(
+        cls,
+        ident: str,
+        payload: AlertPayload,
+        story: StoryInfo | None = None,
+        created: datetime | None = None,
+    ) -> AlertMessage:
+        return cls(
+            id=ident,
+            alert=payload.alert,
+            query=payload.query,
+            matched=payload.matched,
+            article=payload.article,
+            story=story,
+            created=created,
+        )
+
 
 @runtime_checkable
 class Notifier(Protocol):
@@ -71,15 +139,6 @@ def _stable_id(parts: Sequence[str]) -> str:
     # in practice.
     digest = hashlib.sha256(json.dumps(list(parts), ensure_ascii=False).encode("utf-8")).digest()
     return "msg_" + base64.b32encode(digest).decode("ascii").lower()[:26]
-
-
-def alert_id(rule: str, story_or_article_key: str, channel: str) -> str:
-    """The stable id of the alert of ``rule`` about a story (or article) on ``channel``.
-
-    The same three inputs always give the same id, so the outbox can recreate it and a
-    resent alert is recognisable downstream.
-    """
-    return _stable_id(["alert", rule, story_or_article_key, channel])
 
 
 def digest_id(name: str, messages: Sequence[AlertMessage]) -> str:

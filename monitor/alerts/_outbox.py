@@ -14,10 +14,9 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from monitor.alerts._backoff import retry_delay
-from monitor.alerts._message import AlertMessage, ArticleInfo, Notifier, StoryInfo
+from monitor.alerts._message import AlertMessage, AlertPayload, Notifier, StoryInfo
 from monitor.errors import DeliveryError
 from monitor.observe import Metrics, event
 from monitor.store import OutboxItem, Store
@@ -31,30 +30,11 @@ SEND_LEASE = timedelta(minutes=2)
 
 def message_from(item: OutboxItem) -> AlertMessage:
     """Rebuild the alert from its outbox row: the id is the row's, never a new one."""
-    p: Mapping[str, Any] = item.payload
-    a: Mapping[str, Any] = p["article"]
-    published = a.get("published")
-    return AlertMessage(
-        id=item.alert_id,
-        alert=p["alert"],
-        query=p["query"],
-        matched=tuple(p["matched"]),
-        article=ArticleInfo(
-            url=a["url"],
-            title=a["title"],
-            source=a["source"],
-            published=datetime.fromisoformat(published) if published else None,
-            language=a.get("language"),
-            snippet=a.get("snippet", ""),
-            snippet_html=a.get("snippet_html", ""),
-        ),
-        story=(
-            StoryInfo(id=item.story_id, outlets=item.outlets or (a["source"],))
-            if item.story_id is not None
-            else None
-        ),
-        created=item.created,
-    )
+    payload = AlertPayload.from_json(item.payload)
+    story = None
+    if item.story_id is not None:
+        story = StoryInfo(id=item.story_id, outlets=item.outlets or (payload.article.source,))
+    return AlertMessage.from_payload(item.alert_id, payload, story, item.created)
 
 
 @dataclass

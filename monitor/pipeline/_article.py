@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from monitor.alerts import AlertPayload, ArticleInfo
 from monitor.config import AlertConfig, SourceConfig
 from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
 from monitor.errors import ExtractError, FetchError
@@ -153,7 +154,7 @@ def _alerts_for(
         payload = _payload(alert, match, doc, dated)
         for channel in alert.notify:
             mode = alert.mode or rt.config.channels[channel].mode
-            out.append(NewAlert(name, channel, payload, digest=mode == "digest"))
+            out.append(NewAlert(name, channel, payload.to_json(), digest=mode == "digest"))
     return matches, out
 
 
@@ -167,18 +168,14 @@ def _alert_applies(alert: AlertConfig, doc: Document, dated: datetime, now: date
     return not (alert.tags and not set(alert.tags) & set(doc.tags))
 
 
-def _payload(alert: AlertConfig, match: Match, doc: Document, dated: datetime) -> dict[str, object]:
-    return {
-        "alert": alert.name,
-        "query": alert.query,
-        "matched": list(match.terms),
-        "article": {
-            "url": doc.url,
-            "title": doc.title,
-            "source": doc.source,
-            "published": dated.isoformat(),
-            "language": doc.language,
-            "snippet": match.snippet_marked("", ""),
-            "snippet_html": match.snippet_html(),
-        },
-    }
+def _payload(alert: AlertConfig, match: Match, doc: Document, dated: datetime) -> AlertPayload:
+    article = ArticleInfo(
+        url=doc.url,
+        title=doc.title,
+        source=doc.source,
+        published=dated,
+        language=doc.language,
+        snippet=match.snippet_marked("", ""),
+        snippet_html=match.snippet_html(),
+    )
+    return AlertPayload(alert.name, alert.query, tuple(match.terms), article)

@@ -6,10 +6,11 @@ import asyncio
 import logging
 from datetime import datetime
 
+from monitor.alerts import AlertPayload, ArticleInfo
 from monitor.config import SourceConfig
 from monitor.observe import event
 from monitor.pipeline._runtime import Runtime
-from monitor.store import NewAlert, make_alert_id
+from monitor.store import NewAlert, alert_id
 
 log = logging.getLogger("monitor.pipeline.health")
 
@@ -34,13 +35,14 @@ async def health_notice(
         else f"Source {source.name} has been failing for {hours:.1f} h: {error}"
     )
     state = "recovered" if recovered else "failing"
-    payload = {
-        "alert": "source-health", "query": "", "matched": [state],
-        "article": {"url": source.url, "title": title, "source": source.name,
-                    "published": rt.clock().isoformat(), "language": None, "snippet": title},
-    }  # fmt: skip
+    now = rt.clock()
+    article = ArticleInfo(
+        url=source.url, title=title, source=source.name, published=now,
+        language=None, snippet=title, snippet_html="",
+    )  # fmt: skip
+    payload = AlertPayload("source-health", "", (state,), article).to_json()
     notices = [
-        (make_alert_id(f"source-health:{source.name}:{state}", int(since.timestamp()), ch),
+        (alert_id(f"source-health:{source.name}:{state}", int(since.timestamp()), ch),
          NewAlert("source-health", ch, payload))
         for ch in limits.notify
     ]  # fmt: skip

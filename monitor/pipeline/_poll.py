@@ -23,7 +23,7 @@ from monitor.pipeline._cadence import MAX_BACKOFF, adaptive_interval, next_failu
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
-from monitor.store import ClaimedSource, make_alert_id
+from monitor.store import ClaimedSource
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -155,12 +155,10 @@ async def _store(rt: Runtime, prepared: Prepared) -> int | None:
     if inserted is None:
         return None
     rt.metrics.articles.labels(record.source, "new").inc()
-    for alert in new_alerts:
-        alert_id = make_alert_id(alert.rule, inserted.story_id, alert.channel)
-        if alert_id in inserted.alert_ids:
-            rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()
-            event(
-                log, "alert queued", source=record.source, url=record.canonical_url,
-                alert=alert.rule, channel=alert.channel, alert_id=alert_id,
-            )  # fmt: skip
-    return len(inserted.alert_ids)
+    for ident, alert in inserted.created:
+        rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()
+        event(
+            log, "alert queued", source=record.source, url=record.canonical_url,
+            alert=alert.rule, channel=alert.channel, alert_id=ident,
+        )  # fmt: skip
+    return len(inserted.created)

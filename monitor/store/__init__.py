@@ -26,7 +26,7 @@ from monitor.store._status import (
     retry_alerts,
     source_statuses,
 )
-from monitor.store._store import Store, make_alert_id
+from monitor.store._store import Store, alert_id
 from monitor.store._tables import metadata
 
 __all__ = [
@@ -43,9 +43,9 @@ __all__ = [
     "Store",
     "StoredArticle",
     "StoryLoader",
+    "alert_id",
     "channel_statuses",
     "list_alerts",
-    "make_alert_id",
     "make_engine",
     "metadata",
     "migrate",

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 
 from monitor.store._base import (
     StoreBase,
+    alert_id,
     articles_t,
-    make_alert_id,
     outbox_t,
     outlets_of,
     stories_t,
@@ -66,7 +66,7 @@ class ArticleOps(StoreBase):
             if row is None or row.story_id is None:
                 return None
             created = self._add_alerts(conn, alerts, row.story_id, row.id, article.first_seen)
-        return Inserted(article_id=row.id, story_id=row.story_id, alert_ids=created)
+        return Inserted(article_id=row.id, story_id=row.story_id, created=created)
 
     def insert_article(
         self,
@@ -99,7 +99,7 @@ class ArticleOps(StoreBase):
                 sa.update(articles_t).where(articles_t.c.id == article_id).values(story_id=story_id)
             )
             created = self._add_alerts(conn, alerts, story_id, article_id, article.first_seen)
-        return Inserted(article_id=article_id, story_id=story_id, alert_ids=created)
+        return Inserted(article_id=article_id, story_id=story_id, created=created)
 
     def _story_for(self, conn: Connection, article: NewArticle, near: NearFinder | None) -> int:
         if self.dialect == "postgresql":
@@ -140,14 +140,14 @@ class ArticleOps(StoreBase):
         story_id: int,
         article_id: int,
         now: datetime,
-    ) -> tuple[str, ...]:
-        created: list[str] = []
+    ) -> tuple[tuple[str, NewAlert], ...]:
+        created: list[tuple[str, NewAlert]] = []
         for alert in alerts:
-            alert_id = make_alert_id(alert.rule, story_id, alert.channel)
+            ident = alert_id(alert.rule, story_id, alert.channel)
             stmt = (
                 self._insert(outbox_t)
                 .values(
-                    alert_id=alert_id,
+                    alert_id=ident,
                     rule=alert.rule,
                     channel=alert.channel,
                     story_id=story_id,
@@ -162,7 +162,7 @@ class ArticleOps(StoreBase):
                 .returning(outbox_t.c.alert_id)
             )
             if conn.execute(stmt).scalar() is not None:
-                created.append(alert_id)
+                created.append((ident, alert))
         return tuple(created)
 
     def iter_articles(

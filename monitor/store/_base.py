@@ -24,8 +24,12 @@ channels_t: sa.Table = metadata.tables["channels"]
 MAX_ERROR = 500
 
 
-def make_alert_id(rule: str, story_id: int, channel: str) -> str:
-    """The alert's stable id: the same (rule, story, channel) always gets the same one."""
+def alert_id(rule: str, story_id: int, channel: str) -> str:
+    """The alert's stable id: the same (rule, story, channel) always gets the same one.
+
+    The only alert-id function: the outbox keys its rows by it, and it becomes the
+    webhook's ``webhook-id`` and the email's Message-ID, so receivers can drop repeats.
+    """
     digest = hashlib.sha256(f"{rule}\x1f{story_id}\x1f{channel}".encode()).digest()
     return "msg_" + base64.b32encode(digest[:15]).decode().lower()
 

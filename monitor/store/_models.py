@@ -74,11 +74,16 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class Inserted:
-    """What ``insert_article`` really wrote: the article, its story, the new alert ids."""
+    """What ``insert_article`` really wrote: the article, its story, and each alert it
+    created with its id (an alert its story already had is not among them)."""
 
     article_id: int
     story_id: int
-    alert_ids: tuple[str, ...]
+    created: tuple[tuple[str, NewAlert], ...]
+
+    @property
+    def alert_ids(self) -> tuple[str, ...]:
+        return tuple(ident for ident, _ in self.created)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ thread.
 from __future__ import annotations
 
 from monitor.store._articles import ArticleOps
-from monitor.store._base import make_alert_id
+from monitor.store._base import alert_id
 from monitor.store._outbox import OutboxOps
 from monitor.store._sources import SourceOps
 
@@ -17,4 +17,4 @@ class Store(SourceOps, ArticleOps, OutboxOps):
     """The database: one engine, migrated on demand."""
 
 
-__all__ = ["Store", "make_alert_id"]
+__all__ = ["Store", "alert_id"]
