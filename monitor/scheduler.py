@@ -33,11 +33,11 @@ from monitor.alerts import (
     digest_schedules,
 )
 from monitor.config import Config, load_config
-from monitor.errors import MonitorError, StoreError
+from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, serve
 from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
-from monitor.store import ClaimedSource, SourceSpec, Store, outbox_depth
+from monitor.store import ClaimedSource, SourceSpec, Store, open_store, outbox_depth
 from monitor.text import redact_url
 
 log = logging.getLogger("monitor.scheduler")
@@ -89,18 +89,6 @@ def owner_is_dead(owner: str, me: str) -> bool:
     return False
 
 
-def open_store(config: Config) -> Store:
-    """Connect and migrate; a database that does not answer is a StoreError."""
-    store = Store(config.database)
-    try:
-        store.migrate()
-    except Exception as exc:
-        store.close()
-        where = redact_url(config.database)
-        raise StoreError(f"cannot open the database {where}: {type(exc).__name__}: {exc}") from exc
-    return store
-
-
 @dataclass
 class _Live:
     """What a reload swaps: the runtime (config, rules) and the notifiers."""
@@ -138,7 +126,7 @@ class Daemon:
 
     async def run_once(self) -> list[PollResult]:
         """Poll every source once, deliver until nothing is due within a minute, return."""
-        store = await asyncio.to_thread(open_store, self.config)
+        store = await asyncio.to_thread(open_store, self.config.database)
         try:
             await asyncio.to_thread(self._sync, store)
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
@@ -200,7 +188,7 @@ class Daemon:
 
     async def run(self) -> None:
         """The daemon: returns after SIGTERM/SIGINT once in-flight work is settled."""
-        store = await asyncio.to_thread(open_store, self.config)
+        store = await asyncio.to_thread(open_store, self.config.database)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -353,18 +341,20 @@ class Daemon:
         event(log, "retention", before=before, **counts)
 
     async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
+        # Everything the new config needs is built before anything is swapped: a part
+        # that fails (a query, a channel) leaves the running set whole.
         try:
             config = await asyncio.to_thread(load_config, self.config_path)
+            if config.database != self.config.database:
+                event(log, "database changed: restart to use it", logging.WARNING)
+                config = config.model_copy(update={"database": self.config.database})
             rules = Rules.from_config(config)
+            notifiers = build_notifiers(config, fetcher.post)
         except MonitorError as exc:
             event(log, "reload refused; keeping the running config", logging.ERROR, error=str(exc))
             return
-        if config.database != self.config.database:
-            event(log, "database changed: restart to use it", logging.WARNING)
-            config = config.model_copy(update={"database": self.config.database})
-        self.config = config
         # The story index survives a reload: it is about the articles, not the config.
-        live.rt = replace(live.rt, config=config, rules=rules, _by_name=None)
-        live.notifiers = build_notifiers(config, fetcher.post)
+        rt = replace(live.rt, config=config, rules=rules, _by_name=None)
+        self.config, live.rt, live.notifiers = config, rt, notifiers
         await asyncio.to_thread(self._sync, store)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

@@ -124,8 +124,9 @@ async def test_log_notifier_prints_a_readable_block(caplog: pytest.LogCaptureFix
     ):
         assert expected in out
     [record] = caplog.records
-    assert record.__dict__["alert"] == "amazon-ia-licenciements"
-    assert record.__dict__["url"] == message.article.url
+    fields = record.__dict__["fields"]  # what the formatters print
+    assert fields["alert"] == "amazon-ia-licenciements"
+    assert fields["url"] == message.article.url and fields["alert_id"] == message.id
 
 
 async def test_log_notifier_defaults_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:

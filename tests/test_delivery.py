@@ -170,3 +170,37 @@ def test_apprise_urls_are_checked_and_never_echoed() -> None:
     with pytest.raises(ConfigError, match="apprise URL #2") as info:
         AppriseNotifier(urls=["json://127.0.0.1/x", "nosuchscheme://s3cr3t-token@host"])
     assert "s3cr3t" not in str(info.value)
+
+
+def test_a_delivery_log_line_names_the_alert_channel_and_status(
+    store: Store, mail: MailSink
+) -> None:
+    """The lines an operator greps: the formatter really prints the structured fields."""
+    import asyncio
+    import io
+    import logging
+
+    from monitor.observe import setup_logging
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    setup_logging("kv", "INFO", stream)
+    try:
+        _add(store, 1, datetime(2026, 11, 3, 9, 0, tzinfo=UTC), digest=False)
+        clock = Clock(datetime(2026, 11, 3, 9, 1, tzinfo=UTC))
+        stats = asyncio.run(deliver_due(store, _notifier(mail), clock))
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert stats.sent == 1
+    [alert] = list_alerts(store)
+    lines = stream.getvalue().splitlines()
+    sent = [line for line in lines if 'event="alert sent"' in line]
+    assert len(sent) == 1, lines
+    for field in ("alert=watch", "channel=mail", "status=sent", f"alert_id={alert['alert_id']}"):
+        assert field in sent[0]
+    [email] = [line for line in lines if 'event="email sent"' in line]
+    assert (
+        f"alert_id={alert['alert_id']}" in email and "url=https://news.example.org/story-1" in email
+    )

@@ -12,7 +12,7 @@ each is built by its own ``from_config`` (:func:`build_notifiers`). Each raises
 
 from monitor.alerts._apprise import AppriseNotifier
 from monitor.alerts._backoff import retry_delay
-from monitor.alerts._build import NOTIFIER_TYPES, ChannelContext, build_notifiers
+from monitor.alerts._build import NOTIFIER_TYPES, ChannelContext, build_notifiers, check_channel
 from monitor.alerts._digest import channel_caps, deliver_digests, digest_schedules
 from monitor.alerts._email import EmailNotifier, message_id
 from monitor.alerts._log import LogNotifier
@@ -61,6 +61,7 @@ __all__ = [
     "WebhookNotifier",
     "build_notifiers",
     "channel_caps",
+    "check_channel",
     "deliver_digests",
     "deliver_due",
     "digest_id",

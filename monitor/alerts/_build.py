@@ -35,6 +35,17 @@ NOTIFIER_TYPES: dict[str, Any] = {
 }
 
 
+async def _never_posts(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("a notifier built to validate its settings never sends")
+
+
+def check_channel(channel: Any) -> None:
+    """Build the channel's notifier and drop it: ``ConfigError`` if its settings are ones
+    the notifier refuses (a subject template, a whsec_ secret, an Apprise URL, a port).
+    The config calls this at load, so ``monitor check`` refuses what ``run`` would."""
+    NOTIFIER_TYPES[channel.type].from_config(channel, ChannelContext(_never_posts, False))
+
+
 def build_notifiers(config: Config, post: PostFunc) -> dict[str, Notifier]:
     """One notifier per configured channel; a channel that cannot be built raises
     ``ConfigError`` naming it, before anything is swapped in."""

@@ -30,6 +30,7 @@ from monitor.alerts._render import (
     render_text,
 )
 from monitor.errors import ConfigError, DeliveryError
+from monitor.observe import event
 
 if TYPE_CHECKING:
     from monitor.alerts._build import ChannelContext
@@ -173,10 +174,10 @@ class EmailNotifier:
             await self._close(smtp)
         if refused:
             # Part of the recipients got it: a retry would send them a duplicate.
-            logger.warning(
-                "some recipients were refused",
-                extra={"refused": sorted(refused), "smtp": self._where},
-            )
+            event(
+                logger, "some recipients were refused", logging.WARNING,
+                refused=",".join(sorted(refused)), smtp=self._where,
+            )  # fmt: skip
 
     @staticmethod
     async def _close(smtp: aiosmtplib.SMTP) -> None:
@@ -198,7 +199,10 @@ class EmailNotifier:
             label=message.alert,
         )
         await self._transmit(msg)
-        logger.info("email sent", extra={"alert": message.alert, "url": message.article.url})
+        event(
+            logger, "email sent", alert=message.alert, alert_id=message.id,
+            url=message.article.url, smtp=self._where, status="accepted",
+        )  # fmt: skip
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """Email one digest listing every story; an empty digest sends nothing."""
@@ -213,4 +217,4 @@ class EmailNotifier:
             label=name,
         )
         await self._transmit(msg)
-        logger.info("email digest sent", extra={"alert": name, "alerts": len(messages)})
+        event(logger, "email digest sent", digest=name, alerts=len(messages), smtp=self._where)

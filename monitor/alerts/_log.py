@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from monitor.alerts._message import AlertMessage
 from monitor.alerts._render import group_stories, render_digest_text, render_text
 from monitor.errors import DeliveryError
+from monitor.observe import event
 
 if TYPE_CHECKING:
     from monitor.alerts._build import ChannelContext
@@ -45,26 +46,14 @@ class LogNotifier:
     async def send(self, message: AlertMessage) -> None:
         """Print one alert."""
         self._write(render_text(message))
-        logger.info(
-            "alert %s: %s",
-            message.alert,
-            message.article.title,
-            extra={
-                "alert": message.alert,
-                "url": message.article.url,
-                "source": message.article.source,
-                "alert_id": message.id,
-            },
-        )
+        event(
+            logger, "alert printed", alert=message.alert, alert_id=message.id,
+            url=message.article.url, source=message.article.source,
+        )  # fmt: skip
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """Print one digest listing every story; an empty digest prints nothing."""
         if not messages:
             return
         self._write(render_digest_text(name, messages))
-        logger.info(
-            "digest %s: %d stories",
-            name,
-            len(group_stories(messages)),
-            extra={"alert": name},
-        )
+        event(logger, "digest printed", digest=name, stories=len(group_stories(messages)))

@@ -116,7 +116,10 @@ async def _deliver_channel(
             if exc.permanent:
                 # The receiver says it is gone for good (410): stop sending to it.
                 await asyncio.to_thread(store.disable_channel, item.channel, str(exc))
-                event(log, "channel disabled", logging.ERROR, error=str(exc), **fields)
+                event(
+                    log, "channel disabled", logging.ERROR, status="disabled", error=str(exc),
+                    **fields,
+                )  # fmt: skip
                 return
             continue
         except Exception as exc:  # a notifier bug must not kill the worker
@@ -126,7 +129,7 @@ async def _deliver_channel(
         await asyncio.to_thread(store.mark_sent, item.id, clock())
         stats.sent += 1
         stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
-        event(log, "alert sent", **fields)
+        event(log, "alert sent", status="sent", **fields)
 
 
 async def _record_failure(
@@ -152,5 +155,5 @@ async def _record_failure(
     event(
         log, "alert delivery failed", logging.WARNING,
         alert=item.rule, channel=item.channel, alert_id=item.alert_id,
-        error=str(exc), next_attempt=next_attempt,
+        status="failed" if next_attempt else "dead", error=str(exc), next_attempt=next_attempt,
     )  # fmt: skip

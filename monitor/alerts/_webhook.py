@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from monitor.alerts._message import AlertMessage, digest_id
 from monitor.alerts._signing import header_value, secret_key, signature_header
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
+from monitor.observe import event
 
 if TYPE_CHECKING:
     from monitor.alerts._build import ChannelContext
@@ -221,14 +222,17 @@ class WebhookNotifier:
     async def send(self, message: AlertMessage) -> None:
         """POST one alert; raise ``DeliveryError`` unless the receiver answers 2xx."""
         status = await self._deliver(message.id, webhook_payload(message))
-        logger.info(
-            "webhook delivered",
-            extra={"alert": message.alert, "url": message.article.url, "status": status},
-        )
+        event(
+            logger, "webhook delivered", alert=message.alert, alert_id=message.id,
+            url=message.article.url, webhook=_where(self._url), status=status,
+        )  # fmt: skip
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """POST one digest carrying every alert; an empty digest sends nothing."""
         if not messages:
             return
         status = await self._deliver(digest_id(name, messages), digest_payload(name, messages))
-        logger.info("webhook digest delivered", extra={"alert": name, "status": status})
+        event(
+            logger, "webhook digest delivered", digest=name, webhook=_where(self._url),
+            status=status,
+        )  # fmt: skip

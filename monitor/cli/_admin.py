@@ -7,13 +7,19 @@ from datetime import datetime
 from monitor.cli._table import ago, table
 from monitor.config import Config
 from monitor.pipeline import utcnow
-from monitor.scheduler import open_store
-from monitor.store import Store, channel_statuses, list_alerts, retry_alerts, source_statuses
+from monitor.store import (
+    Store,
+    channel_statuses,
+    list_alerts,
+    open_store,
+    retry_alerts,
+    source_statuses,
+)
 
 
 def open_db(config: Config) -> Store:
     """The database, migrated; a StoreError (exit 3) when it does not answer."""
-    return open_store(config)
+    return open_store(config.database)
 
 
 def status(config: Config) -> int:

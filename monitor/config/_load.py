@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from monitor.alerts import check_channel
 from monitor.config._schema import (
     _CHANNEL_TYPES,
     DEFAULT_CONFIG,
@@ -64,6 +65,18 @@ def _cross_checks(config: Config, file: str, located: Located) -> list[str]:
     return problems
 
 
+def _channel_problems(config: Config, file: str, located: Located) -> list[str]:
+    """What each channel's notifier would refuse at start, found now: one round of errors."""
+    problems = []
+    for name, channel in config.channels.items():
+        try:
+            check_channel(channel)
+        except ConfigError as exc:
+            line = located.line_of(("channels", name))
+            problems.append(f"{file}:{line}: {format_loc(('channels', name))}: {exc}")
+    return problems
+
+
 def _query_problem(query: str, synonyms: Sequence[Sequence[str]]) -> str | None:
     from monitor.rules import parse_query  # the rules package is pure; import on use
 
@@ -95,7 +108,7 @@ def parse_config(
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(file, located, exc, _CHANNEL_TYPES)) from None
-    problems = _cross_checks(config, file, located)
+    problems = _cross_checks(config, file, located) + _channel_problems(config, file, located)
     if problems:
         raise ConfigError("\n".join(problems))
     database = env.get("MONITOR_DATABASE_URL")

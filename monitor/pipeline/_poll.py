@@ -42,6 +42,17 @@ class PollResult:
 
 async def poll_source(rt: Runtime, claimed: ClaimedSource) -> PollResult:
     """Poll one leased source; every failure is recorded on it, never raised."""
+    try:
+        return await _poll_and_record(rt, claimed)
+    except Exception as exc:
+        # Recording the outcome failed too (the database went away): nothing was marked,
+        # so the lease runs out and the source is polled again; the daemon goes on.
+        message = _describe(exc)
+        event(log, "poll not recorded", logging.ERROR, source=claimed.name, error=message)
+        return PollResult(claimed.name, False, error=message)
+
+
+async def _poll_and_record(rt: Runtime, claimed: ClaimedSource) -> PollResult:
     now = rt.clock()
     source = rt.source(claimed.name)
     if source is None:  # removed from the config since it was claimed

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from monitor.store._base import articles_t, channels_t, outbox_t, sources_t
 from monitor.store._models import ChannelStatus, SourceStatus
-from monitor.store._store import Store
+from monitor.store._store import Store, store_errors
 
 
+@store_errors
 def source_statuses(store: Store, now: datetime) -> list[SourceStatus]:
     s = sources_t.c
     day_ago = now - timedelta(days=1)
@@ -43,6 +44,7 @@ def source_statuses(store: Store, now: datetime) -> list[SourceStatus]:
     ]
 
 
+@store_errors
 def channel_statuses(store: Store, names: list[str]) -> list[ChannelStatus]:
     """One row per channel named in the config, plus any the outbox still mentions."""
     o = outbox_t.c
@@ -69,6 +71,7 @@ def channel_statuses(store: Store, names: list[str]) -> list[ChannelStatus]:
     return out
 
 
+@store_errors
 def list_alerts(
     store: Store, status: str | None = None, limit: int = 50
 ) -> list[dict[str, object]]:
@@ -88,6 +91,7 @@ def list_alerts(
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+@store_errors
 def retry_alerts(store: Store, now: datetime, alert_id: str | None = None) -> int:
     """Queue one alert (any status) or every dead one for another delivery."""
     o = outbox_t.c
@@ -101,6 +105,7 @@ def retry_alerts(store: Store, now: datetime, alert_id: str | None = None) -> in
     return int(result.rowcount)
 
 
+@store_errors
 def outbox_depth(store: Store) -> dict[str, int]:
     """Undelivered alerts (pending or failed) per channel, for the metrics gauge."""
     o = outbox_t.c

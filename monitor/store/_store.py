@@ -2,19 +2,78 @@
 
 Every write that must be atomic is one statement or one transaction, so callers never
 hold ORM objects or sessions. Calls are synchronous; the pipeline runs them in a worker
-thread.
+thread. A database failure leaves every method as a :class:`StoreError`, never a raw
+SQLAlchemy exception: callers handle one error tree.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from monitor.errors import StoreError
 from monitor.store._articles import ArticleOps
 from monitor.store._base import alert_id
 from monitor.store._outbox import OutboxOps
 from monitor.store._sources import SourceOps
+from monitor.text import redact_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _failure(name: str, exc: sa.exc.SQLAlchemyError) -> StoreError:
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0][:300]
+    return StoreError(f"database error in {name}: {type(cause).__name__}: {first}")
+
+
+def store_errors(fn: F) -> F:
+    """Turn SQLAlchemy's errors raised by ``fn`` (a function or a generator) into StoreError."""
+    name = fn.__name__
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except sa.exc.SQLAlchemyError as exc:
+                raise _failure(name, exc) from exc
+
+        return gen  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except sa.exc.SQLAlchemyError as exc:
+            raise _failure(name, exc) from exc
+
+    return call  # type: ignore[return-value]
 
 
 class Store(SourceOps, ArticleOps, OutboxOps):
     """The database: one engine, migrated on demand."""
 
 
-__all__ = ["Store", "alert_id"]
+for _name, _member in inspect.getmembers(Store, inspect.isfunction):
+    if not _name.startswith("_"):
+        setattr(Store, _name, store_errors(_member))
+
+
+def open_store(url: str) -> Store:
+    """Connect and migrate; a database that does not answer is a StoreError."""
+    store = Store(url)
+    try:
+        store.migrate()
+    except Exception as exc:
+        store.close()
+        where = redact_url(url)
+        raise StoreError(f"cannot open the database {where}: {type(exc).__name__}: {exc}") from exc
+    return store
+
+
+__all__ = ["Store", "alert_id", "open_store", "store_errors"]
