@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-# Ordered from the most to the least specific reason a body is not worth matching on.
-QUALITY_FLAGS = ("ok", "empty", "short", "paywalled", "blocked")
-
 
 @dataclass(frozen=True, slots=True)
 class Article:

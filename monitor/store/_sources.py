@@ -244,11 +244,3 @@ class SourceOps(StoreBase):
                     )
                     freed += int(result.rowcount)
         return freed
-
-    def next_due(self) -> datetime | None:
-        """When the earliest enabled source falls due (for --once and the dispatcher)."""
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(sa.func.min(sources_t.c.next_check)).where(sources_t.c.enabled.is_(True))
-            ).scalar()
-        return aware_utc(value)
