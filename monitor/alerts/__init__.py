@@ -11,7 +11,6 @@ each is built by its own ``from_config`` (:func:`build_notifiers`). Each raises
 """
 
 from monitor.alerts._apprise import AppriseNotifier
-from monitor.alerts._backoff import retry_delay
 from monitor.alerts._build import NOTIFIER_TYPES, ChannelContext, build_notifiers, check_channel
 from monitor.alerts._digest import channel_caps, deliver_digests, digest_schedules
 from monitor.alerts._email import EmailNotifier, message_id
@@ -25,12 +24,12 @@ from monitor.alerts._message import (
     digest_id,
 )
 from monitor.alerts._outbox import (
-    MAX_DELIVERY_AGE,
     SEND_LEASE,
     DeliveryStats,
     deliver_due,
     message_from,
 )
+from monitor.alerts._retry import MAX_DELIVERY_AGE, next_attempt, retry_delay
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.alerts._signing import sign_webhook, verify_webhook
 from monitor.alerts._webhook import (
@@ -69,6 +68,7 @@ __all__ = [
     "digest_schedules",
     "message_from",
     "message_id",
+    "next_attempt",
     "parse_schedule",
     "retry_delay",
     "sign_webhook",

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.alerts._backoff import retry_delay
 from monitor.alerts._message import Notifier
 from monitor.alerts._outbox import SEND_LEASE, message_from
+from monitor.alerts._retry import retry_delay
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.observe import event
 from monitor.store import Store

@@ -15,15 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.alerts._backoff import retry_delay
 from monitor.alerts._message import AlertMessage, AlertPayload, Notifier, StoryInfo
+from monitor.alerts._retry import next_attempt
 from monitor.errors import DeliveryError
 from monitor.observe import Metrics, event
 from monitor.store import OutboxItem, Store
 
 log = logging.getLogger("monitor.alerts.outbox")
 
-MAX_DELIVERY_AGE = timedelta(days=3)
 # Long enough for a slow SMTP exchange; a worker that dies frees its alerts after it.
 SEND_LEASE = timedelta(minutes=2)
 
@@ -142,18 +141,14 @@ async def _record_failure(
 ) -> None:
     now = clock()
     stats.failed_by[item.channel] = stats.failed_by.get(item.channel, 0) + 1
-    delay = retry_delay(item.attempts + 1, rng)
-    if exc.retry_after is not None:
-        delay = max(delay, exc.retry_after)
-    next_attempt: datetime | None = now + timedelta(seconds=delay)
-    if now - item.created > MAX_DELIVERY_AGE:
-        next_attempt = None
+    retry_at = next_attempt(item.attempts + 1, item.created, now, rng, exc.retry_after)
+    if retry_at is None:
         stats.dead += 1
     else:
         stats.failed += 1
-    await asyncio.to_thread(store.mark_failed, item.id, now, str(exc), next_attempt)
+    await asyncio.to_thread(store.mark_failed, item.id, now, str(exc), retry_at)
     event(
         log, "alert delivery failed", logging.WARNING,
         alert=item.rule, channel=item.channel, alert_id=item.alert_id,
-        status="failed" if next_attempt else "dead", error=str(exc), next_attempt=next_attempt,
+        status="failed" if retry_at else "dead", error=str(exc), next_attempt=retry_at,
     )  # fmt: skip

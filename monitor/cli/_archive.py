@@ -9,26 +9,18 @@ from tqdm import tqdm
 
 from monitor.cli._admin import open_db
 from monitor.config import Config
-from monitor.pipeline import utcnow
+from monitor.pipeline import match_stored, utcnow
 
 
 def _matching(config: Config, query: str, since: timedelta | None, limit: int) -> int:
-    from monitor.rules import Document, parse_query
-
-    q = parse_query(query, config.synonyms)
     store = open_db(config)
     try:
         start = utcnow() - since if since else None
         total = store.count_articles(start)
         shown = 0
         bar = tqdm(total=total, unit="article", file=sys.stderr, disable=None, leave=False)
-        for art in store.iter_articles(start):
+        for art, match in match_stored(config, store, query, start):
             bar.update()
-            doc = Document(
-                title=art.title, text=art.body, language=art.language, url=art.url,
-                source=art.source, tags=_tags(config, art.source),
-            )  # fmt: skip
-            match = q.match_document(doc)
             if match is None:
                 continue
             shown += 1
@@ -46,10 +38,6 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
         store.close()
     print(f"{shown} of {total} article(s) match", file=sys.stderr)
     return 0
-
-
-def _tags(config: Config, source: str) -> tuple[str, ...]:
-    return next((s.tags for s in config.sources if s.name == source), ())
 
 
 def replay(config: Config, query: str, since: timedelta, limit: int) -> int:

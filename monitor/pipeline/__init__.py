@@ -18,6 +18,7 @@ from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._poll import MAX_NEW_PER_POLL, PollResult, poll_source
 from monitor.pipeline._preview import PrepareOne, extract_target, preview_source
 from monitor.pipeline._runtime import Rules, Runtime, utcnow
+from monitor.pipeline._search import match_stored
 from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "adaptive_interval",
     "extract_target",
     "fetch_candidates",
+    "match_stored",
     "next_failure",
     "next_success",
     "poll_source",

@@ -2,6 +2,7 @@
 sooner than the server's own caching hints, and backing off while it fails.
 
 Pure functions of the poll's outcome; the pipeline records the result on the source.
+This module is the one place that decides when a source is polled next.
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from monitor.config import SourceConfig
+from monitor.errors import HTTPStatusError
+from monitor.fetch import cache_lifetime
+from monitor.pipeline._listing import Listing
 
 # A failing source is retried after interval x 2^errors, never later than this.
 MAX_BACKOFF = timedelta(hours=6)
@@ -64,3 +70,23 @@ def next_failure(
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return now + delay
+
+
+def after_success(
+    source: SourceConfig, listing: Listing, now: datetime, rng: random.Random
+) -> datetime:
+    """The next poll of a source that answered: its interval (adapted to its publishing
+    rate when ``adaptive``), no sooner than its caching hints."""
+    interval = source.interval
+    if source.adaptive and listing.dates:
+        interval = adaptive_interval(interval, source.ceiling(), listing.dates, now)
+    hints = (cache_lifetime(listing.result.headers), listing.ttl)
+    return next_success(now, interval, rng, hints)
+
+
+def after_failure(
+    source: SourceConfig, errors: int, exc: BaseException, now: datetime, rng: random.Random
+) -> datetime:
+    """The next poll of a source whose ``errors``-th poll in a row failed with ``exc``."""
+    retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+    return next_failure(now, source.interval, errors, rng, retry_after)

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.config import SourceConfig
-from monitor.errors import HTTPStatusError, MonitorError
-from monitor.fetch import cache_lifetime
+from monitor.errors import MonitorError
 from monitor.observe import event
 from monitor.pipeline._article import Prepared, prepare
-from monitor.pipeline._cadence import MAX_BACKOFF, adaptive_interval, next_failure, next_success
+from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
@@ -66,11 +65,7 @@ async def _poll_and_record(rt: Runtime, claimed: ClaimedSource) -> PollResult:
         return await _failed(rt, source, claimed, exc)
     result = listing.result
     rt.metrics.polls.labels(source.name, "not_modified" if result.not_modified else "ok").inc()
-    interval = source.interval
-    if source.adaptive and listing.dates:
-        interval = adaptive_interval(interval, source.ceiling(), listing.dates, rt.clock())
-    hints = (cache_lifetime(result.headers), listing.ttl)
-    next_check = next_success(rt.clock(), interval, rt.rng, hints)
+    next_check = after_success(source, listing, rt.clock(), rt.rng)
     # A 304 carries no new validators: keep the ones that earned it.
     keep = result.not_modified
     health = await asyncio.to_thread(
@@ -97,9 +92,8 @@ async def _failed(
     event(log, "poll failed", level, source=source.name, url=source.url, kind=kind, error=message)
     rt.metrics.polls.labels(source.name, "error").inc()
     rt.metrics.fetch_errors.labels(kind).inc()
-    retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
     now = rt.clock()
-    next_check = next_failure(now, source.interval, claimed.error_count + 1, rt.rng, retry_after)
+    next_check = after_failure(source, claimed.error_count + 1, exc, now, rt.rng)
     health = await asyncio.to_thread(
         rt.db().release_failure, claimed.id, now, next_check, kind, message
     )
