@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -31,6 +31,13 @@ class ArticleInfo:
     """Plain text around the match."""
     snippet_html: str
     """The same snippet as HTML, the matched terms wrapped in ``<mark>``."""
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 with an offset; a naive time (rows of old versions) is taken as UTC."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,7 @@ class AlertPayload:
                 "url": a.url,
                 "title": a.title,
                 "source": a.source,
-                "published": a.published.isoformat() if a.published else None,
+                "published": iso_utc(a.published),
                 "language": a.language,
                 "snippet": a.snippet,
                 "snippet_html": a.snippet_html,
@@ -104,6 +111,10 @@ class AlertMessage:
     article: ArticleInfo
     story: StoryInfo | None = None
     created: datetime | None = None
+
+    def payload(self) -> AlertPayload:
+        """What the alert says, without its id and story: the outbox's stored form."""
+        return AlertPayload(self.alert, self.query, self.matched, self.article)
 
     @classmethod
     def from_payload(

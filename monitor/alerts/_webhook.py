@@ -12,12 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from monitor.alerts._message import AlertMessage, digest_id
+from monitor.alerts._message import AlertMessage, digest_id, iso_utc
 from monitor.alerts._signing import header_value, secret_key, signature_header
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
 from monitor.observe import event
@@ -55,34 +55,12 @@ class PostFunc(Protocol):
     ) -> PostResponse: ...
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
-
-
 def webhook_payload(message: AlertMessage) -> dict[str, object]:
-    """The JSON object POSTed for one alert (see ``docs/webhook.schema.json``)."""
-    article = message.article
-    payload: dict[str, object] = {
-        "type": "alert",
-        "id": message.id,
-        "alert": message.alert,
-        "query": message.query,
-        "matched": list(message.matched),
-        "created": _iso(message.created),
-        "article": {
-            "url": article.url,
-            "title": article.title,
-            "source": article.source,
-            "published": _iso(article.published),
-            "language": article.language,
-            "snippet": article.snippet,
-            "snippet_html": article.snippet_html,
-        },
-    }
+    """The JSON object POSTed for one alert (see ``docs/webhook.schema.json``): the stored
+    payload itself, with the alert's id, its creation time and its story."""
+    payload: dict[str, object] = {"type": "alert", "id": message.id}
+    payload.update(message.payload().to_json())
+    payload["created"] = iso_utc(message.created)
     if message.story is not None:
         payload["story"] = {"id": message.story.id, "outlets": list(message.story.outlets)}
     return payload

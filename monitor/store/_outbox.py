@@ -95,45 +95,28 @@ class OutboxOps(StoreBase):
         return sorted(items, key=lambda i: i.id)
 
     def mark_sent(self, item_id: int, now: datetime) -> None:
-        o = outbox_t.c
-        with self.engine.begin() as conn:
-            channel = conn.execute(
-                sa.update(outbox_t)
-                .where(o.id == item_id)
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    attempts=o.attempts + 1,
-                    lease_until=None,
-                    lease_owner=None,
-                )
-                .returning(o.channel)
-            ).scalar()
-            if channel is not None:
-                self._channel_event(conn, channel, success=now)
+        self._end_attempt(item_id, {"status": "sent", "sent_at": now}, success=now)
 
     def mark_failed(
         self, item_id: int, now: datetime, error: str, next_attempt: datetime | None
     ) -> None:
         """Record a failed attempt; ``next_attempt`` None means give up (dead)."""
-        o = outbox_t.c
         status = "failed" if next_attempt is not None else "dead"
+        values = {"status": status, "next_attempt": next_attempt, "last_error": error[:MAX_ERROR]}
+        self._end_attempt(item_id, values, error=error)
+
+    def _end_attempt(self, item_id: int, values: dict[str, Any], **channel_event: Any) -> None:
+        """Count the attempt, free the lease and note it on the channel, in one transaction."""
+        o = outbox_t.c
         with self.engine.begin() as conn:
             channel = conn.execute(
                 sa.update(outbox_t)
                 .where(o.id == item_id)
-                .values(
-                    status=status,
-                    attempts=o.attempts + 1,
-                    next_attempt=next_attempt,
-                    last_error=error[:MAX_ERROR],
-                    lease_until=None,
-                    lease_owner=None,
-                )
+                .values(attempts=o.attempts + 1, lease_until=None, lease_owner=None, **values)
                 .returning(o.channel)
             ).scalar()
             if channel is not None:
-                self._channel_event(conn, channel, error=error)
+                self._channel_event(conn, channel, **channel_event)
 
     def disable_channel(self, name: str, reason: str) -> None:
         with self.engine.begin() as conn:
