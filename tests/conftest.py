@@ -1,13 +1,15 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when it answers) and paths."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when it answers), paths, the CLI."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from tests.clikit import Result, call_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONITOR_SHARED", ROOT.parent / "shared"))
@@ -63,3 +65,20 @@ def _reset_pg(url: str) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """``run_cli(*argv, env=..., cwd=...)``: the ``monitor`` command, in process.
+
+    For what needs no process of its own: signals, crashes and a daemon running while
+    the test acts still go through ``python -m monitor`` (test_scheduler, crashkit).
+    """
+    from monitor.cli import main
+
+    def run(*argv: str, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Result:
+        return call_main(main, argv, capsys, monkeypatch, env, cwd)
+
+    return run

@@ -9,10 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -102,14 +99,3 @@ def verify_signature(headers: Mapping[str, str], body: bytes, secret: str = HOOK
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
     return any(sig == f"v1,{expected}" for sig in headers["webhook-signature"].split())
-
-
-def run_monitor(
-    config: Path, db_url: str, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MONITOR_DATABASE_URL": db_url}
-    env.pop("MONITOR_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", "--config", str(config), *args],
-        cwd=config.parent, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from monitor.config import load_config, parse_config
 from monitor.errors import ConfigError
+from tests.clikit import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -172,24 +172,20 @@ def test_plaintext_smtp_credentials_refused() -> None:
         parse_config(text, "s.yaml", {})
 
 
-def test_check_command_summarises_and_fails_with_line(tmp_path: Path) -> None:
+def test_check_command_summarises_and_fails_with_line(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(GOOD)
-    env = {"HOOK_SECRET": "x", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run(
-        [sys.executable, "-m", "monitor", "--config", str(good), "check"],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    assert "2 source(s)" in out.stdout and "amazon" in out.stdout
+    env = {"HOOK_SECRET": "x"}
+    res = run_cli("--config", str(good), "check", env=env)
+    assert res.code == 0, res.err
+    assert "2 source(s)" in res.out and "amazon" in res.out
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("interval: 1h", "interval: often"))
-    out = subprocess.run(
-        [sys.executable, "-m", "monitor", "--config", str(bad), "check"],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert out.returncode == 2
-    assert f"{bad}:9: sources[1].interval" in out.stderr
+    res = run_cli("--config", str(bad), "check", env=env)
+    assert res.code == 2
+    assert f"{bad}:9: sources[1].interval" in res.err
 
 
 def test_readme_reference_lists_every_config_key() -> None:

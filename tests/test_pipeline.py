@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,16 +13,30 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.store import Store, list_alerts
+from tests.clikit import Result
 from tests.faultserver import Endless, FaultServer, Hang, Reply
 from tests.sitekit import (
     HOOK_SECRET,
     MailSink,
     mail_sink,
     render,
-    run_monitor,
     serve_site,
     verify_signature,
 )
+
+Monitor = Callable[..., Result]
+
+
+@pytest.fixture
+def monitor(run_cli: Callable[..., Result]) -> Monitor:
+    """``monitor(config, db_url, *args)``: one command on that config and database, run
+    from the config's folder, in process (nothing here needs a process of its own)."""
+
+    def run(config: Path, db_url: str, *args: str) -> Result:
+        env = {"MONITOR_DATABASE_URL": db_url}
+        return run_cli("--config", str(config), *args, env=env, cwd=config.parent)
+
+    return run
 
 
 @pytest.fixture
@@ -34,8 +49,17 @@ def site() -> Iterator[FaultServer]:
 
 @pytest.fixture
 def mail() -> Iterator[MailSink]:
-    with mail_sink() as sink:
-        yield sink
+    # aiosmtpd logs each SMTP exchange at INFO on "mail.log". The commands run in this
+    # process and set the root logger to INFO, so the sink's lines would be mixed into
+    # the command's captured stderr, which a subprocess never saw them in.
+    chatty = logging.getLogger("mail.log")
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        with mail_sink() as sink:
+            yield sink
+    finally:
+        chatty.setLevel(level)
 
 
 def write_config(
@@ -80,12 +104,12 @@ def write_config(
 
 
 def test_once_delivers_one_email_and_one_signed_webhook(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     config = write_config(tmp_path, site, mail)
-    out = run_monitor(config, db_url, "run", "--once")
-    assert out.returncode == 0, out.stderr
-    assert HOOK_SECRET not in out.stderr  # structured logs never carry a secret
+    res = monitor(config, db_url, "run", "--once")
+    assert res.code == 0, res.err
+    assert HOOK_SECRET not in res.err  # structured logs never carry a secret
 
     # Exactly one alert on each channel, for the open letter alone: the warehouse page
     # carries all three words in its related links and newsletter box only.
@@ -120,8 +144,8 @@ def test_once_delivers_one_email_and_one_signed_webhook(
     assert msg["Message-ID"] == f"<{ids['team-mail']}@news-monitor>"
 
     # A second pass finds nothing new and sends nothing.
-    out = run_monitor(config, db_url, "run", "--once")
-    assert out.returncode == 0, out.stderr
+    res = monitor(config, db_url, "run", "--once")
+    assert res.code == 0, res.err
     assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1
     store = Store(db_url)
     try:
@@ -135,7 +159,7 @@ def test_once_delivers_one_email_and_one_signed_webhook(
 
 
 def test_bad_sources_are_recorded_and_do_not_stop_the_others(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     site.route(
         "/broken.xml",
@@ -156,14 +180,14 @@ def test_bad_sources_are_recorded_and_do_not_stop_the_others(
     config = write_config(
         tmp_path, site, mail, extra, fetch="{min_delay: 0s, timeout: 2s, max_size: 1MiB}"
     )
-    out = run_monitor(config, db_url, "run", "--once")
-    assert out.returncode == 0, out.stderr
+    res = monitor(config, db_url, "run", "--once")
+    assert res.code == 0, res.err
     # The good sources went through despite their neighbours.
     assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1
 
-    status = run_monitor(config, db_url, "status")
-    assert status.returncode == 0, status.stderr
-    rows = {line.split()[0]: line for line in status.stdout.splitlines() if line.strip()}
+    status = monitor(config, db_url, "status")
+    assert status.code == 0, status.err
+    rows = {line.split()[0]: line for line in status.out.splitlines() if line.strip()}
     assert " ok " in rows["qdn-tech"] + " " and " ok " in rows["ledger-business"] + " "
     expectations = {
         "broken": "feed",
@@ -177,41 +201,41 @@ def test_bad_sources_are_recorded_and_do_not_stop_the_others(
 
 
 def test_fetch_dry_run_shows_alerts_and_writes_nothing(
-    tmp_path: Path, site: FaultServer, mail: MailSink
+    tmp_path: Path, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     config = write_config(tmp_path, site, mail)
     db = tmp_path / "dry.db"
-    out = run_monitor(config, f"sqlite:///{db}", "fetch", "qdn-tech")
-    assert out.returncode == 0, out.stderr
-    assert "qdn-tech: 2 article link(s)" in out.stdout
-    assert "would alert amazon-ia-licenciements -> team-mail, ops-hook" in out.stdout
-    assert out.stdout.count("would alert") == 1 and "no alert would fire" in out.stdout
+    res = monitor(config, f"sqlite:///{db}", "fetch", "qdn-tech")
+    assert res.code == 0, res.err
+    assert "qdn-tech: 2 article link(s)" in res.out
+    assert "would alert amazon-ia-licenciements -> team-mail, ops-hook" in res.out
+    assert res.out.count("would alert") == 1 and "no alert would fire" in res.out
     assert not db.exists() and not mail.messages and not site.requests_to("/hook")
-    missing = run_monitor(config, f"sqlite:///{db}", "fetch", "nope")
-    assert missing.returncode == 1 and "no source named 'nope'" in missing.stderr
+    missing = monitor(config, f"sqlite:///{db}", "fetch", "nope")
+    assert missing.code == 1 and "no source named 'nope'" in missing.err
 
 
 def test_failing_source_notice_then_recovery_notice(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     site.route("/flaky.xml", Reply(b"down", status=503))
     config = write_config(tmp_path, site, mail, [("flaky", "/flaky.xml")])
     text = config.read_text() + "health: {notify: [ops-hook], after: 0s}\n"
     config.write_text(text)
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     notices = [json.loads(r.body) for r in site.requests_to("/hook")]
     failing = [n for n in notices if n["alert"] == "source-health"]
     assert len(failing) == 1 and failing[0]["matched"] == ["failing"]
     assert "flaky has been failing" in failing[0]["article"]["title"]
     assert "503" in failing[0]["article"]["title"]
     # Still failing on the next pass: no second notice for the same streak.
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     assert (
         sum(json.loads(r.body)["alert"] == "source-health" for r in site.requests_to("/hook")) == 1
     )
     # The feed comes back: one recovery notice.
     site.route("/flaky.xml", Reply(b"<rss version='2.0'><channel><title>x</title></channel></rss>"))
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     health = [
         json.loads(r.body) for r in site.requests_to("/hook")
         if json.loads(r.body)["alert"] == "source-health"
@@ -241,7 +265,7 @@ def _page(extra: str) -> bytes:
 
 
 def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     first = datetime.now(UTC) - timedelta(hours=2)
     site.route(
@@ -249,7 +273,7 @@ def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
     )
     site.route("/edits/amazon", Reply(_page(""), headers={"Content-Type": "text/html"}))
     config = write_config(tmp_path, site, mail, [("edits", "/edits.xml")])
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     assert len(mail.messages) == 1  # the open letter; the edits page does not match yet
     # The page is edited to mention layoffs; its feed entry says so.
     layoffs = "<p>Un plan de licenciements touchant 300 salariés accompagne ce déploiement.</p>"
@@ -258,11 +282,11 @@ def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
     site.route(
         "/edits.xml", Reply(_atom(site, later), headers={"Content-Type": "application/atom+xml"})
     )
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     assert len(mail.messages) == 2 and "Amazon et l'IA" in mail.messages[1]["Subject"]
     # Polled again with no new edit: fetched no more, alerted no more.
     hits = site.hits("/edits/amazon")
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     assert len(mail.messages) == 2 and site.hits("/edits/amazon") == hits
     store = Store(db_url)
     try:
@@ -273,7 +297,7 @@ def test_edited_article_alerts_only_for_a_rule_it_newly_matches(
 
 
 def test_rules_test_and_search_replay_stored_articles_with_outlets(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     # Another outlet reprints the open letter word for word under its own URL.
     copy = render("fr-lettre-amazon.html", site.origin, datetime.now(UTC) - timedelta(hours=1))
@@ -284,28 +308,28 @@ def test_rules_test_and_search_replay_stored_articles_with_outlets(
     )
     site.route("/copies.xml", Reply(feed, headers={"Content-Type": "application/rss+xml"}))
     config = write_config(tmp_path, site, mail, [("copycat", "/copies.xml")])
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     assert len(mail.messages) == 1 and len(site.requests_to("/hook")) == 1  # one story, one alert
 
-    out = run_monitor(config, db_url, "rules", "test", "Amazon IA licenciements", "--since", "7d")
-    assert out.returncode == 0, out.stderr
-    assert "2 of 4 article(s) match" in out.stderr  # the letter and its copy
-    assert "«Amazon»" in out.stdout  # matches highlighted in the snippet
-    assert "carried by: " in out.stdout and "copycat" in out.stdout and "qdn-tech" in out.stdout
+    res = monitor(config, db_url, "rules", "test", "Amazon IA licenciements", "--since", "7d")
+    assert res.code == 0, res.err
+    assert "2 of 4 article(s) match" in res.err  # the letter and its copy
+    assert "«Amazon»" in res.out  # matches highlighted in the snippet
+    assert "carried by: " in res.out and "copycat" in res.out and "qdn-tech" in res.out
 
-    out = run_monitor(config, db_url, "search", "Northbridge branches")
-    assert out.returncode == 0, out.stderr
-    assert "Northbridge Bank to cut 2,000 jobs" in out.stdout and "1 of 4" in out.stderr
-    bad = run_monitor(config, db_url, "search", 'Amazon "IA')
-    assert bad.returncode == 1 and "error:" in bad.stderr
+    res = monitor(config, db_url, "search", "Northbridge branches")
+    assert res.code == 0, res.err
+    assert "Northbridge Bank to cut 2,000 jobs" in res.out and "1 of 4" in res.err
+    bad = monitor(config, db_url, "search", 'Amazon "IA')
+    assert bad.code == 1 and "error:" in bad.err
 
 
 def test_alerts_command_lists_and_retries_dead_alerts(
-    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink
+    tmp_path: Path, db_url: str, site: FaultServer, mail: MailSink, monitor: Monitor
 ) -> None:
     site.route("/hook", Reply(b"receiver broken", status=500))
     config = write_config(tmp_path, site, mail)
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    assert monitor(config, db_url, "run", "--once").code == 0
     store = Store(db_url)
     try:
         hook = next(a for a in list_alerts(store) if a["channel"] == "ops-hook")
@@ -318,13 +342,13 @@ def test_alerts_command_lists_and_retries_dead_alerts(
         store.mark_failed(item_id, datetime.now(UTC), "receiver broken", None)
     finally:
         store.close()
-    listed = run_monitor(config, db_url, "alerts", "--status", "dead")
-    assert listed.returncode == 0 and hook["alert_id"] in listed.stdout
-    assert "team-mail" not in listed.stdout  # the email went out; only the dead one is listed
+    listed = monitor(config, db_url, "alerts", "--status", "dead")
+    assert listed.code == 0 and hook["alert_id"] in listed.out
+    assert "team-mail" not in listed.out  # the email went out; only the dead one is listed
     site.route("/hook", Reply(b"", status=204))
-    retried = run_monitor(config, db_url, "alerts", "retry")
-    assert retried.returncode == 0 and "1 alert(s) queued" in retried.stdout
-    assert run_monitor(config, db_url, "run", "--once").returncode == 0
+    retried = monitor(config, db_url, "alerts", "retry")
+    assert retried.code == 0 and "1 alert(s) queued" in retried.out
+    assert monitor(config, db_url, "run", "--once").code == 0
     delivered = site.requests_to("/hook")[-1]
     assert delivered.headers["webhook-id"] == hook["alert_id"]  # the same alert, the same id
-    assert run_monitor(config, db_url, "alerts", "retry", "msg_nosuchalert").returncode == 1
+    assert monitor(config, db_url, "alerts", "retry", "msg_nosuchalert").code == 1

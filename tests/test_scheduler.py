@@ -1,4 +1,7 @@
-"""The daemon as users run it: a subprocess, its logs, /healthz, /metrics, SIGHUP, SIGTERM."""
+"""The daemon as users run it: a subprocess, its logs, /healthz, /metrics, SIGHUP, SIGTERM.
+
+What returns by itself (``run --once`` failing) runs in process instead.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.clikit import Result
 from tests.faultserver import FaultServer
 from tests.sitekit import free_port, serve_site
 
@@ -148,18 +152,17 @@ def test_daemon_migrates_serves_metrics_reloads_and_stops_cleanly(
         daemon.stop()
 
 
-def test_unreachable_database_exits_non_zero(tmp_path: Path, site: FaultServer) -> None:
+def test_unreachable_database_exits_non_zero(
+    tmp_path: Path, site: FaultServer, run_cli: Callable[..., Result]
+) -> None:
+    # In process: ``run --once`` returns on its own, no signal or live daemon involved.
     config = _config(site).replace(
         "database: sqlite:///monitor.db", "database: postgresql://nobody@127.0.0.1:9/none"
     )
     (tmp_path / "sources.yaml").write_text(config)
-    out = subprocess.run(
-        [sys.executable, "-m", "monitor", "run", "--once"], cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert out.returncode == 3
-    assert "cannot open the database postgresql://nobody@127.0.0.1:9/none" in out.stderr
+    res = run_cli("run", "--once", cwd=tmp_path)
+    assert res.code == 3
+    assert "cannot open the database postgresql://nobody@127.0.0.1:9/none" in res.err
 
 
 def test_owner_is_dead_only_for_processes_known_gone() -> None:
