@@ -33,10 +33,6 @@ def _article(key: str, body: str = "body text", source: str = "s1") -> NewArticl
     )  # fmt: skip
 
 
-# alembic.ini has no path_separator, which alembic warns about when it reads the file
-# (unseen in a subprocess); here that warning is an error under filterwarnings. The
-# fix belongs in alembic.ini, outside the tests.
-@pytest.mark.filterwarnings("ignore:No path_separator found:DeprecationWarning")
 def test_migrate_is_idempotent_and_alembic_check_is_clean(
     db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
