@@ -10,12 +10,11 @@ from __future__ import annotations
 import random
 import unicodedata
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import QueryError
-from monitor.rules import Document, Match, Query, RuleIndex, parse_query
+from monitor.rules import Document, Match, Query, RuleIndex, Vocabulary, parse_query
 from monitor.rules._analyzed import Analyzed
 
 WORDS = [
@@ -154,7 +153,7 @@ def test_the_index_only_evaluates_rules_that_could_match() -> None:
     assert set(found) == {"r7", "r250", "open"} | {
         f"r{i}" for i in range(20) if names[i] in doc.text.split()
     }
-    candidates = {entry.rule_id for entry in index._candidates(_analyze(doc))}
+    candidates = {entry.rule_id for entry in index._candidates(Analyzed(doc, index.vocabulary))}
     assert candidates <= set(found) | {"meta"}
     assert len(candidates) < 30 < len(index)
 
@@ -184,19 +183,11 @@ def test_results_keep_the_order_rules_were_added_in() -> None:
     assert list(index.match(doc)) == ["z", "m", "a"]
 
 
-def _analyze(doc: Document) -> Analyzed:
-    return Analyzed(doc)
-
-
-def test_answers_survive_the_vocabulary_registry_being_emptied(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The registry of words seen is bounded; when full it starts again. Every article
+def test_answers_survive_the_vocabulary_being_emptied() -> None:
+    # The vocabulary of words seen is bounded; when full it starts again. Every article
     # analysed after that, and any analysis caught in the middle, must still answer right.
-    import monitor.rules._analyzed as analyzed
-
-    monkeypatch.setattr(analyzed, "_LIMIT", 40)
-    index = RuleIndex()
+    vocabulary = Vocabulary(limit=40)
+    index = RuleIndex(vocabulary)
     index.add("a", parse_query("Amazon licenciements"))
     index.add("b", parse_query('"lettre ouverte" NEAR/3 Amazon*'))
     rng = random.Random(9)
@@ -205,6 +196,6 @@ def test_answers_survive_the_vocabulary_registry_being_emptied(
         doc = Document("", f"{filler} Amazon licenciements lettre ouverte d'Amazon {i}", "fr")
         assert set(index.match(doc)) == {"a", "b"}
         assert set(index.match_brute_force(doc)) == {"a", "b"}
-    stale = Analyzed(Document("", "Amazon", "fr"))
-    Analyzed(Document("", " ".join(f"neuf{i}" for i in range(60)), "fr"))  # empties it
+    stale = Analyzed(Document("", "Amazon", "fr"), vocabulary)
+    Analyzed(Document("", " ".join(f"neuf{i}" for i in range(60)), "fr"), vocabulary)  # empties
     assert not stale.fresh()

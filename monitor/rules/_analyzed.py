@@ -3,11 +3,9 @@
 Analysis is the cost every article pays whatever the number of rules, so it is kept
 to a few operations that run in C. The article is cut into *chunks*: runs of letters
 and digits, apostrophes included (see CHUNK_RE), which are its words but for the rare
-"aujourd'hui", lower-cased. A process-wide registry remembers, for every chunk ever seen, which
-folded words and which stem keys it offers, inverted: key -> chunks. A rule word then
-asks "does the article hold one of the chunks that offer my key?", one ``isdisjoint``
-between two small sets. News vocabulary repeats far more than it varies, so nearly
-every chunk of a new article is already registered.
+"aujourd'hui", lower-cased. Its distinct chunks are registered in the
+:class:`Vocabulary` it is analysed against, where the rules look up which chunks offer
+their words (see _vocabulary).
 
 Positions (for phrases, proximity and snippets) are chunk positions, found by
 ``list.index`` on the article's chunk list: proximity counts "aujourd'hui" as the one
@@ -16,10 +14,10 @@ word it is written as.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from re import Match as ReMatch
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from monitor.rules._analysis import (
@@ -29,10 +27,10 @@ from monitor.rules._analysis import (
     normalize,
     primary_language,
     stemmers_for,
-    text_keys,
 )
 from monitor.rules._model import Document
 from monitor.rules._snippet import Frame
+from monitor.rules._vocabulary import Vocabulary
 
 TITLE = 1
 BODY = 2
@@ -40,84 +38,26 @@ BOTH = TITLE | BODY
 # Stream index (0 title, 1 body) -> its bit.
 BITS = (TITLE, BODY)
 
-# The registry. Bounded: when full it is emptied whole and its generation bumped, so an
-# analysis made before that can tell it is stale (see Analyzed.fresh) and be redone.
-_LIMIT = 100_000
-_LOCK = threading.Lock()
-_generation = 0
-FORM_CHUNKS: dict[str, set[str]] = {}
-KEY_CHUNKS: dict[str, dict[str, set[str]]] = {}
-# Chunks registered, per tuple of article languages: one set difference tells an
-# article which of its chunks are new to the registry for its languages.
-_SEEN: dict[tuple[str, ...], set[str]] = {}
-# Folded words by their first two letters, and the chunks holding a word that starts
-# with each prefix a query has asked about, kept up to date as chunks arrive.
-_BY_HEAD: dict[str, set[str]] = {}
-_PREFIXES: dict[str, set[str]] = {}
-_WATCHED: dict[str, list[str]] = {}  # first two letters -> prefixes watched
+T = TypeVar("T")
 
 
-def _register(chunks: frozenset[str], langs: tuple[str, ...]) -> int:
-    global _generation
-    with _LOCK:
-        tables = [KEY_CHUNKS.setdefault(lang, {}) for lang in langs]
-        seen = _SEEN.setdefault(langs, set())
-        fresh = chunks.difference(seen)
-        if not fresh:
-            return _generation
-        if sum(map(len, _SEEN.values())) + len(fresh) > _LIMIT:
-            _generation += 1
-            for table in (FORM_CHUNKS, _BY_HEAD, _PREFIXES, *KEY_CHUNKS.values()):
-                table.clear()
-            for registered in _SEEN.values():
-                registered.clear()
-            _WATCHED.clear()
-            fresh = chunks
-        pairs = list(zip(langs, tables, strict=True))
-        for chunk in fresh:
-            # Registering again under another tuple of languages adds nothing new.
-            for _, _, low, folded in chunk_words(chunk):
-                _add(FORM_CHUNKS, folded, chunk)
-                head = folded[:2]
-                _add(_BY_HEAD, head, folded)
-                for prefix in _WATCHED.get(head, ()):
-                    if folded.startswith(prefix):
-                        _PREFIXES[prefix].add(chunk)
-                for lang, table in pairs:
-                    for key in text_keys(lang, low):
-                        _add(table, key, chunk)
-        seen.update(fresh)
-        return _generation
+def evaluate_fresh(doc: Document, vocabulary: Vocabulary, evaluate: Callable[[Analyzed], T]) -> T:
+    """``evaluate`` an analysis of ``doc``, redone until no emptying of ``vocabulary`` spoilt it.
 
-
-def _add(table: dict[str, set[str]], key: str, value: str) -> None:
-    # Not setdefault(key, set()): that builds a set on every call, found or not.
-    found = table.get(key)
-    if found is None:
-        table[key] = {value}
-    else:
-        found.add(value)
-
-
-def prefix_chunks(prefix: str) -> set[str]:
-    """Every registered chunk holding a word that starts with ``prefix`` (2+ letters)."""
-    found = _PREFIXES.get(prefix)
-    if found is None:
-        with _LOCK:
-            found = _PREFIXES.get(prefix)
-            if found is not None:  # another thread got there first
-                return found
-            found = set()
-            for form in _BY_HEAD.get(prefix[:2], ()):
-                if form.startswith(prefix):
-                    found |= FORM_CHUNKS[form]
-            _PREFIXES[prefix] = found
-            _WATCHED.setdefault(prefix[:2], []).append(prefix)
-    return found
+    Another thread may empty the vocabulary while the rules read the analysis; their
+    lookups can then miss chunks the article holds, so the answer is thrown away and the
+    article analysed again. An emptying is rare (the vocabulary is large), two in a row
+    for one article rarer still.
+    """
+    while True:
+        analyzed = Analyzed(doc, vocabulary)
+        answer = evaluate(analyzed)
+        if analyzed.fresh():
+            return answer
 
 
 class Analyzed:
-    """The chunks, their registry entries and the metadata of one :class:`Document`."""
+    """The chunks, their vocabulary entries and the metadata of one :class:`Document`."""
 
     __slots__ = (
         "_occurrences",
@@ -138,9 +78,10 @@ class Analyzed:
         "tags",
         "texts",
         "url",
+        "vocabulary",
     )
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, vocabulary: Vocabulary) -> None:
         self.doc = doc
         self.texts = (normalize(doc.title), normalize(doc.text))
         title_chunks, title_raw = _chunks(self.texts[0])
@@ -152,7 +93,8 @@ class Analyzed:
         self.langs = stemmers_for(doc.language, both)
         # Distinct chunks per mask: [unused, title, body, title or body].
         self.in_mask = (both, title, body, both)
-        self.generation = _register(both, self.langs)
+        self.vocabulary = vocabulary
+        self.generation = vocabulary.register(both, self.langs)
         self.url = doc.url.casefold()
         self.site = fold(doc.site or _host(doc.url)).strip(".").removeprefix("www.")
         self.source = fold(doc.source.strip())
@@ -169,18 +111,16 @@ class Analyzed:
         self._walks: list[Iterator[ReMatch[str]] | None] = [None, None]
 
     def fresh(self) -> bool:
-        """False if the registry was emptied since this analysis: redo it."""
-        return self.generation == _generation
+        """False if the vocabulary was emptied since this analysis: redo it."""
+        return self.vocabulary.is_current(self.generation)
 
     def has_key(self, lang: str, key: str, mask: int) -> bool:
         """Whether a word of the article's title/body (``mask``) offers stem ``key``."""
-        chunks = KEY_CHUNKS[lang].get(key)
-        return chunks is not None and not self.in_mask[mask].isdisjoint(chunks)
+        return not self.in_mask[mask].isdisjoint(self.vocabulary.with_key(lang, key))
 
     def has_form(self, folded: str, mask: int) -> bool:
         """Whether a word of the article's title/body (``mask``) folds to ``folded``."""
-        chunks = FORM_CHUNKS.get(folded)
-        return chunks is not None and not self.in_mask[mask].isdisjoint(chunks)
+        return not self.in_mask[mask].isdisjoint(self.vocabulary.with_form(folded))
 
     def split(self, chunks: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
         """The article's chunks among ``chunks``: those in the title, those in the body."""

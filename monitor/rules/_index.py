@@ -13,18 +13,20 @@ evaluating every rule, and only the work differs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
 from monitor.rules._analysis import chunk_words, query_keys, text_keys
-from monitor.rules._analyzed import BOTH, Analyzed
+from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._model import Document, Match
 from monitor.rules._presearch import Clause, cheapest, required
 from monitor.rules._query import Query
+from monitor.rules._vocabulary import Vocabulary
 
 # Chunks that wake nothing cost a small int; those that do, two masks of up to one bit
-# per rule, hence a bound well below the registry's.
+# per rule, hence a bound well below the vocabulary's.
 _CHUNK_CACHE_LIMIT = 100_000
 
 
@@ -110,10 +112,13 @@ class _Table:
 class RuleIndex:
     """Rules filed by the words they need; ``match`` equals evaluating every rule.
 
-    Not thread-safe: add and remove rules from one thread, or guard the index.
+    Articles are analysed against ``vocabulary`` (one of its own by default), which
+    ``match`` may share between threads. Not thread-safe otherwise: add and remove rules
+    from one thread, or guard the index.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self._vocabulary = Vocabulary() if vocabulary is None else vocabulary
         self._rules: dict[str, _Entry] = {}
         self._by_slot: dict[int, _Entry] = {}
         self._free: list[int] = []  # slots of removed rules, reused so masks stay short
@@ -123,6 +128,11 @@ class RuleIndex:
         # Per article languages: chunk -> the clause bits it wakes up. Emptied whenever
         # the rules change.
         self._woken: dict[tuple[str, ...], dict[str, int]] = {}
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The vocabulary this index analyses articles against."""
+        return self._vocabulary
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -160,27 +170,17 @@ class RuleIndex:
 
     def match(self, doc: Document) -> dict[str, Match]:
         """rule_id -> Match for every rule that matches ``doc``, in the order rules were added."""
-        while True:
-            analyzed = Analyzed(doc)
-            found: dict[str, Match] = {}
-            for entry in self._candidates(analyzed):
-                match = entry.query._evaluate(analyzed)
-                if match is not None:
-                    found[entry.rule_id] = match
-            if analyzed.fresh():
-                return found
+        return evaluate_fresh(doc, self._vocabulary, self._match_candidates)
 
     def match_brute_force(self, doc: Document) -> dict[str, Match]:
         """The same answer as :meth:`match`, by evaluating every rule (the reference)."""
-        while True:
-            analyzed = Analyzed(doc)
-            found: dict[str, Match] = {}
-            for rule_id, entry in self._rules.items():
-                match = entry.query._evaluate(analyzed)
-                if match is not None:
-                    found[rule_id] = match
-            if analyzed.fresh():
-                return found
+        return evaluate_fresh(doc, self._vocabulary, self._match_all)
+
+    def _match_candidates(self, doc: Analyzed) -> dict[str, Match]:
+        return _evaluated(self._candidates(doc), doc)
+
+    def _match_all(self, doc: Analyzed) -> dict[str, Match]:
+        return _evaluated(self._rules.values(), doc)
 
     def _candidates(self, doc: Analyzed) -> list[_Entry]:
         # Which rules each distinct chunk of text wakes up is remembered until the rules
@@ -208,6 +208,15 @@ class RuleIndex:
         entries = [self._by_slot[slot] for slot in slots]
         entries.sort(key=lambda e: e.seq)
         return entries
+
+
+def _evaluated(entries: Iterable[_Entry], doc: Analyzed) -> dict[str, Match]:
+    found: dict[str, Match] = {}
+    for entry in entries:
+        match = entry.query._evaluate(doc)
+        if match is not None:
+            found[entry.rule_id] = match
+    return found
 
 
 _EVEN = [0b01, 2]  # the even bits up to a length, grown as needed

@@ -1,8 +1,9 @@
 """Query nodes that match one word of an article: a stemmed word, an exact word, a
 prefix, or words written as one ("aujourd'hui").
 
-Each finds the article's matching chunks through the registry (see _analyzed) and
-remembers them on the article, since many rules share their words.
+Each finds the article's matching chunks through the vocabulary the article was
+analysed against (see _vocabulary) and remembers them on the article, since many rules
+share their words.
 """
 
 from __future__ import annotations
@@ -10,15 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.rules._analysis import chunk_words, query_keys
-from monitor.rules._analyzed import (
-    BITS,
-    BODY,
-    FORM_CHUNKS,
-    KEY_CHUNKS,
-    TITLE,
-    Analyzed,
-    prefix_chunks,
-)
+from monitor.rules._analyzed import BITS, BODY, TITLE, Analyzed
 from monitor.rules._nodes import STREAM_NAMES, Hits, Positional, Span
 
 
@@ -80,10 +73,10 @@ class Word(WordLike):
 
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         found: set[str] = set()
+        with_key = doc.vocabulary.with_key
         for lang in doc.langs:
-            table = KEY_CHUNKS[lang]
             for key in self.keys(lang):
-                found.update(table.get(key, ()))
+                found.update(with_key(lang, key))
         return found
 
 
@@ -101,7 +94,7 @@ class Exact(WordLike):
         return doc.has_form(self.folded, mask)
 
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
-        return FORM_CHUNKS.get(self.folded, ())
+        return doc.vocabulary.with_form(self.folded)
 
 
 class Prefix(WordLike):
@@ -115,10 +108,10 @@ class Prefix(WordLike):
         self.memo_key = ("p", prefix)
 
     def test(self, doc: Analyzed, mask: int) -> bool:
-        return not doc.in_mask[mask].isdisjoint(prefix_chunks(self.prefix))
+        return not doc.in_mask[mask].isdisjoint(doc.vocabulary.with_prefix(self.prefix))
 
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
-        return prefix_chunks(self.prefix)
+        return doc.vocabulary.with_prefix(self.prefix)
 
 
 class Unit(WordLike):
@@ -138,6 +131,6 @@ class Unit(WordLike):
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         return [
             chunk
-            for chunk in FORM_CHUNKS.get(self.folded[0], ())
+            for chunk in doc.vocabulary.with_form(self.folded[0])
             if tuple(w[3] for w in chunk_words(chunk)) == self.folded
         ]

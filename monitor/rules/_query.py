@@ -11,11 +11,12 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 
-from monitor.rules._analyzed import BOTH, Analyzed
+from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
 from monitor.rules._parser import _Member, parse, prepare_synonyms
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
+from monitor.rules._vocabulary import Vocabulary
 
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
 
@@ -23,11 +24,19 @@ _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
 class Query:
     """A parsed alert query. Build it with :func:`parse_query`."""
 
-    __slots__ = ("_root", "text")
+    __slots__ = ("_root", "_vocabulary", "text")
 
     def __init__(self, text: str, root: Node) -> None:
         self.text = text
         self._root = root
+        # Matched on its own (``monitor search``, ``rules test``, tests), a query
+        # analyses articles against a vocabulary of its own, made on first use. One per
+        # query rather than a default for the module: nothing is shared by the whole
+        # process, and the queries of a RuleIndex, which only match through the index's
+        # vocabulary, never make one. The cost falls on code matching many queries one
+        # by one over the same articles, which registers them once per query: that is
+        # what a RuleIndex is for.
+        self._vocabulary: Vocabulary | None = None
 
     def match(self, title: str, text: str, language: str | None = None) -> Match | None:
         """The match of this query in an article's title and body, or None."""
@@ -35,15 +44,16 @@ class Query:
 
     def match_document(self, doc: Document) -> Match | None:
         """The match of this query in ``doc`` (metadata fields included), or None."""
-        while True:
-            analyzed = Analyzed(doc)
-            match = self._evaluate(analyzed)
-            if analyzed.fresh():
-                return match
+        vocabulary = self._vocabulary
+        if vocabulary is None:
+            # Two threads racing here may each make one and one is then dropped; each
+            # analysis keeps the vocabulary it registered in, so both answers are right.
+            vocabulary = self._vocabulary = Vocabulary()
+        return evaluate_fresh(doc, vocabulary, self._evaluate)
 
     def _evaluate(self, doc: Analyzed) -> Match | None:
         # The index analyses an article once and asks every candidate rule through here;
-        # the caller checks the analysis is still fresh afterwards.
+        # the caller checks the analysis is still fresh afterwards (evaluate_fresh).
         if not self._root.test(doc, BOTH):
             return None
         return _explain(self._root, doc)
