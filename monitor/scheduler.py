@@ -348,7 +348,7 @@ class Daemon:
             if config.database != self.config.database:
                 event(log, "database changed: restart to use it", logging.WARNING)
                 config = config.model_copy(update={"database": self.config.database})
-            rules = Rules.from_config(config)
+            rules = Rules.from_config(config, live.rt.rules.index.vocabulary)
             notifiers = build_notifiers(config, fetcher.post)
         except MonitorError as exc:
             event(log, "reload refused; keeping the running config", logging.ERROR, error=str(exc))

@@ -139,3 +139,19 @@ async def test_a_poll_whose_outcome_cannot_be_recorded_returns_instead_of_raisin
         rt = Runtime(config, store, fetcher, Rules.from_config(config))
         result = await poll_source(rt, claimed)
     assert not result.ok and result.error is not None and "database error" in result.error
+
+
+async def test_a_reload_keeps_the_vocabulary_the_news_has_warmed(
+    tmp_path: Path, store: Store
+) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(_with())
+    daemon = Daemon(path, load_config(path))
+    async with Fetcher() as fetcher:
+        rt = Runtime(daemon.config, store, fetcher, Rules.from_config(daemon.config))
+        live = _Live(rt, build_notifiers(daemon.config, fetcher.post))
+        vocabulary = live.rt.rules.index.vocabulary
+        path.write_text(_with().replace("query: amazon", "query: layoffs"))
+        await daemon._reload(store, fetcher, live)
+        assert live.rt.rules.index is not rt.rules.index
+        assert live.rt.rules.index.vocabulary is vocabulary

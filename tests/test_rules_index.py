@@ -199,3 +199,22 @@ def test_answers_survive_the_vocabulary_being_emptied() -> None:
     stale = Analyzed(Document("", "Amazon", "fr"), vocabulary)
     Analyzed(Document("", " ".join(f"neuf{i}" for i in range(60)), "fr"), vocabulary)  # empties
     assert not stale.fresh()
+
+
+def test_an_analysis_spoilt_by_an_emptying_mid_match_is_redone() -> None:
+    """Another thread empties the vocabulary while the rules read an article: the answer
+    read from the spoilt analysis is dropped and the article analysed again."""
+    from monitor.rules import Document, Vocabulary
+    from monitor.rules._analyzed import evaluate_fresh
+
+    vocabulary = Vocabulary(limit=10_000)
+    doc = Document(title="Amazon", text="Les licenciements chez Amazon", language="fr")
+    calls: list[int] = []
+
+    def evaluate(analyzed: object) -> int:
+        calls.append(1)
+        if len(calls) == 1:  # what a concurrent registration past the limit does
+            vocabulary.register(frozenset(f"w{i}" for i in range(10_001)), ("fr",))
+        return len(calls)
+
+    assert evaluate_fresh(doc, vocabulary, evaluate) == 2

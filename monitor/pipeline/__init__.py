@@ -17,7 +17,8 @@ from monitor.pipeline._cadence import (
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._poll import MAX_NEW_PER_POLL, PollResult, poll_source
 from monitor.pipeline._preview import PrepareOne, extract_target, preview_source
-from monitor.pipeline._runtime import Rules, Runtime, utcnow
+from monitor.pipeline._rules import Rules
+from monitor.pipeline._runtime import Runtime, utcnow
 from monitor.pipeline._search import match_stored
 from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
 

@@ -15,7 +15,8 @@ from monitor.extract import Article, article_to_dict, extract_article
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.pipeline._article import Prepared, prepare
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
-from monitor.pipeline._runtime import Rules, Runtime
+from monitor.pipeline._rules import Rules
+from monitor.pipeline._runtime import Runtime
 
 PrepareOne = Callable[[Candidate], Awaitable[Prepared | None]]
 

@@ -7,34 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitor.config import AlertConfig, Config, SourceConfig
+from monitor.config import Config, SourceConfig
 from monitor.fetch import Fetcher
 from monitor.observe import Metrics
+from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import StoryTracker
-from monitor.rules import Query, RuleIndex, parse_query
 from monitor.store import Store
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The config's alerts, parsed once and indexed by the terms they need."""
-
-    alerts: dict[str, AlertConfig]
-    queries: dict[str, Query]
-    index: RuleIndex
-
-    @classmethod
-    def from_config(cls, config: Config) -> Rules:
-        index = RuleIndex()
-        queries: dict[str, Query] = {}
-        for alert in config.alerts:
-            queries[alert.name] = parse_query(alert.query, config.synonyms)
-            index.add(alert.name, queries[alert.name])
-        return cls({a.name: a for a in config.alerts}, queries, index)
 
 
 @dataclass
