@@ -20,7 +20,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from re import Match as ReMatch
-from urllib.parse import urlsplit
 
 from monitor.rules._analysis import (
     CHUNK_RE,
@@ -33,6 +32,7 @@ from monitor.rules._analysis import (
 )
 from monitor.rules._model import Document
 from monitor.rules._snippet import Frame
+from monitor.text import host_of
 
 TITLE = 1
 BODY = 2
@@ -154,7 +154,8 @@ class Analyzed:
         self.in_mask = (both, title, body, both)
         self.generation = _register(both, self.langs)
         self.url = doc.url.casefold()
-        self.site = fold(doc.site or _host(doc.url)).strip(".").removeprefix("www.")
+        # The pipeline fills Document.site; the URL's host covers callers that only know it.
+        self.site = fold(doc.site or host_of(doc.url)).strip(".").removeprefix("www.")
         self.source = fold(doc.source.strip())
         self.tags = frozenset(fold(t.strip()) for t in doc.tags)
         self.lang = primary_language(doc.language)
@@ -256,11 +257,3 @@ def _chunks(text: str) -> tuple[list[str], list[str] | None]:
         return CHUNK_RE.findall(lowered), None
     written = CHUNK_RE.findall(text)
     return [chunk.lower() for chunk in written], written
-
-
-def _host(url: str) -> str:
-    # The pipeline fills Document.site; this covers callers that only know the URL.
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
