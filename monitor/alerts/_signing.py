@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from monitor.errors import ConfigError
+from monitor.text import header_value
 
 _PREFIX = "whsec_"
 
@@ -49,14 +50,6 @@ def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one signature per secret, space-separated."""
     return " ".join(sign_webhook(s, msg_id, timestamp, body) for s in secrets)
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    # HTTP header names are case-insensitive, and frameworks hand them over in any case.
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 def verify_webhook(

@@ -12,15 +12,14 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from monitor.alerts._message import AlertMessage, digest_id, iso_utc
-from monitor.alerts._signing import header_value, secret_key, signature_header
+from monitor.alerts._signing import secret_key, signature_header
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
 from monitor.observe import event
+from monitor.text import header_value, parse_retry_after
 
 if TYPE_CHECKING:
     from monitor.alerts._build import ChannelContext
@@ -82,22 +81,6 @@ def _where(url: str) -> str:
     # only the origin so a secret URL never reaches the status table.
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), or None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _status_error(status: int, retry_after: float | None, body: bytes, where: str) -> None:

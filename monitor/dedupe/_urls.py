@@ -73,6 +73,9 @@ def _normalise_escapes(part: str, safe: str) -> str:
 
 
 def _host(hostname: str) -> str:
+    # Not monitor.text.site_of: this host is part of every stored article's key, so its
+    # rules (IDNA, any number of variant labels, never below two labels) must not move
+    # with how the other stages read a site.
     host = hostname.lower().rstrip(".")
     # A host the IDNA codec refuses stays as it is: still a stable key.
     with contextlib.suppress(UnicodeError):
@@ -163,8 +166,12 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, _path(parts.path), _query(parts.query), fragment))
 
 
-def _site(host: str) -> str:
-    """The registrable part of ``host``, near enough without a public-suffix list."""
+def _registrable(host: str) -> str:
+    """The registrable part of ``host``, near enough without a public-suffix list.
+
+    Coarser than ``monitor.text.site_of`` on purpose: a canonical URL on a sister
+    subdomain (news. vs www.) is still the publisher's own.
+    """
     labels = host.split(".")
     if labels[-1].isdigit() or ":" in host:
         return host  # an IP address is its own site
@@ -191,7 +198,7 @@ def pick_canonical(url: str, declared: str | None) -> str:
         return own
     if chosen.scheme not in _DEFAULT_PORTS or not chosen.hostname or not page.hostname:
         return own
-    if _site(chosen.hostname) != _site(page.hostname):
+    if _registrable(chosen.hostname) != _registrable(page.hostname):
         return own
     if not chosen.query and (
         _HOME_PATH.match(chosen.path)

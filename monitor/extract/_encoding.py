@@ -12,20 +12,13 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
+from monitor.text import LATIN1_AS_CP1252, decode_bom, detect_codec, lookup_codec, strict_decode
 
-from monitor.text import decode_bom
-
-# Browsers treat these labels as windows-1252 (the WHATWG encoding standard); servers
-# that say latin-1 almost always send curly quotes from cp1252's 0x80-0x9F range.
+# Browsers read these labels as the codec on the right (the WHATWG encoding standard):
+# the latin-1 labels every stage reads so, and the rest of what browsers do for pages.
 _ALIASES = {
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
+    **LATIN1_AS_CP1252,
     "l1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
     "x-user-defined": "cp1252",
     "iso-8859-9": "cp1254",
     "tis-620": "cp874",
@@ -39,6 +32,8 @@ _META_CHARSET = re.compile(
 )
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.+-]+)""")
 _PRESCAN_BYTES = 4096
+# Detection, the slow step, reads only the first 64 KiB of a page.
+_DETECT_SAMPLE = 65536
 # Single-byte codecs that statistical detection confuses with windows-1252.
 _LATIN_LOOKALIKES = frozenset(
     {
@@ -56,13 +51,8 @@ _WESTERN_MIN_SHARE = 0.9
 
 def normalize_charset(label: str | None) -> str | None:
     """Map a charset label to a Python codec name, or None when Python knows no such codec."""
-    if not label:
-        return None
-    name = label.strip().strip("\"'").lower()
-    name = _ALIASES.get(name, name)
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
+    codec = lookup_codec(label, _ALIASES)
+    if codec is None:
         return None
     # A page that says UTF-16 in a meta tag but has no BOM is really ASCII-compatible.
     return "utf-8" if codec.startswith("utf-16") or codec.startswith("utf-32") else codec
@@ -76,30 +66,22 @@ def _declared(data: bytes) -> str | None:
     return normalize_charset(match.group(1).decode("ascii", "replace"))
 
 
-def _strict(data: bytes, codec: str) -> str | None:
-    try:
-        return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return None
-
-
 def _western_share(text: str) -> float:
     others = [char for char in text if ord(char) > 127]
     return sum(char in _WESTERN for char in others) / len(others) if others else 1.0
 
 
 def _detect(data: bytes) -> str:
-    text = _strict(data, "utf-8")
+    text = strict_decode(data, "utf-8")
     if text is not None:
         return text
-    best = from_bytes(data[:65536]).best()
-    codec = normalize_charset(best.encoding) if best is not None else None
+    codec = normalize_charset(detect_codec(data, _DETECT_SAMPLE))
     if codec is None or codec in _LATIN_LOOKALIKES:
         # On a short French or English page the statistics cannot tell windows-1252
         # from its Central European cousins, and a wrong pick garbles every accent
         # ("fęte", "ŕ"). Pages in this project's languages are far more often
         # windows-1252, so it wins whenever it reads as Western text.
-        western = _strict(data, "cp1252")
+        western = strict_decode(data, "cp1252")
         if western is not None and _western_share(western) >= _WESTERN_MIN_SHARE:
             return western
     return data.decode(codec or "cp1252", "replace")
@@ -114,7 +96,7 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
     for codec in (normalize_charset(charset), _declared(data)):
         if codec is None:
             continue
-        text = _strict(data, codec)
+        text = strict_decode(data, codec)
         if text is not None:
             return text
         if codec != "utf-8":
@@ -142,4 +124,4 @@ def html_utf8(html: str | bytes, charset: str | None = None) -> tuple[bytes, boo
 
 def is_utf8(data: bytes) -> bool:
     """Whether ``data`` is valid UTF-8."""
-    return _strict(data, "utf-8") is not None
+    return strict_decode(data, "utf-8") is not None

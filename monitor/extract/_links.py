@@ -18,6 +18,7 @@ from monitor.errors import ExtractError
 from monitor.extract._clean import label
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._patterns import class_weight
+from monitor.text import on_site, site_of
 
 _NOT_ARTICLE_PATH = re.compile(
     r"/(?:tags?|category|categories|categorie|rubrique|topics?|themes?|authors?|auteurs?|"
@@ -31,10 +32,6 @@ _DATE_PATH = re.compile(r"/(?:19|20)\d{2}/(?:[01]?\d/)?")
 _ID_PATH = re.compile(r"\d{4,}")
 _OUTSIDE = "nav, footer, header, aside, [role=navigation], [role=contentinfo]"
 _MIN_SCORE = 2
-
-
-def _site(host: str) -> str:
-    return host.lower().removeprefix("www.")
 
 
 def _url_score(path: str) -> int:
@@ -97,7 +94,7 @@ def extract_links(html: str | bytes, base_url: str, *, selector: str | None = No
     base = tree.css_first("base[href]")
     if base is not None:
         base_url = urljoin(base_url, base.attributes.get("href") or "")
-    site = _site(urlsplit(base_url).hostname or "")
+    site = site_of(urlsplit(base_url).hostname or "")
     outside = {node.mem_id for node in tree.css(_OUTSIDE)}
     seen: dict[str, None] = {}
     for anchor in _candidates(tree, selector):
@@ -106,8 +103,7 @@ def extract_links(html: str | bytes, base_url: str, *, selector: str | None = No
         if parts.scheme not in ("http", "https") or url in seen:
             continue
         if selector is None:
-            host = _site(parts.hostname or "")
-            if host != site and not host.endswith("." + site):
+            if not on_site(site_of(parts.hostname or ""), site):
                 continue
             text = anchor.text(deep=True)
             score = _url_score(parts.path) + _text_score(text) + _context_score(anchor, outside)

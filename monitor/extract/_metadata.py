@@ -16,6 +16,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.extract._dates import parse_date, parse_prose_date, parse_published_phrase
 from monitor.extract._jsonld import JsonLd, read_jsonld
+from monitor.text import on_site, site_of
 
 _PUBLISHED_KEYS = (
     "article:published_time", "og:article:published_time", "datepublished",
@@ -31,6 +32,9 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|–—·:»-]\s+")
 _TOP_CHARS = 5000
 _MACHINE_DATE = "[itemprop=datePublished], time[datetime]"
 _DATE_HINT = "time, [class*=date i], [class*=time i], [class*=byline i], [class*=meta i]"
+# www., m. and amp. name the same site's other front doors: a canonical URL on any of
+# them is still the page's own.
+_FRONT_DOORS = ("www.", "m.", "amp.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,20 +130,15 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
     return parse_published_phrase(body.text(deep=True)[:_TOP_CHARS]) if body is not None else None
 
 
-def _bare_host(host: str) -> str:
-    # www., m. and amp. name the same site's other front doors.
-    return host.lower().removeprefix("www.").removeprefix("m.").removeprefix("amp.")
-
-
 def _same_site(candidate: str, url: str | None) -> bool:
     parts = urlsplit(candidate)
     if parts.scheme not in ("http", "https") or parts.path in ("", "/"):
         return False  # a canonical pointing at the home page is a template bug
     if url is None:
         return True
-    host = _bare_host(parts.hostname or "")
-    page_host = _bare_host(urlsplit(url).hostname or "")
-    return host == page_host or host.endswith("." + page_host) or page_host.endswith("." + host)
+    host = site_of(parts.hostname or "", _FRONT_DOORS)
+    page_host = site_of(urlsplit(url).hostname or "", _FRONT_DOORS)
+    return on_site(host, page_host) or on_site(page_host, host)
 
 
 def _canonical(

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-from charset_normalizer import from_bytes
-
-from monitor.text import decode_bom
+from monitor.text import LATIN1_AS_CP1252, decode_bom, detect_codec, lookup_codec, strict_decode
 
 # Without a mark, the first "<" (or "<?") tells the width and byte order (XML 1.0, F.1).
 _NULL_PATTERNS = (
@@ -28,31 +26,27 @@ _XML_DECL_ENCODING = re.compile(
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}?\?>")
 
-# Labels that servers and CMSs use for windows-1252 text; browsers treat them so too.
-_LATIN1_ALIASES = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "us-ascii", "ascii"}
-
 # Detection reads a sample: enough to be sure, bounded so a 15 MiB feed stays cheap.
 _DETECT_SAMPLE = 256 * 1024
 
 
 def declared_charsets(data: bytes, content_type: str | None) -> list[str]:
-    """Charsets named by the HTTP header and the XML declaration, header first."""
+    """Codecs named by the HTTP header and the XML declaration, header first.
+
+    Labels Python knows no codec for are left out, as decoding by them could only fail.
+    """
     names: list[str] = []
     if content_type:
         match = _CHARSET_PARAM.search(content_type)
         if match:
-            names.append(match.group(1).lower())
+            names.append(match.group(1))
     decl = _XML_DECL_ENCODING.match(data.lstrip()[:512])
     if decl:
-        names.append(decl.group(1).decode("ascii").lower())
-    return ["windows-1252" if name in _LATIN1_ALIASES else name for name in names]
-
-
-def _try_decode(data: bytes, encoding: str) -> str | None:
-    try:
-        return data.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        return None
+        names.append(decl.group(1).decode("ascii"))
+    # Only the latin-1 labels are read as windows-1252 here. The wider table pages use
+    # (gb2312 as gb18030, ...) is how browsers read HTML; a feed's label means what it says.
+    found = [lookup_codec(name, LATIN1_AS_CP1252) for name in names]
+    return [codec for codec in found if codec is not None]
 
 
 def decode_feed(data: bytes, content_type: str | None = None) -> str:
@@ -65,18 +59,18 @@ def decode_feed(data: bytes, content_type: str | None = None) -> str:
             return data.decode(encoding, errors="replace")
     # Valid UTF-8 with non-ASCII bytes is almost never another encoding by accident, and
     # mislabelled UTF-8 (a server saying ISO-8859-1) is the commonest charset bug on feeds.
-    text = _try_decode(data, "utf-8")
+    text = strict_decode(data, "utf-8")
     if text is not None:
         return text
-    for name in declared_charsets(data, content_type):
-        if name.replace("_", "-") in {"utf-8", "utf8"}:
-            continue
-        text = _try_decode(data, name)
+    for codec in declared_charsets(data, content_type):
+        if codec == "utf-8":
+            continue  # just failed above
+        text = strict_decode(data, codec)
         if text is not None:
             return text
-    best = from_bytes(data[:_DETECT_SAMPLE]).best()
-    if best is not None:
-        text = _try_decode(data, best.encoding)
+    detected = detect_codec(data, _DETECT_SAMPLE)
+    if detected is not None:
+        text = strict_decode(data, detected)
         if text is not None:
             return text
     return data.decode("windows-1252", errors="replace")

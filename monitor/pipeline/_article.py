@@ -10,7 +10,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from monitor.alerts import AlertPayload, ArticleInfo
 from monitor.config import AlertConfig, SourceConfig
@@ -23,6 +22,7 @@ from monitor.pipeline._listing import Candidate
 from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match
 from monitor.store import NewAlert, NewArticle
+from monitor.text import host_of, site_of
 
 log = logging.getLogger("monitor.pipeline.article")
 
@@ -57,7 +57,7 @@ async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Pr
     # Alerts and the store carry the clean URL: no tracking parameters, no AMP variant.
     url = pick_canonical(final_url, page.canonical_url if page else None)
     doc = Document(
-        title=title, text=body, language=language, url=url, site=_site(url),
+        title=title, text=body, language=language, url=url, site=site_of(host_of(url)),
         source=source.name, tags=source.tags,
     )  # fmt: skip
     matches, alerts = _alerts_for(rt, doc, published or now, now)
@@ -134,11 +134,6 @@ def _text_of(article: Article | None, entry: FeedEntry | None) -> tuple[str, str
         if len(fallback) > len(body):
             body = fallback
     return title, body
-
-
-def _site(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
 
 
 def _alerts_for(

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from re import Match as ReMatch
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from monitor.rules._analysis import (
     CHUNK_RE,
@@ -31,6 +30,7 @@ from monitor.rules._analysis import (
 from monitor.rules._model import Document
 from monitor.rules._snippet import Frame
 from monitor.rules._vocabulary import Vocabulary
+from monitor.text import host_of
 
 TITLE = 1
 BODY = 2
@@ -96,7 +96,8 @@ class Analyzed:
         self.vocabulary = vocabulary
         self.generation = vocabulary.register(both, self.langs)
         self.url = doc.url.casefold()
-        self.site = fold(doc.site or _host(doc.url)).strip(".").removeprefix("www.")
+        # The pipeline fills Document.site; the URL's host covers callers that only know it.
+        self.site = fold(doc.site or host_of(doc.url)).strip(".").removeprefix("www.")
         self.source = fold(doc.source.strip())
         self.tags = frozenset(fold(t.strip()) for t in doc.tags)
         self.lang = primary_language(doc.language)
@@ -196,11 +197,3 @@ def _chunks(text: str) -> tuple[list[str], list[str] | None]:
         return CHUNK_RE.findall(lowered), None
     written = CHUNK_RE.findall(text)
     return [chunk.lower() for chunk in written], written
-
-
-def _host(url: str) -> str:
-    # The pipeline fills Document.site; this covers callers that only know the URL.
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""

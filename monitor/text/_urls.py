@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 
@@ -12,3 +13,30 @@ def redact_url(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host of ``url``; "" when it has none or is not a URL at all."""
+    # urlsplit raises on a malformed IPv6 host: callers want "no host", not an error.
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def site_of(host: str, prefixes: Sequence[str] = ("www.",)) -> str:
+    """``host`` lower-cased, without the ``prefixes`` that name the same site's other doors.
+
+    Each prefix is removed at most once, in the order given: with ("www.", "m."),
+    "www.m.example.org" is "example.org" but "m.www.example.org" is "www.example.org".
+    Pass ``host_of(url)`` for a URL.
+    """
+    site = host.lower()
+    for prefix in prefixes:
+        site = site.removeprefix(prefix)
+    return site
+
+
+def on_site(host: str, site: str) -> bool:
+    """Whether ``host`` is ``site`` or one of its subdomains (both as ``site_of`` gives them)."""
+    return host == site or host.endswith("." + site)
