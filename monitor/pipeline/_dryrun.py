@@ -47,6 +47,7 @@ class _RunStories:
     fingerprints: dict[str, int] = field(default_factory=dict)
     index: StoryIndex = field(default_factory=lambda: StoryIndex(STORY_WINDOW.days))
     alerted: set[tuple[str, int | None, str]] = field(default_factory=set)
+    started: int = 0  # stories this dry run started, numbered -1, -2, ...
 
     def story_of(self, prepared: Prepared) -> int:
         record = prepared.record
@@ -54,7 +55,9 @@ class _RunStories:
         if found is None and record.signature:
             found = self.index.find(prepared.signature)
         if found is None:
-            found = -(len(self.fingerprints) + len(self.index) + 1)
+            # A body too short to compare starts a story of its own, as in the poll.
+            self.started += 1
+            found = -self.started
         if record.fingerprint:
             self.fingerprints.setdefault(record.fingerprint, found)
         if record.signature:
