@@ -8,8 +8,15 @@ from datetime import timedelta
 from tqdm import tqdm
 
 from monitor.cli._admin import open_db
-from monitor.config import Config
-from monitor.pipeline import match_stored, utcnow
+from monitor.config import AlertConfig, Config
+from monitor.pipeline import (
+    AlertReplay,
+    Replayed,
+    find_alert,
+    match_stored,
+    replay_alert,
+    utcnow,
+)
 
 
 def _matching(config: Config, query: str, since: timedelta | None, limit: int) -> int:
@@ -40,9 +47,74 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
     return 0
 
 
-def replay(config: Config, query: str, since: timedelta, limit: int) -> int:
-    """`rules test`: what a query would have fired on over the stored history."""
-    return _matching(config, query, since, limit)
+def replay(config: Config, text: str, since: timedelta, limit: int) -> int:
+    """`rules test`: an alert's name replays that alert exactly as the poll applies it
+    (filters, modes, one alert per story); anything else is a query, every match shown."""
+    alert = find_alert(config, text)
+    if alert is None:
+        return _matching(config, text, since, limit)
+    store = open_db(config)
+    try:
+        start = utcnow() - since
+        bar = tqdm(
+            total=store.count_articles(start), unit="article", file=sys.stderr, disable=None,
+            leave=False,
+        )  # fmt: skip
+        result = replay_alert(config, store, alert, start, progress=lambda: bar.update())
+        bar.close()
+    finally:
+        store.close()
+    _show_replay(result, since, limit)
+    return 0
+
+
+def _show_replay(result: AlertReplay, since: timedelta, limit: int) -> None:
+    alert = result.alert
+    channels = ", ".join(f"{c} (digest)" if digest else c for c, digest in result.channels)
+    stories = len(result.stories)
+    print(
+        f"{alert.name}: {result.alert_count} alert(s) for {stories} "
+        f"{'story' if stories == 1 else 'stories'} on channels {channels}"
+    )
+    print(f"(articles first seen in the last {_span(since)}; {_filters(alert)})")
+    for story in result.stories[:limit]:
+        label = f"story #{story.story_id}" if story.story_id is not None else "story"
+        print(f"\n{label}, carried by: {', '.join(story.outlets)}")
+        first = story.alerted
+        print(f"  alert:     {_line(first)}")
+        print(f"    {first.match.snippet_marked('«', '»')}")
+        for copy in story.copies:
+            print(f"  later copy (no new alert): {_line(copy)}")
+    if len(result.stories) > limit:
+        print(f"\n... and {len(result.stories) - limit} more stories (--limit)")
+    if result.filtered:
+        print(f"\nmatched but not alerted: {len(result.filtered)} article(s)")
+        for item in result.filtered[:limit]:
+            print(f"  {item.reason}: {_line(item)}")
+    print(f"{result.scanned} article(s) replayed", file=sys.stderr)
+
+
+def _line(item: Replayed) -> str:
+    art = item.article
+    when = (art.published or art.first_seen).strftime("%Y-%m-%d %H:%M")
+    return f"{when}  [{art.source}]  {art.title}  {art.url}"
+
+
+def _filters(alert: AlertConfig) -> str:
+    parts = [f"max_age {_span(alert.max_age)}" if alert.max_age else "no max_age"]
+    for key, values in (("languages", alert.languages), ("sources", alert.sources),
+                        ("tags", alert.tags)):  # fmt: skip
+        if values:
+            parts.append(f"{key} {', '.join(values)}")
+    return "filters: " + "; ".join(parts)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def search(config: Config, query: str, since: timedelta | None, limit: int) -> int:

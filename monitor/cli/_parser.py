@@ -34,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="work with alert rules")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
-    rtest = rsub.add_parser("test", help="replay a query over stored articles")
-    rtest.add_argument("query")
+    rtest = rsub.add_parser(
+        "test", help="replay an alert (by name) as the poll applies it, or a query"
+    )
+    rtest.add_argument("query", metavar="ALERT-OR-QUERY")
     rtest.add_argument("--since", default="30d", help="how far back (default 30d)")
     rtest.add_argument("--limit", type=int, default=20)
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.observe import parse_listen
-from monitor.pipeline import Prepared, preview_source
+from monitor.pipeline import Verdict, preview_source
 from monitor.scheduler import Daemon
 
 
@@ -38,30 +38,48 @@ def dry_run(config: Config, name: str, limit: int) -> int:
         raise MonitorError(f"no source named {name!r} in the config (sources: {known})")
 
     async def go() -> None:
-        async with preview_source(config, source) as (listing, prepare_one):
-            candidates = listing.candidates
-            where = listing.result.final_url
+        async with preview_source(config, source) as dry:
+            candidates, where = dry.listing.candidates, dry.listing.result.final_url
             print(f"{source.name}: {len(candidates)} article link(s) in {where}")
+            if dry.database is None:
+                print("(no database yet: cannot tell which articles are already stored)")
+            else:
+                print(f"(checked against {dry.database}: nothing is written to it)")
             for candidate in tqdm(candidates[:limit], file=sys.stderr, disable=None, leave=False):
-                prepared = await prepare_one(candidate)
-                if prepared is None:
+                verdict = await dry.judge(candidate)
+                if verdict is None:
                     tqdm.write(f"\n- {candidate.url}\n  (could not be fetched; nothing to read)")
                     continue
-                _show_prepared(prepared)
+                _show(verdict)
 
     asyncio.run(go())
     print("\n(dry run: nothing was stored or sent)", file=sys.stderr)
     return 0
 
 
-def _show_prepared(prepared: Prepared) -> None:
+def _show(verdict: Verdict) -> None:
+    prepared = verdict.prepared
     r = prepared.record
     when = r.published.isoformat() if r.published else "no date"
     preview = " ".join(r.body.split())[:200]
     tqdm.write(f"\n- {r.title}\n  {r.canonical_url}\n  {r.language or '?'} · {when}")
     tqdm.write(f"  {len(r.body)} characters ({r.quality}): {preview}")
+    story = f" (story #{verdict.story_id})" if verdict.story_id is not None else ""
+    if verdict.skipped:
+        tqdm.write(f"  already stored{story}: a poll skips it")
+    elif verdict.edited:
+        tqdm.write(f"  already stored{story}, edited since: a poll reads it again")
+    elif verdict.stored is False:
+        joins = f", a copy of story #{verdict.story_id}" if verdict.story_id is not None else ""
+        tqdm.write(f"  not stored yet{joins}")
+    for name, match in prepared.matches.items():
+        fire = ", ".join(a.channel for a in verdict.fire if a.rule == name)
+        again = ", ".join(a.channel for a in verdict.repeat if a.rule == name)
+        if fire:
+            tqdm.write(f"  would alert {name} -> {fire}: {match.snippet_marked('«', '»')}")
+        if again:
+            tqdm.write(f"  would not alert {name} again -> {again}: its story already alerted")
+        if not fire and not again:
+            tqdm.write(f"  matches {name}, but a poll skips stored articles")
     if not prepared.matches:
         tqdm.write("  no alert would fire")
-    for name, match in prepared.matches.items():
-        channels = ", ".join(a.channel for a in prepared.alerts if a.rule == name)
-        tqdm.write(f"  would alert {name} -> {channels}: {match.snippet_marked('«', '»')}")

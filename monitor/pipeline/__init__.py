@@ -14,9 +14,12 @@ from monitor.pipeline._cadence import (
     next_failure,
     next_success,
 )
+from monitor.pipeline._dryrun import DryRun, Verdict
+from monitor.pipeline._filters import alert_applies, rejection
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._poll import MAX_NEW_PER_POLL, PollResult, poll_source
-from monitor.pipeline._preview import PrepareOne, extract_target, preview_source
+from monitor.pipeline._preview import extract_target, preview_source
+from monitor.pipeline._replay import AlertReplay, Replayed, ReplayedStory, find_alert, replay_alert
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._runtime import Runtime, utcnow
 from monitor.pipeline._search import match_stored
@@ -27,22 +30,30 @@ __all__ = [
     "MAX_HINT",
     "MAX_NEW_PER_POLL",
     "STORY_WINDOW",
+    "AlertReplay",
     "Candidate",
+    "DryRun",
     "Listing",
     "PollResult",
-    "PrepareOne",
     "Prepared",
+    "Replayed",
+    "ReplayedStory",
     "Rules",
     "Runtime",
     "StoryTracker",
+    "Verdict",
     "adaptive_interval",
+    "alert_applies",
     "extract_target",
     "fetch_candidates",
+    "find_alert",
     "match_stored",
     "next_failure",
     "next_success",
     "poll_source",
     "prepare",
     "preview_source",
+    "rejection",
+    "replay_alert",
     "utcnow",
 ]

@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
-from monitor.alerts import AlertPayload, ArticleInfo
-from monitor.config import AlertConfig, SourceConfig
+from monitor.config import SourceConfig
 from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
 from monitor.errors import ExtractError, FetchError
 from monitor.extract import Article, extract_article
 from monitor.feeds import FeedEntry
 from monitor.observe import event
+from monitor.pipeline._filters import alerts_for
 from monitor.pipeline._listing import Candidate
 from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match
@@ -60,7 +59,8 @@ async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Pr
         title=title, text=body, language=language, url=url, site=site_of(host_of(url)),
         source=source.name, tags=source.tags,
     )  # fmt: skip
-    matches, alerts = _alerts_for(rt, doc, published or now, now)
+    matched = rt.rules.index.match(doc)
+    matches, alerts = alerts_for(rt.config, rt.rules.alerts, matched, doc, published or now, now)
     sig = signature(body)
     authors = page.authors if page and page.authors else entry.authors if entry else ()
     record = NewArticle(
@@ -134,43 +134,3 @@ def _text_of(article: Article | None, entry: FeedEntry | None) -> tuple[str, str
         if len(fallback) > len(body):
             body = fallback
     return title, body
-
-
-def _alerts_for(
-    rt: Runtime, doc: Document, dated: datetime, now: datetime
-) -> tuple[dict[str, Match], list[NewAlert]]:
-    matches: dict[str, Match] = {}
-    out: list[NewAlert] = []
-    for name, match in rt.rules.index.match(doc).items():
-        alert = rt.rules.alerts[name]
-        if not _alert_applies(alert, doc, dated, now):
-            continue
-        matches[name] = match
-        payload = _payload(alert, match, doc, dated)
-        for channel in alert.notify:
-            mode = alert.mode or rt.config.channels[channel].mode
-            out.append(NewAlert(name, channel, payload.to_json(), digest=mode == "digest"))
-    return matches, out
-
-
-def _alert_applies(alert: AlertConfig, doc: Document, dated: datetime, now: datetime) -> bool:
-    if alert.max_age is not None and now - dated > alert.max_age:
-        return False  # stored, not alerted: an old backlog must not flood anyone
-    if alert.languages and (doc.language or "") not in alert.languages:
-        return False
-    if alert.sources and doc.source not in alert.sources:
-        return False
-    return not (alert.tags and not set(alert.tags) & set(doc.tags))
-
-
-def _payload(alert: AlertConfig, match: Match, doc: Document, dated: datetime) -> AlertPayload:
-    article = ArticleInfo(
-        url=doc.url,
-        title=doc.title,
-        source=doc.source,
-        published=dated,
-        language=doc.language,
-        snippet=match.snippet_marked("", ""),
-        snippet_html=match.snippet_html(),
-    )
-    return AlertPayload(alert.name, alert.query, tuple(match.terms), article)

@@ -118,7 +118,7 @@ async def _poll(
     if listing.result.not_modified:
         return 0, 0, listing
     known = await asyncio.to_thread(store.known_keys, [c.key for c in candidates])
-    fresh = [c for c in candidates if c.key not in known or _edited(c, known[c.key])]
+    fresh = [c for c in candidates if c.key not in known or was_edited(c, known[c.key])]
     rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
     new = alerts = 0
     for candidate in fresh[:MAX_NEW_PER_POLL]:
@@ -134,7 +134,7 @@ async def _poll(
     return new, alerts, listing
 
 
-def _edited(candidate: Candidate, stored_stamp: datetime | None) -> bool:
+def was_edited(candidate: Candidate, stored_stamp: datetime | None) -> bool:
     """A known article whose feed entry says it was updated after the stored version."""
     updated = candidate.entry.updated if candidate.entry else None
     return updated is not None and stored_stamp is not None and updated > stored_stamp

@@ -4,7 +4,7 @@ and one page through the extractor; nothing is stored or sent."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,27 +13,28 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import MonitorError
 from monitor.extract import Article, article_to_dict, extract_article
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.pipeline._article import Prepared, prepare
-from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
+from monitor.pipeline._dryrun import DryRun
+from monitor.pipeline._listing import fetch_candidates
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._runtime import Runtime
-
-PrepareOne = Callable[[Candidate], Awaitable[Prepared | None]]
+from monitor.store import open_existing
+from monitor.text import redact_url
 
 
 @asynccontextmanager
-async def preview_source(
-    config: Config, source: SourceConfig
-) -> AsyncIterator[tuple[Listing, PrepareOne]]:
-    """The source's listing, and a function that prepares one of its articles."""
-    async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
-        rt = Runtime(config, None, fetcher, Rules.from_config(config))
-        listing = await fetch_candidates(rt, source)
-
-        async def prepare_one(candidate: Candidate) -> Prepared | None:
-            return await prepare(rt, source, candidate)
-
-        yield listing, prepare_one
+async def preview_source(config: Config, source: SourceConfig) -> AsyncIterator[DryRun]:
+    """The source's listing, and a verdict on each of its articles on demand. The database
+    is read when it already exists (to tell what is stored and already alerted), never
+    created, migrated or written."""
+    store = open_existing(config.database)
+    try:
+        async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
+            rt = Runtime(config, store, fetcher, Rules.from_config(config))
+            listing = await fetch_candidates(rt, source)
+            yield DryRun(rt, source, listing, redact_url(config.database) if store else None)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def extract_target(target: str, selector: str | None) -> tuple[Article, dict[str, Any]]:

@@ -26,7 +26,7 @@ from monitor.store._status import (
     retry_alerts,
     source_statuses,
 )
-from monitor.store._store import Store, alert_id, open_store, store_errors
+from monitor.store._store import Store, alert_id, open_existing, open_store, store_errors
 from monitor.store._tables import metadata
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "metadata",
     "migrate",
     "normalize_url",
+    "open_existing",
     "open_store",
     "outbox_depth",
     "retry_alerts",

@@ -106,21 +106,9 @@ class ArticleOps(StoreBase):
             # Story assignment is serialised across daemons, so two copies racing on two
             # daemons end up in one story (SQLite's BEGIN IMMEDIATE does this already).
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
-        if article.fingerprint:
-            existing = conn.execute(
-                sa.select(articles_t.c.story_id)
-                .where(
-                    articles_t.c.fingerprint == article.fingerprint,
-                    articles_t.c.story_id.is_not(None),
-                )
-                .limit(1)
-            ).scalar()
-            if existing is not None:
-                return int(existing)
-        if near is not None:
-            found = near(lambda after, since: _stories_after(conn, after, since))
-            if found is not None:
-                return found
+        existing = existing_story(conn, article, near)
+        if existing is not None:
+            return existing
         story_id = conn.execute(
             sa.insert(stories_t)
             .values(
@@ -231,6 +219,26 @@ class ArticleOps(StoreBase):
 
 
 _STORY_LOCK = 7130002
+
+
+def existing_story(conn: Connection, article: NewArticle, near: NearFinder | None) -> int | None:
+    """The stored story ``article`` belongs to: an exact copy's (same body fingerprint),
+    else the one ``near`` names; None when it starts a story of its own. Reads only, so
+    a dry run asks the same question an insert does."""
+    if article.fingerprint:
+        existing = conn.execute(
+            sa.select(articles_t.c.story_id)
+            .where(
+                articles_t.c.fingerprint == article.fingerprint,
+                articles_t.c.story_id.is_not(None),
+            )
+            .limit(1)
+        ).scalar()
+        if existing is not None:
+            return int(existing)
+    if near is not None:
+        return near(lambda after, since: _stories_after(conn, after, since))
+    return None
 
 
 def _stories_after(

@@ -11,14 +11,18 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.engine.url import make_url
 
 from monitor.errors import StoreError
 from monitor.store._articles import ArticleOps
 from monitor.store._base import alert_id
+from monitor.store._engine import normalize_url
 from monitor.store._outbox import OutboxOps
+from monitor.store._preview import PreviewOps
 from monitor.store._sources import SourceOps
 from monitor.text import redact_url
 
@@ -55,7 +59,7 @@ def store_errors(fn: F) -> F:
     return call  # type: ignore[return-value]
 
 
-class Store(SourceOps, ArticleOps, OutboxOps):
+class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps):
     """The database: one engine, migrated on demand."""
 
 
@@ -76,4 +80,31 @@ def open_store(url: str) -> Store:
     return store
 
 
-__all__ = ["Store", "alert_id", "open_store", "store_errors"]
+def open_existing(url: str) -> Store | None:
+    """The database as it is, for a dry run: None when it does not exist yet, does not
+    answer or has no articles table. Never created, never migrated (both write)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() == "sqlite":
+        # Connecting to SQLite creates the file: look before touching it.
+        name = parsed.database or ""
+        if name in ("", ":memory:") or not Path(name).is_file():
+            return None
+    try:
+        store = Store(url)
+    except StoreError:
+        return None
+    try:
+        with store.engine.connect() as conn:
+            ready = sa.inspect(conn).has_table("articles") and sa.inspect(conn).has_table("outbox")
+    except sa.exc.SQLAlchemyError:
+        ready = False
+    if not ready:
+        store.close()
+        return None
+    return store
+
+
+__all__ = ["Store", "alert_id", "open_existing", "open_store", "store_errors"]

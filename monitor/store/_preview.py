@@ -1,0 +1,40 @@
+"""Read-only questions a dry run asks: is this article stored, which story would it
+join, which alerts does a story already have. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import sqlalchemy as sa
+
+from monitor.store._articles import existing_story
+from monitor.store._base import StoreBase, articles_t, outbox_t
+from monitor.store._models import NearFinder, NewArticle
+
+
+class PreviewOps(StoreBase):
+    def stories_of(self, keys: Sequence[str]) -> dict[str, int | None]:
+        """The story of each stored article among the url ``keys``."""
+        a = articles_t.c
+        found: dict[str, int | None] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                rows = conn.execute(sa.select(a.url_key, a.story_id).where(a.url_key.in_(chunk)))
+                found.update((r.url_key, r.story_id) for r in rows)
+        return found
+
+    def story_for(self, article: NewArticle, near: NearFinder | None) -> int | None:
+        """The stored story an insert of ``article`` would put it in (None: a new one)."""
+        with self.engine.connect() as conn:
+            return existing_story(conn, article, near)
+
+    def alerted(self, story_id: int, rules: Collection[str]) -> set[tuple[str, str]]:
+        """The (rule, channel) pairs among ``rules`` that ``story_id`` already has an alert
+        for, whatever its delivery status: the outbox creates each pair once per story."""
+        if not rules:
+            return set()
+        o = outbox_t.c
+        query = sa.select(o.rule, o.channel).where(o.story_id == story_id, o.rule.in_(rules))
+        with self.engine.connect() as conn:
+            return {(r.rule, r.channel) for r in conn.execute(query)}
