@@ -17,6 +17,8 @@ from monitor.rules._model import Document, Match
 from monitor.rules._parser import _Member, parse, prepare_synonyms
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
 
+Spans = list[tuple[int, int]]
+
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
 
 
@@ -47,6 +49,24 @@ class Query:
         if not self._root.test(doc, BOTH):
             return None
         return _explain(self._root, doc)
+
+    def highlights(self, doc: Document) -> tuple[Spans, Spans] | None:
+        """Every span of the title and of the body the match rests on, or None when the
+        query does not match: a page showing the whole article marks them all, where a
+        snippet shows only those near the first."""
+        while True:
+            analyzed = Analyzed(doc)
+            found = None
+            if self._root.test(analyzed, BOTH):
+                hits = Hits()
+                self._root.collect(analyzed, BOTH, hits, None)
+                found = tuple(
+                    _spans(analyzed, i, _shown(analyzed, i, hits, len(analyzed.chunks[i])),
+                           hits.runs[i])
+                    for i in (0, 1)
+                )  # fmt: skip
+            if analyzed.fresh():
+                return (found[0], found[1]) if found else None
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
