@@ -46,7 +46,7 @@ def serve_hostile(server: FaultServer) -> None:
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
         f"<title>Hostile</title><link>{server.origin}/</link><description>x</description>"
         f"<item><title>{title}</title><link>{server.origin}/articles/hostile</link>"
-        f"<guid isPermaLink=\"false\">h-1</guid><pubDate>{format_datetime(when)}</pubDate>"
+        f'<guid isPermaLink="false">h-1</guid><pubDate>{format_datetime(when)}</pubDate>'
         "</item></channel></rss>"
     ).encode()
     server.route("/hostile.xml", Reply(feed, headers={"Content-Type": "application/rss+xml"}))
@@ -65,7 +65,7 @@ def serve_partner(server: FaultServer) -> None:
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
         f"<title>Partner</title><link>{server.origin}/</link><description>x</description>"
         f"<item><title>{OPEN_LETTER}</title><link>{url}</link>"
-        f"<guid isPermaLink=\"false\">p-1</guid><pubDate>{format_datetime(when)}</pubDate>"
+        f'<guid isPermaLink="false">p-1</guid><pubDate>{format_datetime(when)}</pubDate>'
         "</item></channel></rss>"
     ).encode()
     server.route("/partner.xml", Reply(feed, headers={"Content-Type": "application/rss+xml"}))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from monitor.config import Config, parse_duration
 from monitor.errors import ConfigError, QueryError
 from monitor.pipeline import match_stored, utcnow
-from monitor.rules import Document, parse_query
+from monitor.rules import Document, Match, parse_query
 from monitor.store import (
     Delivery,
     Store,
@@ -148,34 +148,16 @@ def story(config: Config, store: Store, story_id: int, query: str) -> dict[str, 
     if detail is None:
         return None
     texts = [a.query for a in config.alerts if a.name in detail.story.rules]
-    if query:
-        texts.append(query)
-    queries = []
-    for text in texts:
-        try:
-            queries.append(parse_query(text, config.synonyms))
-        except QueryError:
-            continue  # a search's bad query only loses its marks here
-    tags = {s.name: s.tags for s in config.sources}
+    marker = Marker(config, [*texts, query] if query else texts)
     articles = []
     for art in detail.articles:
-        doc = Document(
-            title=art.title, text=art.body, language=art.language, url=art.url,
-            source=art.source, tags=tags.get(art.source, ()),
-        )  # fmt: skip
-        title_marks: list[tuple[int, int]] = []
-        body_marks: list[tuple[int, int]] = []
-        for q in queries:
-            found = q.highlights(doc)
-            if found:
-                title_marks += found[0]
-                body_marks += found[1]
+        title_marks, body_marks = marker.spans(art)
         articles.append(
             {
                 **article(art),
                 "body": art.body,
-                "title_highlights": merge(title_marks),
-                "body_highlights": merge(body_marks),
+                "title_highlights": title_marks,
+                "body_highlights": body_marks,
             }
         )
     return {
@@ -183,6 +165,34 @@ def story(config: Config, store: Store, story_id: int, query: str) -> dict[str, 
         "articles": articles,
         "deliveries": [delivery(d) for d in detail.deliveries],
     }
+
+
+class Marker:
+    """Marks what some queries match in a whole article (title and body), read as the
+    poll reads it: with its source's tags."""
+
+    def __init__(self, config: Config, queries: Iterable[str]) -> None:
+        self.queries = []
+        for text in queries:
+            try:
+                self.queries.append(parse_query(text, config.synonyms))
+            except QueryError:
+                continue  # a bad query only loses its marks here
+        self.tags = {s.name: s.tags for s in config.sources}
+
+    def spans(self, art: StoredArticle) -> tuple[list[list[int]], list[list[int]]]:
+        doc = Document(
+            title=art.title, text=art.body, language=art.language, url=art.url,
+            source=art.source, tags=self.tags.get(art.source, ()),
+        )  # fmt: skip
+        title: list[tuple[int, int]] = []
+        body: list[tuple[int, int]] = []
+        for q in self.queries:
+            found = q.highlights(doc)
+            if found:
+                title += found[0]
+                body += found[1]
+        return merge(title), merge(body)
 
 
 def article(art: StoredArticle) -> dict[str, Any]:
@@ -194,40 +204,53 @@ def article(art: StoredArticle) -> dict[str, Any]:
 
 
 def search(config: Config, store: Store, query: str, since: str, page: int) -> dict[str, Any]:
-    """Stored articles the query matches, newest first, each with its snippet and its
-    story's outlets."""
+    """Stories the query matches, newest first: one result per story (its newest
+    matching article, with its snippet), so a story many outlets carried shows once."""
     result: dict[str, Any] = {"query": query, "since": since or None, "items": [],
                               "truncated": False, **paging(page, 0)}  # fmt: skip
     if not query.strip():
         return result
-    start = _since(since)
-    found: list[tuple[StoredArticle, Any]] = []
-    try:
-        for art, match in match_stored(config, store, query, start):
-            if match is not None:
-                found.append((art, match))
-                if len(found) >= MAX_RESULTS:
-                    result["truncated"] = True
-                    break
-    except QueryError as exc:
-        raise BadRequest(f"invalid query: {exc}") from None
-    found.reverse()  # match_stored reads oldest first
+    found = _matches(config, store, query, _since(since), result)
     shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
-    summaries = stories_by_id(store, [a.story_id for a, _ in shown if a.story_id is not None])
-    for art, match in shown:
+    summaries = stories_by_id(store, [a.story_id for a, _, _ in shown if a.story_id is not None])
+    marker = Marker(config, [query])
+    for art, match, count in shown:
         s = summaries.get(art.story_id) if art.story_id is not None else None
         result["items"].append(
             {
                 **article(art),
+                "title_highlights": marker.spans(art)[0],
                 "snippet": match.snippet,
                 "highlights": [list(h) for h in match.highlights],
                 "terms": list(match.terms),
+                "matching_articles": count,
                 "outlets": list(s.outlets) if s else [art.source],
                 "rules": list(s.rules) if s else [],
             }
         )
     result.update(paging(page, len(found)))
     return result
+
+
+def _matches(
+    config: Config, store: Store, query: str, start: datetime | None, result: dict[str, Any]
+) -> list[tuple[StoredArticle, Match, int]]:
+    """(newest matching article, its match, matching articles) per story, newest first."""
+    by_story: dict[int, tuple[StoredArticle, Match, int]] = {}
+    try:
+        for art, match in match_stored(config, store, query, start):
+            if match is None:
+                continue
+            key = art.story_id if art.story_id is not None else -art.id
+            count = by_story[key][2] + 1 if key in by_story else 1
+            by_story.pop(key, None)  # re-insert: dicts keep the newest last
+            by_story[key] = (art, match, count)
+            if len(by_story) >= MAX_RESULTS:
+                result["truncated"] = True
+                break
+    except QueryError as exc:
+        raise BadRequest(f"invalid query: {exc}") from None
+    return list(reversed(by_story.values()))
 
 
 def _since(value: str) -> datetime | None:

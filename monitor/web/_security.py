@@ -55,7 +55,7 @@ def check_bind(host: str, token: str | None) -> None:
     if token is None and not is_loopback(host):
         raise ConfigError(
             f"http: listening on {host or '*'} (not loopback) needs a token: set http.token "
-            "in sources.yaml, e.g. `http: {token: ${MONITOR_HTTP_TOKEN}}`"
+            'in sources.yaml, e.g. `http: {token: "${MONITOR_HTTP_TOKEN}"}`'
         )
 
 
