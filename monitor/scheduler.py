@@ -39,6 +39,7 @@ from monitor.observe import Metrics, event, serve
 from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
 from monitor.store import ClaimedSource, SourceSpec, Store, open_store, outbox_depth
 from monitor.text import redact_url
+from monitor.web import check_bind, web_handler
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -196,8 +197,15 @@ class Daemon:
         try:
             await asyncio.to_thread(self._sync, store)
             if self.http is not None:
-                server = await serve(*self.http, self.metrics, lambda: self._health(store))
-                event(log, "serving /healthz and /metrics", listen=f"{self.http[0]}:{self.http[1]}")
+                check_bind(self.http[0], self.config.http.token)
+                handler = web_handler(
+                    lambda: self.config, store, self.metrics, lambda: self._health(store)
+                )
+                server = await serve(*self.http, handler)
+                event(
+                    log, "serving /healthz, /metrics and the web view",
+                    listen=f"{self.http[0]}:{self.http[1]}", token=bool(self.config.http.token),
+                )  # fmt: skip
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 await self._serve(store, fetcher)
         finally:

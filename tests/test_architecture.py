@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "config": STAGE | {"rules", "alerts"},
     "pipeline": STAGE
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"},
-    "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline"},
-    "cli": {"__init__", "errors", "config", "observe", "store", "pipeline", "scheduler"},
+    "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
+    "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
+    "cli": {"__init__", "errors", "config", "observe", "store", "pipeline", "scheduler", "web"},
 }
 TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py", "scheduler.py"}
 

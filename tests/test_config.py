@@ -196,6 +196,7 @@ def test_readme_reference_lists_every_config_key() -> None:
     models = [
         c.Config,
         c.FetchConfig,
+        c.HttpConfig,
         c.SourceConfig,
         c.AlertConfig,
         c.EmailChannel,

@@ -123,6 +123,9 @@ def test_daemon_migrates_serves_metrics_reloads_and_stops_cleanly(
         assert samples[("monitor_polls_total", (("outcome", "ok"), ("source", "qdn-tech")))] == 1
         assert samples[("monitor_articles_total", (("result", "new"), ("source", "qdn-tech")))] == 2
         assert samples[("monitor_alerts_delivered_total", (("channel", "console"),))] == 1
+        # The web view answers beside them, on the daemon's own database.
+        status, body = _get(f"http://127.0.0.1:{port}/api/sources")
+        assert status == 200 and '"qdn-tech"' in body
 
         # A bad edit is refused with its line; the running config stays.
         mark = len(daemon.lines)

@@ -19,7 +19,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon (or one pass with --once)")
     run.add_argument("--once", action="store_true", help="poll every source once, deliver, exit")
-    run.add_argument("--http", metavar="HOST:PORT", help="serve /healthz and /metrics there")
+    run.add_argument(
+        "--http", metavar="HOST:PORT",
+        help="serve /healthz, /metrics and the web view there (default: http.listen)",
+    )  # fmt: skip
+
+    web = sub.add_parser("web", help="serve the web view alone (reads the database, polls nothing)")
+    web.add_argument(
+        "--http", metavar="HOST:PORT",
+        help="where to listen (default: http.listen, else 127.0.0.1:9100)",
+    )  # fmt: skip
 
     sub.add_parser("check", help="validate sources.yaml and summarise it")
 

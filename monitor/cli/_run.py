@@ -1,4 +1,4 @@
-"""``monitor run [--once]`` and ``monitor fetch SOURCE`` (a dry run)."""
+"""``monitor run [--once]``, ``monitor web`` and ``monitor fetch SOURCE`` (a dry run)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from monitor.errors import MonitorError
 from monitor.observe import parse_listen
 from monitor.pipeline import Verdict, preview_source
 from monitor.scheduler import Daemon
+from monitor.web import check_bind, serve_web
+
+DEFAULT_LISTEN = "127.0.0.1:9100"
 
 
 def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> int:
-    daemon = Daemon(path, config, http=parse_listen(http) if http else None)
+    listen = http or config.http.listen
+    where = parse_listen(listen) if listen and not once else None
+    if where is not None:
+        check_bind(where[0], config.http.token)  # before anything is polled or sent
+    daemon = Daemon(path, config, http=where)
     if once:
         results = asyncio.run(daemon.run_once())
         failed = [r for r in results if not r.ok]
@@ -27,6 +34,14 @@ def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> i
         )
         return 0
     asyncio.run(daemon.run())
+    return 0
+
+
+def web(config: Config, http: str | None) -> int:
+    """`monitor web`: the web view alone, over the database; it polls and sends nothing."""
+    host, port = parse_listen(http or config.http.listen or DEFAULT_LISTEN)
+    check_bind(host, config.http.token)
+    asyncio.run(serve_web(config, host, port))
     return 0
 
 

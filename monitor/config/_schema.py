@@ -172,6 +172,30 @@ class HealthConfig(_Model):
     after: Duration = timedelta(hours=6)
 
 
+class HttpConfig(_Model):
+    """The HTTP server of ``run --http`` and ``monitor web``: where it listens, and the
+    bearer token its pages need (required before it may listen beyond loopback)."""
+
+    listen: str | None = None
+    token: str | None = Field(default=None, repr=False)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            _host, sep, port = value.rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9100")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        # ``token: ${VAR:-}`` with VAR unset reads as no token, not as an empty one
+        # that every request would match.
+        return value if value and value.strip() else None
+
+
 _CHANNEL_TYPES = frozenset(
     get_args(m.model_fields["type"].annotation)[0]
     for m in (LogChannel, EmailChannel, WebhookChannel, AppriseChannel)
@@ -185,6 +209,7 @@ class Config(_Model):
     max_concurrency: int = Field(default=8, ge=1, le=256)
     retention: OptionalDuration = None
     health: HealthConfig | None = None
+    http: HttpConfig = HttpConfig()
     synonyms: tuple[tuple[str, ...], ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()

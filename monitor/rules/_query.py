@@ -18,6 +18,8 @@ from monitor.rules._parser import _Member, parse, prepare_synonyms
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
 from monitor.rules._vocabulary import Vocabulary
 
+Spans = list[tuple[int, int]]
+
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
 
 
@@ -44,12 +46,15 @@ class Query:
 
     def match_document(self, doc: Document) -> Match | None:
         """The match of this query in ``doc`` (metadata fields included), or None."""
+        return evaluate_fresh(doc, self._own_vocabulary(), self._evaluate)
+
+    def _own_vocabulary(self) -> Vocabulary:
         vocabulary = self._vocabulary
         if vocabulary is None:
             # Two threads racing here may each make one and one is then dropped; each
             # analysis keeps the vocabulary it registered in, so both answers are right.
             vocabulary = self._vocabulary = Vocabulary()
-        return evaluate_fresh(doc, vocabulary, self._evaluate)
+        return vocabulary
 
     def _evaluate(self, doc: Analyzed) -> Match | None:
         # The index analyses an article once and asks every candidate rule through here;
@@ -57,6 +62,23 @@ class Query:
         if not self._root.test(doc, BOTH):
             return None
         return _explain(self._root, doc)
+
+    def highlights(self, doc: Document) -> tuple[Spans, Spans] | None:
+        """Every span of the title and of the body the match rests on, or None when the
+        query does not match: a page showing the whole article marks them all, where a
+        snippet shows only those near the first."""
+        return evaluate_fresh(doc, self._own_vocabulary(), self._highlights)
+
+    def _highlights(self, analyzed: Analyzed) -> tuple[Spans, Spans] | None:
+        if not self._root.test(analyzed, BOTH):
+            return None
+        hits = Hits()
+        self._root.collect(analyzed, BOTH, hits, None)
+        title, body = (
+            _spans(analyzed, i, _shown(analyzed, i, hits, len(analyzed.chunks[i])), hits.runs[i])
+            for i in (0, 1)
+        )
+        return title, body
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"

@@ -8,6 +8,7 @@ from monitor.store._engine import make_engine, migrate, normalize_url
 from monitor.store._models import (
     ChannelStatus,
     ClaimedSource,
+    Delivery,
     Health,
     Inserted,
     NearFinder,
@@ -17,7 +18,9 @@ from monitor.store._models import (
     SourceSpec,
     SourceStatus,
     StoredArticle,
+    StoryDetail,
     StoryLoader,
+    StorySummary,
 )
 from monitor.store._status import (
     channel_statuses,
@@ -28,10 +31,18 @@ from monitor.store._status import (
 )
 from monitor.store._store import Store, alert_id, open_existing, open_store, store_errors
 from monitor.store._tables import metadata
+from monitor.store._views import (
+    articles_per_day,
+    list_deliveries,
+    list_stories,
+    stories_by_id,
+    story_detail,
+)
 
 __all__ = [
     "ChannelStatus",
     "ClaimedSource",
+    "Delivery",
     "Health",
     "Inserted",
     "NearFinder",
@@ -42,10 +53,15 @@ __all__ = [
     "SourceStatus",
     "Store",
     "StoredArticle",
+    "StoryDetail",
     "StoryLoader",
+    "StorySummary",
     "alert_id",
+    "articles_per_day",
     "channel_statuses",
     "list_alerts",
+    "list_deliveries",
+    "list_stories",
     "make_engine",
     "metadata",
     "migrate",
@@ -56,4 +72,6 @@ __all__ = [
     "retry_alerts",
     "source_statuses",
     "store_errors",
+    "stories_by_id",
+    "story_detail",
 ]

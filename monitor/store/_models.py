@@ -146,3 +146,40 @@ class ChannelStatus:
 # insert's transaction, so the finder sees every story other workers made before it.
 StoryLoader = Callable[[int, datetime], Sequence[tuple[int, bytes, datetime]]]
 NearFinder = Callable[[StoryLoader], "int | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One alert in the outbox, as the web view shows it: where it went and how it fared.
+
+    ``story_id`` and ``title`` are empty for a notice about a source's health."""
+
+    alert_id: str
+    rule: str
+    channel: str
+    status: str
+    attempts: int
+    created: datetime
+    next_attempt: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    story_id: int | None
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    id: int
+    title: str
+    created: datetime
+    articles: int
+    outlets: tuple[str, ...]
+    rules: tuple[str, ...]  # the alerts it fired, by rule name
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDetail:
+    story: StorySummary
+    articles: tuple[StoredArticle, ...]  # oldest first
+    deliveries: tuple[Delivery, ...]
