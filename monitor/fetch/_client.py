@@ -38,6 +38,8 @@ from monitor.fetch._limits import ACCEPT_ENCODING, read_capped
 from monitor.fetch._politeness import Origin, Politeness, origin_of
 from monitor.fetch._robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from monitor.fetch._types import FetchResult, FetchSettings, PostResult, Resolver
+from monitor.observe import event
+from monitor.text import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +233,13 @@ class Fetcher:
                 current = current.join(location.strip())
             except httpx.InvalidURL as exc:
                 raise FetchError(f"invalid redirect Location {location!r}", str(current)) from exc
-            logger.debug("redirect", extra={"url": url, "location": str(current)})
+            event(
+                logger,
+                "redirect",
+                logging.DEBUG,
+                url=redact_url(url),
+                location=redact_url(str(current)),
+            )
         raise TooManyRedirects(f"more than {self._settings.max_redirects} redirects", url)
 
     async def _hop(

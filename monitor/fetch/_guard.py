@@ -8,6 +8,10 @@ TLS SNI still carry the name). A DNS answer that changes between check and conne
 connection through the same backend. Requests that may reach private networks go
 through a separate connection pool, so a connection opened for them is never reused
 by a request that may not.
+
+httpx's own transport builds its pool with the default backend and has no parameter
+for another, so GuardedTransport implements httpx's public transport interface
+itself over httpcore pools it builds with this backend (httpcore's public seam).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import httpcore
@@ -205,38 +210,117 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _pooled(backend: GuardedBackend, context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
-    # httpx has no public hook for the network backend, so the pool it built is
-    # replaced by one that connects through the guard; httpx's own exception mapping
-    # around the pool is kept.
-    transport._pool = httpcore.AsyncConnectionPool(
+# Pool sizes for each of the two pools; idle connections expire after httpx's
+# default keep-alive of 5 s.
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+# The most specific httpx error for each httpcore one, as httpx's own transport maps
+# them, so _client's translation sees the same exception kinds. Anything not listed
+# (BlockedAddress, raised by the backend, above all) passes through unchanged.
+_HTTPX_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
+    httpcore.TimeoutException: httpx.TimeoutException,
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.NetworkError: httpx.NetworkError,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.ProxyError: httpx.ProxyError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+    httpcore.ProtocolError: httpx.ProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+}
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        # Walking the class's MRO finds the nearest mapped ancestor, so a ReadTimeout
+        # becomes httpx.ReadTimeout rather than the TimeoutException it also is.
+        for cls in type(exc).__mro__:
+            mapped = _HTTPX_ERRORS.get(cls)
+            if mapped is not None:
+                raise mapped(str(exc)) from exc
+        raise
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    """httpcore's body stream, with errors while reading it raised as httpx's."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        # Closing hands the connection back to the pool (or drops it); like httpx's
+        # transport, a failure here is not translated.
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _pool(backend: GuardedBackend, context: ssl.SSLContext) -> httpcore.AsyncConnectionPool:
+    return httpcore.AsyncConnectionPool(
         ssl_context=context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
+        max_connections=_LIMITS.max_connections,
+        max_keepalive_connections=_LIMITS.max_keepalive_connections,
+        keepalive_expiry=_LIMITS.keepalive_expiry,
         network_backend=backend,
     )
-    return transport
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """Sends each request through the checking pool, or the open one when the request
-    carries the ``ALLOW_PRIVATE`` extension."""
+    """An httpx transport over two httpcore pools of its own: the checking one, and
+    the open one for requests carrying the ``ALLOW_PRIVATE`` extension."""
 
     def __init__(
         self, resolver: Resolver, inner: httpcore.AsyncNetworkBackend | None = None
     ) -> None:
         backend = inner or httpcore.AnyIOBackend()
         context = httpx.create_ssl_context(trust_env=False)
-        self._checked = _pooled(GuardedBackend(resolver, backend, check=True), context)
-        self._open = _pooled(GuardedBackend(resolver, backend, check=False), context)
+        self._checked = _pool(GuardedBackend(resolver, backend, check=True), context)
+        self._open = _pool(GuardedBackend(resolver, backend, check=False), context)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = self._open if request.extensions.get(ALLOW_PRIVATE) else self._checked
-        return await pool.handle_async_request(request)
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("GuardedTransport sends only requests of an AsyncClient")
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            # The raw forms: already IDNA- and percent-encoded by httpx, so the bytes
+            # on the wire are the ones httpx's own transport would send.
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            # Carries httpx's per-request timeouts to httpcore.
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            core_response = await pool.handle_async_request(core_request)
+        stream = core_response.stream
+        if not isinstance(stream, AsyncIterable):
+            raise TypeError("httpcore's async pool returned a synchronous body")
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_ResponseBody(stream),
+            extensions=core_response.extensions,
+        )
 
     async def aclose(self) -> None:
-        await self._checked.aclose()
-        await self._open.aclose()
+        try:
+            await self._checked.aclose()
+        finally:
+            await self._open.aclose()
