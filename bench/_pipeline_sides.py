@@ -155,7 +155,8 @@ class Ours:
     def __init__(self, plan: Plan) -> None:
         from monitor.config import Config, load_config
         from monitor.observe import setup_logging
-        from monitor.scheduler import Daemon, open_store
+        from monitor.scheduler import Daemon
+        from monitor.store import open_store
 
         # As `monitor run` does by default: a key=value line per poll at INFO, here
         # written to /dev/null, so the cycle pays for its logs as a daemon would.
@@ -171,7 +172,7 @@ class Ours:
             self._configs[kind] = (path, load_config(path, env={}))
         # The schema is created now, so the cycles do not pay for the first migration.
         for _, config in self._configs.values():
-            open_store(config).close()
+            open_store(config.database).close()
 
     def _kind(self, phase: str) -> str:
         return "b" if phase == "b" else "a"

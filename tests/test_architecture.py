@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "dedupe": STAGE,
     "feeds": STAGE,
     "extract": STAGE,
-    "fetch": STAGE,
+    "fetch": STAGE | {"observe"},
     "observe": {"errors"},
     "store": STAGE,
     "alerts": STAGE | {"observe", "store"},

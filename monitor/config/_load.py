@@ -21,8 +21,6 @@ from monitor.config._schema import (
     _CHANNEL_TYPES,
     DEFAULT_CONFIG,
     Config,
-    EmailChannel,
-    WebhookChannel,
 )
 from monitor.config._yaml import Builder, Located, format_loc, validation_message
 from monitor.errors import ConfigError, QueryError
@@ -148,11 +146,7 @@ def summarize(config: Config) -> str:
         out.append(f"  {a.name:<24} {a.query!r} -> {', '.join(a.notify)}")
     out.append(f"{len(config.channels)} channel(s):")
     for name, ch in config.channels.items():
-        target = ""
-        if isinstance(ch, EmailChannel):
-            target = ", ".join(ch.to)
-        elif isinstance(ch, WebhookChannel):
-            target = redact_url(ch.url)
+        target = ch.target()
         out.append(f"  {name:<24} {ch.type:<7} {target}")
     return "\n".join(out)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.config._units import Duration, OptionalDuration, Size
+from monitor.text import redact_url
 
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_DATABASE = "sqlite:///monitor.db"
@@ -96,6 +97,15 @@ class _Channel(_Model):
     def schedule(self) -> Schedule:
         return parse_schedule(self.digest, self.timezone)
 
+    def target(self) -> str:
+        """Where this channel sends, safe to print (``monitor check``)."""
+        return ""
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every value of this channel that must never be shown (pages, logs, errors).
+        Each channel type says its own, where its fields are defined."""
+        return ()
+
 
 class LogChannel(_Channel):
     type: Literal["log"]
@@ -125,6 +135,12 @@ class EmailChannel(_Channel):
     smtp: SmtpConfig
     subject: str = "[{alert}] {title}"
 
+    def target(self) -> str:
+        return ", ".join(self.to)
+
+    def secret_values(self) -> tuple[str, ...]:
+        return (self.smtp.password,) if self.smtp.password else ()
+
 
 class WebhookChannel(_Channel):
     type: Literal["webhook"]
@@ -141,11 +157,28 @@ class WebhookChannel(_Channel):
             return ()
         return (self.secret,) if isinstance(self.secret, str) else self.secret
 
+    def target(self) -> str:
+        return redact_url(self.url)
+
+    def secret_values(self) -> tuple[str, ...]:
+        # A chat webhook's URL carries its token in the query or as a password.
+        parts = urlsplit(self.url)
+        return (*self.secrets, *(v for v in (parts.password, parts.query) if v))
+
 
 class AppriseChannel(_Channel):
     type: Literal["apprise"]
     urls: tuple[str, ...] = Field(min_length=1, repr=False)  # they carry tokens
     timeout: float = 30.0
+
+    def secret_values(self) -> tuple[str, ...]:
+        # An Apprise URL is its tokens (schema://token/token...): an error quoting any
+        # one of them must not reveal it.
+        out: list[str] = []
+        for url in self.urls:
+            parts = urlsplit(url)
+            out.extend((url, *(p for p in (parts.netloc, *parts.path.split("/")) if p)))
+        return tuple(out)
 
 
 ChannelConfig = Annotated[

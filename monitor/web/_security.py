@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Iterator
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from monitor.config import AppriseChannel, Config, EmailChannel, WebhookChannel
+from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.observe import Handler, Request, Response
 
@@ -119,31 +118,9 @@ def secrets_of(config: Config) -> tuple[str, ...]:
     if password:
         found.append(password)
     for channel in config.channels.values():
-        found.extend(_channel_secrets(channel))
+        found.extend(channel.secret_values())
     # Short values would blank ordinary words; a secret that short is no secret anyway.
     return tuple(sorted({s for s in found if len(s) >= 6}, key=len, reverse=True))
-
-
-def _channel_secrets(channel: Any) -> Iterator[str]:
-    if isinstance(channel, WebhookChannel):
-        if isinstance(channel.secret, str):
-            yield channel.secret
-        elif channel.secret:
-            yield from channel.secret
-        parts = urlsplit(channel.url)
-        if parts.password:
-            yield parts.password
-        if parts.query:
-            yield parts.query
-    elif isinstance(channel, EmailChannel) and channel.smtp.password:
-        yield channel.smtp.password
-    elif isinstance(channel, AppriseChannel):
-        for url in channel.urls:
-            yield url
-            # An Apprise URL is its tokens: schema://token/token...; an error quoting
-            # any one of them must not reveal it.
-            parts = urlsplit(url)
-            yield from (p for p in (parts.netloc, *parts.path.split("/")) if p)
 
 
 def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
