@@ -30,7 +30,17 @@ ALLOWED: dict[str, set[str]] = {
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
-    "cli": {"__init__", "errors", "config", "observe", "store", "pipeline", "scheduler", "web"},
+    "cli": {
+        "__init__",
+        "errors",
+        "text",
+        "config",
+        "observe",
+        "store",
+        "pipeline",
+        "scheduler",
+        "web",
+    },
 }
 TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py", "scheduler.py"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.cli._table import ago, table
+from monitor.cli._table import table
 from monitor.config import Config
 from monitor.pipeline import utcnow
 from monitor.store import (
@@ -15,6 +15,7 @@ from monitor.store import (
     retry_alerts,
     source_statuses,
 )
+from monitor.text import ago
 
 
 def open_db(config: Config) -> Store:

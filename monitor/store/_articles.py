@@ -13,6 +13,7 @@ from monitor.store._base import (
     StoreBase,
     alert_id,
     articles_t,
+    by_url_key,
     outbox_t,
     outlets_of,
     stories_t,
@@ -33,16 +34,7 @@ class ArticleOps(StoreBase):
         """The url keys among ``keys`` already stored, each with the version stamp it was
         stored with (the feed's updated date): a known article is not fetched again
         unless its feed says it changed since."""
-        if not keys:
-            return {}
-        a = articles_t.c
-        found: dict[str, datetime | None] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                rows = conn.execute(sa.select(a.url_key, a.updated).where(a.url_key.in_(chunk)))
-                found.update((r.url_key, r.updated) for r in rows)
-        return found
+        return by_url_key(self.engine, keys, articles_t.c.updated)
 
     def update_article(self, article: NewArticle, alerts: Sequence[NewAlert]) -> Inserted | None:
         """An edited article (same URL, new text): store the new version and create only

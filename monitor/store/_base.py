@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,20 @@ class StoreBase:
     def _insert(self, table: sa.Table) -> Any:
         # Both dialects spell ON CONFLICT DO NOTHING ... RETURNING the same way.
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+
+def by_url_key(engine: Engine, keys: Sequence[str], column: sa.Column[Any]) -> dict[str, Any]:
+    """``column`` of each stored article among the url ``keys``, read in chunks (an IN
+    list of thousands of keys is slow on both engines)."""
+    found: dict[str, Any] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = conn.execute(
+                sa.select(articles_t.c.url_key, column).where(articles_t.c.url_key.in_(chunk))
+            )
+            found.update((key, value) for key, value in rows)
+    return found
 
 
 def aware_utc(value: object) -> datetime | None:

@@ -8,21 +8,14 @@ from collections.abc import Collection, Sequence
 import sqlalchemy as sa
 
 from monitor.store._articles import existing_story
-from monitor.store._base import StoreBase, articles_t, outbox_t
+from monitor.store._base import StoreBase, articles_t, by_url_key, outbox_t
 from monitor.store._models import NearFinder, NewArticle
 
 
 class PreviewOps(StoreBase):
     def stories_of(self, keys: Sequence[str]) -> dict[str, int | None]:
         """The story of each stored article among the url ``keys``."""
-        a = articles_t.c
-        found: dict[str, int | None] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                rows = conn.execute(sa.select(a.url_key, a.story_id).where(a.url_key.in_(chunk)))
-                found.update((r.url_key, r.story_id) for r in rows)
-        return found
+        return by_url_key(self.engine, keys, articles_t.c.story_id)
 
     def story_for(self, article: NewArticle, near: NearFinder | None) -> int | None:
         """The stored story an insert of ``article`` would put it in (None: a new one)."""

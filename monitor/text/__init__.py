@@ -9,10 +9,12 @@ from monitor.text._charset import (
     strict_decode,
 )
 from monitor.text._headers import header_value, parse_http_date, parse_retry_after
+from monitor.text._time import ago
 from monitor.text._urls import host_of, on_site, redact_url, site_of
 
 __all__ = [
     "LATIN1_AS_CP1252",
+    "ago",
     "decode_bom",
     "detect_codec",
     "header_value",

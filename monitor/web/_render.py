@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from monitor.pipeline import utcnow
+from monitor.text import ago as text_ago
 from monitor.web import _data
 
 
@@ -28,17 +29,7 @@ def when(value: Any) -> str:
 def ago(value: Any) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        return "never"
-    seconds = int((utcnow() - value).total_seconds())
-    future, seconds = seconds < 0, abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            text = f"{seconds // size}{unit}"
-            break
-    else:
-        text = f"{seconds}s"
-    return f"in {text}" if future else f"{text} ago"
+    return text_ago(value if isinstance(value, datetime) else None, utcnow(), "never")
 
 
 def href(url: Any) -> str:
