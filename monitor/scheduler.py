@@ -172,6 +172,11 @@ class Daemon:
                 return
             await asyncio.sleep(max(wait, 0.05))
 
+    def _live(self, store: Store, fetcher: Fetcher) -> _Live:
+        """The running set for the current config: its runtime and its notifiers."""
+        rt = self._runtime(store, fetcher, self.config)
+        return _Live(rt, build_notifiers(self.config, fetcher.post))
+
     def _runtime(self, store: Store, fetcher: Fetcher, config: Config) -> Runtime:
         rules = Rules.from_config(config)
         return Runtime(config, store, fetcher, rules, self.clock, metrics=self.metrics)
@@ -218,9 +223,7 @@ class Daemon:
         event(log, "stopped")
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
-        live = _Live(
-            self._runtime(store, fetcher, self.config), build_notifiers(self.config, fetcher.post)
-        )
+        live = self._live(store, fetcher)
         slots = asyncio.Semaphore(self.config.max_concurrency)
 
         async def dispatch() -> None:

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.alerts import build_notifiers
 from monitor.cli import main
 from monitor.config import load_config, parse_config
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.pipeline import Rules, Runtime, poll_source
-from monitor.scheduler import Daemon, _Live
+from monitor.scheduler import Daemon
 from monitor.store import SourceSpec, Store
 
 GOOD = """\
@@ -99,8 +98,7 @@ async def test_a_reload_with_a_bad_channel_keeps_the_running_rules_and_notifiers
     path.write_text(_with())
     daemon = Daemon(path, load_config(path))
     async with Fetcher() as fetcher:
-        rt = Runtime(daemon.config, store, fetcher, Rules.from_config(daemon.config))
-        live = _Live(rt, build_notifiers(daemon.config, fetcher.post))
+        live = daemon._live(store, fetcher)
         before = (daemon.config, live.rt, live.notifiers)
         # New rules and a broken subject: neither may go live without the other.
         path.write_text(
@@ -148,8 +146,8 @@ async def test_a_reload_keeps_the_vocabulary_the_news_has_warmed(
     path.write_text(_with())
     daemon = Daemon(path, load_config(path))
     async with Fetcher() as fetcher:
-        rt = Runtime(daemon.config, store, fetcher, Rules.from_config(daemon.config))
-        live = _Live(rt, build_notifiers(daemon.config, fetcher.post))
+        live = daemon._live(store, fetcher)
+        rt = live.rt
         vocabulary = live.rt.rules.index.vocabulary
         path.write_text(_with().replace("query: amazon", "query: layoffs"))
         await daemon._reload(store, fetcher, live)
