@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from monitor.cli._admin import open_db
 from monitor.config import Config
-from monitor.pipeline import match_stored, utcnow
+from monitor.pipeline import count_candidates, match_stored, utcnow
 
 
 def _matching(config: Config, query: str, since: timedelta | None, limit: int) -> int:
@@ -18,7 +18,9 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
         start = utcnow() - since if since else None
         total = store.count_articles(start)
         shown = 0
-        bar = tqdm(total=total, unit="article", file=sys.stderr, disable=None, leave=False)
+        # Only the articles the search index could not rule out are read.
+        candidates = count_candidates(config, store, query, start)
+        bar = tqdm(total=candidates, unit="article", file=sys.stderr, disable=None, leave=False)
         for art, match in match_stored(config, store, query, start):
             bar.update()
             if match is None:

@@ -18,7 +18,7 @@ from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._poll import MAX_NEW_PER_POLL, PollResult, poll_source
 from monitor.pipeline._preview import PrepareOne, extract_target, preview_source
 from monitor.pipeline._runtime import Rules, Runtime, utcnow
-from monitor.pipeline._search import match_stored
+from monitor.pipeline._search import count_candidates, match_stored, scan_stored
 from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Runtime",
     "StoryTracker",
     "adaptive_interval",
+    "count_candidates",
     "extract_target",
     "fetch_candidates",
     "match_stored",
@@ -43,5 +44,6 @@ __all__ = [
     "poll_source",
     "prepare",
     "preview_source",
+    "scan_stored",
     "utcnow",
 ]

@@ -9,6 +9,7 @@ docs/query-language.md.
 
 from monitor.rules._index import RuleIndex
 from monitor.rules._model import Document, Match
+from monitor.rules._prefilter import article_keys
 from monitor.rules._query import Query, parse_query
 
-__all__ = ["Document", "Match", "Query", "RuleIndex", "parse_query"]
+__all__ = ["Document", "Match", "Query", "RuleIndex", "article_keys", "parse_query"]

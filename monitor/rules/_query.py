@@ -15,7 +15,9 @@ from monitor.rules._analyzed import BOTH, Analyzed
 from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
 from monitor.rules._parser import _Member, parse, prepare_synonyms
+from monitor.rules._prefilter import compile_prefilter
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
+from monitor.text import KeyQuery
 
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
 
@@ -40,6 +42,14 @@ class Query:
             match = self._evaluate(analyzed)
             if analyzed.fresh():
                 return match
+
+    def prefilter(self) -> KeyQuery:
+        """The search keys an article must hold for this query to have a chance on it.
+
+        Run by the store on its index (``Store.search_candidates``); it only ever lets
+        too many articles through, which :meth:`match_document` then sorts out.
+        """
+        return compile_prefilter(self._root)
 
     def _evaluate(self, doc: Analyzed) -> Match | None:
         # The index analyses an article once and asks every candidate rule through here;

@@ -19,6 +19,7 @@ from monitor.errors import StoreError
 from monitor.store._articles import ArticleOps
 from monitor.store._base import alert_id
 from monitor.store._outbox import OutboxOps
+from monitor.store._search import SearchOps
 from monitor.store._sources import SourceOps
 from monitor.text import redact_url
 
@@ -55,7 +56,7 @@ def store_errors(fn: F) -> F:
     return call  # type: ignore[return-value]
 
 
-class Store(SourceOps, ArticleOps, OutboxOps):
+class Store(SourceOps, ArticleOps, OutboxOps, SearchOps):
     """The database: one engine, migrated on demand."""
 
 
