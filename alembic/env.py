@@ -16,11 +16,23 @@ from monitor.store import make_engine, metadata
 config = context.config
 
 
+# The search index (alembic 0002) is built in SQL the metadata cannot describe: an FTS5
+# table and its shadow tables on SQLite, an expression GIN index on PostgreSQL.
+_SEARCH_INDEX = ("articles_search", "ix_articles_search_keys")
+
+
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (reflected and name is not None and name.startswith(_SEARCH_INDEX))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_object=_include,
         # SQLite cannot ALTER most things in place; batch mode copies the table.
         render_as_batch=connection.dialect.name == "sqlite",
     )

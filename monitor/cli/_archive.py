@@ -12,6 +12,7 @@ from monitor.config import AlertConfig, Config
 from monitor.pipeline import (
     AlertReplay,
     Replayed,
+    count_candidates,
     find_alert,
     match_stored,
     replay_alert,
@@ -25,7 +26,9 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
         start = utcnow() - since if since else None
         total = store.count_articles(start)
         shown = 0
-        bar = tqdm(total=total, unit="article", file=sys.stderr, disable=None, leave=False)
+        # Only the articles the search index could not rule out are read.
+        candidates = count_candidates(config, store, query, start)
+        bar = tqdm(total=candidates, unit="article", file=sys.stderr, disable=None, leave=False)
         for art, match in match_stored(config, store, query, start):
             bar.update()
             if match is None:

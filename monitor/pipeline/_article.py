@@ -19,7 +19,7 @@ from monitor.observe import event
 from monitor.pipeline._filters import alerts_for
 from monitor.pipeline._listing import Candidate
 from monitor.pipeline._runtime import Runtime
-from monitor.rules import Document, Match
+from monitor.rules import Document, Match, article_keys
 from monitor.store import NewAlert, NewArticle
 from monitor.text import host_of, site_of
 
@@ -82,6 +82,8 @@ async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Pr
         # such bodies never make two articles one story.
         fingerprint=body_fingerprint(body) if _comparable(page, body) else None,
         signature=sig.to_bytes() if sig.usable and _comparable(page, body) else None,
+        search_keys=article_keys(title, body, language),
+        title_keys=article_keys(title, "", language),
     )
     return Prepared(record, alerts, matches, sig)
 

@@ -11,7 +11,8 @@ docs/query-language.md.
 
 from monitor.rules._index import RuleIndex
 from monitor.rules._model import Document, Match
+from monitor.rules._prefilter import article_keys
 from monitor.rules._query import Query, parse_query
 from monitor.rules._vocabulary import Vocabulary
 
-__all__ = ["Document", "Match", "Query", "RuleIndex", "Vocabulary", "parse_query"]
+__all__ = ["Document", "Match", "Query", "RuleIndex", "Vocabulary", "article_keys", "parse_query"]

@@ -15,8 +15,10 @@ from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
 from monitor.rules._parser import _Member, parse, prepare_synonyms
+from monitor.rules._prefilter import compile_prefilter
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
 from monitor.rules._vocabulary import Vocabulary
+from monitor.text import KeyQuery
 
 Spans = list[tuple[int, int]]
 
@@ -55,6 +57,14 @@ class Query:
             # analysis keeps the vocabulary it registered in, so both answers are right.
             vocabulary = self._vocabulary = Vocabulary()
         return vocabulary
+
+    def prefilter(self) -> KeyQuery:
+        """The search keys an article must hold for this query to have a chance on it.
+
+        Run by the store on its index (``Store.search_candidates``); it only ever lets
+        too many articles through, which :meth:`match_document` then sorts out.
+        """
+        return compile_prefilter(self._root)
 
     def _evaluate(self, doc: Analyzed) -> Match | None:
         # The index analyses an article once and asks every candidate rule through here;

@@ -52,6 +52,8 @@ class ArticleOps(StoreBase):
                     published=article.published,
                     updated=article.updated,
                     quality=article.quality,
+                    search_keys=article.search_keys,
+                    title_keys=article.title_keys,
                 )
                 .returning(a.id, a.story_id)
             ).one_or_none()
@@ -193,7 +195,8 @@ class ArticleOps(StoreBase):
             bodies = conn.execute(
                 sa.update(articles_t)
                 .where(a.first_seen < before, sa.or_(a.body != "", a.summary != ""))
-                .values(body="", summary="")
+                # Only the title stays searchable, so only its keys stay in the index.
+                .values(body="", summary="", search_keys=a.title_keys)
             ).rowcount
             # Sent alerts keep their row (it is what stops a story alerting twice) but
             # not their payload; dead ones keep everything, for `monitor alerts retry`.
@@ -248,4 +251,5 @@ def _stories_after(
 _ARTICLE_COLUMNS = (
     "url_key", "url", "canonical_url", "guid", "source", "title", "body", "summary",
     "language", "published", "first_seen", "updated", "quality", "fingerprint",
+    "search_keys", "title_keys",
 )  # fmt: skip

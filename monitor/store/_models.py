@@ -52,6 +52,11 @@ class NewArticle:
     quality: str = "ok"
     fingerprint: str | None = None
     signature: bytes | None = None
+    # What the search index holds for the article (``monitor.rules.article_keys``): of
+    # its title and body, and of its title alone (what stays searchable after
+    # retention). Empty keys leave the article out of ``monitor search``.
+    search_keys: str = ""
+    title_keys: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from monitor.store._base import alert_id
 from monitor.store._engine import normalize_url
 from monitor.store._outbox import OutboxOps
 from monitor.store._preview import PreviewOps
+from monitor.store._search import SearchOps
 from monitor.store._sources import SourceOps
 from monitor.text import redact_url
 
@@ -59,7 +60,7 @@ def store_errors(fn: F) -> F:
     return call  # type: ignore[return-value]
 
 
-class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps):
+class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps, SearchOps):
     """The database: one engine, migrated on demand."""
 
 

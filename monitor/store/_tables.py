@@ -94,6 +94,12 @@ class ArticleRow(SQLModel, table=True):
     updated: datetime | None = _ts()
     quality: str = Field(default="ok", max_length=16)
     fingerprint: str | None = Field(default=None, max_length=64, index=True)
+    # The search keys of the title and body (rules.article_keys), space-separated, and
+    # those of the title alone, which become the search keys once retention drops the
+    # body. PostgreSQL indexes search_keys with GIN, SQLite with an FTS5 table kept by
+    # triggers (alembic 0002); neither index is in this metadata.
+    search_keys: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    title_keys: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
 class OutboxRow(SQLModel, table=True):

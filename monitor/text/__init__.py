@@ -1,5 +1,6 @@
 """Text and URL helpers shared by the stages: byte-order marks and charsets, sites,
-redaction, and the HTTP header readers fetch and the webhook channel both need."""
+redaction, the HTTP header readers fetch and the webhook channel both need, and the
+search-key queries the rules compile and the store runs."""
 
 from monitor.text._charset import (
     LATIN1_AS_CP1252,
@@ -9,16 +10,24 @@ from monitor.text._charset import (
     strict_decode,
 )
 from monitor.text._headers import header_value, parse_http_date, parse_retry_after
+from monitor.text._keyquery import EVERYTHING, KeyAll, KeyAny, KeyQuery, KeyTerm, key_all, key_any
 from monitor.text._time import ago
 from monitor.text._urls import host_of, on_site, redact_url, site_of
 
 __all__ = [
+    "EVERYTHING",
     "LATIN1_AS_CP1252",
+    "KeyAll",
+    "KeyAny",
+    "KeyQuery",
+    "KeyTerm",
     "ago",
     "decode_bom",
     "detect_codec",
     "header_value",
     "host_of",
+    "key_all",
+    "key_any",
     "lookup_codec",
     "on_site",
     "parse_http_date",
