@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -85,6 +86,13 @@ def free_port() -> int:
 
 @contextmanager
 def mail_sink() -> Iterator[MailSink]:
+    # aiosmtpd logs each SMTP exchange at INFO on "mail.log", from its own thread and
+    # after the exchange: with the CLI run in process (root at INFO, its handler on a
+    # captured stream that closes with the test) those lines would land in the
+    # command's stderr or on a closed stream. The sink stays quiet while it runs.
+    chatty = logging.getLogger("mail.log")
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
     sink = MailSink(port=free_port())
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
@@ -92,6 +100,7 @@ def mail_sink() -> Iterator[MailSink]:
         yield sink
     finally:
         controller.stop()
+        chatty.setLevel(level)
 
 
 def verify_signature(headers: Mapping[str, str], body: bytes, secret: str = HOOK_SECRET) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -49,17 +48,8 @@ def site() -> Iterator[FaultServer]:
 
 @pytest.fixture
 def mail() -> Iterator[MailSink]:
-    # aiosmtpd logs each SMTP exchange at INFO on "mail.log". The commands run in this
-    # process and set the root logger to INFO, so the sink's lines would be mixed into
-    # the command's captured stderr, which a subprocess never saw them in.
-    chatty = logging.getLogger("mail.log")
-    level = chatty.level
-    chatty.setLevel(logging.WARNING)
-    try:
-        with mail_sink() as sink:
-            yield sink
-    finally:
-        chatty.setLevel(level)
+    with mail_sink() as sink:  # quiet: its log lines never mix into the command's
+        yield sink
 
 
 def write_config(

@@ -84,8 +84,8 @@ class Analyzed:
     def __init__(self, doc: Document, vocabulary: Vocabulary) -> None:
         self.doc = doc
         self.texts = (normalize(doc.title), normalize(doc.text))
-        title_chunks, title_raw = _chunks(self.texts[0])
-        body_chunks, body_raw = _chunks(self.texts[1])
+        title_chunks, title_raw = cut_chunks(self.texts[0])
+        body_chunks, body_raw = cut_chunks(self.texts[1])
         self.chunks = (title_chunks, body_chunks)
         self._raw = (title_raw, body_raw)
         title, body = frozenset(title_chunks), frozenset(body_chunks)
@@ -184,7 +184,7 @@ class Analyzed:
 _span_of = ReMatch.span
 
 
-def _chunks(text: str) -> tuple[list[str], list[str] | None]:
+def cut_chunks(text: str) -> tuple[list[str], list[str] | None]:
     """The text's chunks, lower-cased, and the chunks as written when they differ in length.
 
     Lower-casing first merges "Licenciements" at the start of a sentence with

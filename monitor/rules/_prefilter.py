@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.rules._analysis import (
-    CHUNK_RE,
     DEFAULT_LANGUAGES,
     STEMMERS,
     chunk_words,
@@ -28,6 +27,7 @@ from monitor.rules._analysis import (
     stemmers_for,
     text_keys,
 )
+from monitor.rules._analyzed import cut_chunks
 from monitor.rules._matcher import (
     Exact,
     Field,
@@ -69,7 +69,8 @@ def article_keys(title: str, text: str, language: str | None) -> str:
     The article is cut into words and its stemmers are chosen exactly as the matcher
     does (``Analyzed``): the same chunks, the same words, the same languages.
     """
-    chunks = _chunks(normalize(title)) + _chunks(normalize(text))
+    # Cut exactly as Analyzed cuts a text, so the keys are those the matcher reads.
+    chunks = cut_chunks(normalize(title))[0] + cut_chunks(normalize(text))[0]
     tokens: set[str] = set()
     words = {(low, folded) for chunk in set(chunks) for _, _, low, folded in chunk_words(chunk)}
     for lang in stemmers_for(language, frozenset(chunks)):
@@ -78,15 +79,6 @@ def article_keys(title: str, text: str, language: str | None) -> str:
     tokens.update(_token(_FORM + folded) for _, folded in words)
     joined = " ".join(sorted(tokens))
     return ANYTHING if len(joined.encode()) > MAX_KEYS_BYTES else joined
-
-
-def _chunks(text: str) -> list[str]:
-    # As Analyzed cuts a text: lower-case first, unless that changes the length (then
-    # chunk the text as written and lower-case each chunk), so the chunks are the same.
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return CHUNK_RE.findall(lowered)
-    return [chunk.lower() for chunk in CHUNK_RE.findall(text)]
 
 
 def compile_prefilter(root: Node) -> KeyQuery:
