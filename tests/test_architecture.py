@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "feeds": STAGE,
     "extract": STAGE,
     "fetch": STAGE | {"observe"},
-    "observe": {"errors"},
+    "observe": STAGE,
     "store": STAGE,
     "alerts": STAGE | {"observe", "store"},
     "config": STAGE | {"rules", "alerts"},

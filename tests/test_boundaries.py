@@ -153,3 +153,9 @@ async def test_a_reload_keeps_the_vocabulary_the_news_has_warmed(
         await daemon._reload(store, fetcher, live)
         assert live.rt.rules.index is not rt.rules.index
         assert live.rt.rules.index.vocabulary is vocabulary
+
+
+@pytest.mark.parametrize("value", ["99999999999w", ".inf", "99999999999999999999s"])
+def test_a_duration_no_clock_can_hold_is_a_config_error_with_its_line(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"sources.yaml:1: retention: duration out of range"):
+        parse_config(f"retention: {value}\n", "sources.yaml", env={})

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from monitor.config import Config, load_config
+from monitor.errors import ConfigError
 from monitor.observe import Metrics, Request, Response, serve
 from monitor.store import Store
 from monitor.web import check_bind, is_loopback, web_handler
@@ -199,8 +200,25 @@ async def test_token_bearer_or_once_in_the_query_then_a_cookie(tmp_path: Path) -
         assert (await handler(Request("GET", "/stories", headers=jar))).status == 200
         bad = await handler(Request("GET", "/", {"token": ["guess"]}))
         assert bad.status == 401 and "Set-Cookie" not in bad.headers
+        # The path comes decoded: the redirect quotes it again and never names a host.
+        odd = await handler(Request("GET", "//evil.example/\r\nX: y/é", {"token": [TOKEN]}))
+        assert odd.status == 303
+        where = odd.headers["Location"]
+        assert where.startswith("/") and not where.startswith("//") and where.isascii()
+        assert "\r" not in where and "\n" not in where
     finally:
         store.close()
+
+
+def test_a_short_token_is_refused_at_the_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"http\.token.*at least 16"):
+        _config_with_token(tmp_path, "short-token")
+
+
+async def test_an_absurd_since_is_a_bad_request_not_a_crash(app: Any) -> None:
+    for since in ("99999999d", "99999999999w", "soon"):
+        response = await app(f"/api/search?q=Amazon&since={since}")
+        assert response.status == 400, (since, response.status)
 
 
 @pytest.mark.parametrize(

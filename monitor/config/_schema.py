@@ -10,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.config._units import Duration, OptionalDuration, Size
-from monitor.text import redact_url
+from monitor.text import redact_url, split_host_port
 
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_DATABASE = "sqlite:///monitor.db"
 MIN_INTERVAL = timedelta(seconds=30)
+# Shorter tokens are guessable, and the pages blank only secrets this long (web/_security).
+MIN_TOKEN = 16
 
 
 def _check_http_url(value: str) -> str:
@@ -216,9 +218,7 @@ class HttpConfig(_Model):
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
         if value is not None:
-            _host, sep, port = value.rpartition(":")
-            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9100")
+            split_host_port(value)
         return value
 
     @field_validator("token")
@@ -226,7 +226,11 @@ class HttpConfig(_Model):
     def _blank_is_none(cls, value: str | None) -> str | None:
         # ``token: ${VAR:-}`` with VAR unset reads as no token, not as an empty one
         # that every request would match.
-        return value if value and value.strip() else None
+        if not (value and value.strip()):
+            return None
+        if len(value) < MIN_TOKEN:
+            raise ValueError(f"a token of at least {MIN_TOKEN} characters (it guards the pages)")
+        return value
 
 
 _CHANNEL_TYPES = frozenset(

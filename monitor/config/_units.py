@@ -18,12 +18,15 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 10m, 1h or 1d")
-    if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    try:
+        if isinstance(value, int | float):
+            return timedelta(seconds=float(value))
+        if isinstance(value, str):
+            m = _DURATION.match(value)
+            if m:
+                return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    except (OverflowError, ValueError):  # 99999999999w, .inf, nan: no timedelta holds them
+        raise ValueError("duration out of range (at most about 2,700 years)") from None
     raise ValueError("expected a duration such as 30s, 10m, 1h or 1d")
 
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from monitor.errors import ConfigError
 from monitor.observe._log import event
 from monitor.observe._metrics import Metrics
+from monitor.text import split_host_port
 
 log = logging.getLogger("monitor.http")
 
@@ -63,10 +64,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--http {value!r}: expected HOST:PORT, e.g. 127.0.0.1:9100")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    try:
+        return split_host_port(value)
+    except ValueError as exc:
+        raise ConfigError(f"--http {value!r}: {exc}") from None
 
 
 def text_response(status: int, text: str) -> Response:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.config import SourceConfig
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.observe import event
 from monitor.pipeline._article import Prepared, prepare
 from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
@@ -23,6 +23,7 @@ from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
 from monitor.store import ClaimedSource
+from monitor.text import redact_url
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -88,8 +89,11 @@ async def _failed(
 ) -> PollResult:
     kind = exc.kind if isinstance(exc, MonitorError) else "internal"
     message = _describe(exc)
-    level = logging.WARNING if isinstance(exc, MonitorError) else logging.ERROR
-    event(log, "poll failed", level, source=source.name, url=source.url, kind=kind, error=message)
+    # A bad source is a warning; a failing database or a bug is an error someone must see.
+    expected = isinstance(exc, MonitorError) and not isinstance(exc, StoreError)
+    level = logging.WARNING if expected else logging.ERROR
+    url = redact_url(source.url)
+    event(log, "poll failed", level, source=source.name, url=url, kind=kind, error=message)
     rt.metrics.polls.labels(source.name, "error").inc()
     rt.metrics.fetch_errors.labels(kind).inc()
     now = rt.clock()

@@ -40,3 +40,12 @@ def site_of(host: str, prefixes: Sequence[str] = ("www.",)) -> str:
 def on_site(host: str, site: str) -> bool:
     """Whether ``host`` is ``site`` or one of its subdomains (both as ``site_of`` gives them)."""
     return host == site or host.endswith("." + site)
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9100`` for IPv6; an empty host is 127.0.0.1) as a pair;
+    ValueError when it is not one."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9100")
+    return host.strip("[]") or "127.0.0.1", int(port)

@@ -85,6 +85,10 @@ def _stylesheet() -> bytes:
     return resources.files("monitor.web").joinpath("static/style.css").read_bytes()
 
 
+# Web requests answered at once; the rest wait their turn.
+WEB_CONCURRENCY = 2
+
+
 class WebApp:
     """The pages and the API over one store; ``config`` is asked on each request so a
     reload's new alerts and sources show at once."""
@@ -93,6 +97,9 @@ class WebApp:
         self.config = config
         self.store = store
         self.css = _stylesheet()
+        # Pages read the archive in worker threads; a few expensive searches at once must
+        # not take every thread the daemon's polls and deliveries also wait for.
+        self._slots = asyncio.Semaphore(WEB_CONCURRENCY)
 
     async def __call__(self, request: Request) -> Response:
         if request.path == "/static/style.css":
@@ -105,7 +112,8 @@ class WebApp:
         for route in ROUTES:
             m = route.pattern.fullmatch(path)
             if m:
-                return await asyncio.to_thread(self._answer, route, request, m.groups(), api)
+                async with self._slots:
+                    return await asyncio.to_thread(self._answer, route, request, m.groups(), api)
         return await asyncio.to_thread(self._error, 404, "no such page", api, request)
 
     def _answer(

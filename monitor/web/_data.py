@@ -258,9 +258,9 @@ def _since(value: str) -> datetime | None:
         return None
     try:
         span: timedelta | None = parse_duration(value)
-    except ConfigError as exc:
+        return utcnow() - span if span else None
+    except (ConfigError, ValueError, OverflowError) as exc:
         raise BadRequest(f"since: {exc}") from None
-    return utcnow() - span if span else None
 
 
 def merge(spans: Iterable[tuple[int, int]]) -> list[list[int]]:

@@ -16,7 +16,7 @@ import hmac
 import ipaddress
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from monitor.config import Config
 from monitor.errors import ConfigError
@@ -104,7 +104,10 @@ def _login(request: Request, token: str, session: str) -> Response:
     if not hmac.compare_digest(request.arg("token").encode(), token.encode()):
         return Response(401, b"wrong token\n")
     rest = {k: v for k, v in request.query.items() if k != "token"}
-    where = request.path + ("?" + urlencode(rest, doseq=True) if rest else "")
+    # The path arrives decoded: quote it again, so no CR/LF or non-ASCII reaches the
+    # header, and never let it start with "//" (another host, to a browser).
+    path = "/" + quote(request.path, safe="/").lstrip("/")
+    where = path + ("?" + urlencode(rest, doseq=True) if rest else "")
     cookie = f"{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict"
     return Response(303, b"", headers={"Location": where, "Set-Cookie": cookie})
 
@@ -119,6 +122,11 @@ def secrets_of(config: Config) -> tuple[str, ...]:
         found.append(password)
     for channel in config.channels.values():
         found.extend(channel.secret_values())
+    for source in config.sources:
+        # A feed URL may carry an API key (password or query): errors can quote it.
+        parts = urlsplit(source.url)
+        found.extend(v for v in (parts.password, parts.query) if v)
+        found.extend(v for _, v in parse_qsl(parts.query) if v)
     # Short values would blank ordinary words; a secret that short is no secret anyway.
     return tuple(sorted({s for s in found if len(s) >= 6}, key=len, reverse=True))
 
