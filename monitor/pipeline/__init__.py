@@ -22,7 +22,7 @@ from monitor.pipeline._preview import extract_target, preview_source
 from monitor.pipeline._replay import AlertReplay, Replayed, ReplayedStory, find_alert, replay_alert
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._runtime import Runtime, utcnow
-from monitor.pipeline._search import count_candidates, match_stored, scan_stored
+from monitor.pipeline._search import count_candidates, match_stored, scan_stored, stored_document
 from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
 
 __all__ = [
@@ -57,5 +57,6 @@ __all__ = [
     "rejection",
     "replay_alert",
     "scan_stored",
+    "stored_document",
     "utcnow",
 ]

@@ -15,8 +15,8 @@ from datetime import datetime
 from monitor.config import AlertConfig, Config
 from monitor.errors import MonitorError, QueryError
 from monitor.pipeline._filters import is_digest, rejection
-from monitor.pipeline._search import match_stored
-from monitor.rules import Document, Match, parse_query
+from monitor.pipeline._search import match_stored, stored_document
+from monitor.rules import Match, parse_query
 from monitor.store import Store, StoredArticle
 
 
@@ -93,10 +93,7 @@ def replay_alert(
     matched.sort(key=lambda pair: pair[0].id)
     by_story: dict[object, ReplayedStory] = {}
     for art, match in matched:
-        doc = Document(
-            title=art.title, text=art.body, language=art.language, url=art.url,
-            source=art.source, tags=tags.get(art.source, ()),
-        )  # fmt: skip
+        doc = stored_document(art, tags)
         reason = rejection(alert, doc, art.published or art.first_seen, art.first_seen)
         seen = Replayed(art, match, reason)
         if reason is not None:

@@ -30,7 +30,7 @@ def match_stored(
     tags = {s.name: s.tags for s in config.sources}
     for batch in store.search_candidates(q.prefilter(), since):
         for art in batch:
-            yield art, q.match_document(_document(art, tags))
+            yield art, q.match_document(stored_document(art, tags))
 
 
 def count_candidates(config: Config, store: Store, query: str, since: datetime | None) -> int:
@@ -46,10 +46,11 @@ def scan_stored(
     q = parse_query(query, config.synonyms)
     tags = {s.name: s.tags for s in config.sources}
     for art in store.iter_articles(since):
-        yield art, q.match_document(_document(art, tags))
+        yield art, q.match_document(stored_document(art, tags))
 
 
-def _document(art: StoredArticle, tags: dict[str, tuple[str, ...]]) -> Document:
+def stored_document(art: StoredArticle, tags: dict[str, tuple[str, ...]]) -> Document:
+    """A stored article as the matcher reads it, its source's ``tags`` included."""
     return Document(
         title=art.title, text=art.body, language=art.language, url=art.url,
         source=art.source, tags=tags.get(art.source, ()),

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from monitor.config import Config, parse_duration
 from monitor.errors import ConfigError, QueryError
-from monitor.pipeline import match_stored, utcnow
-from monitor.rules import Document, Match, parse_query
+from monitor.pipeline import match_stored, stored_document, utcnow
+from monitor.rules import Match, parse_query
 from monitor.store import (
     Delivery,
     Store,
@@ -181,10 +181,7 @@ class Marker:
         self.tags = {s.name: s.tags for s in config.sources}
 
     def spans(self, art: StoredArticle) -> tuple[list[list[int]], list[list[int]]]:
-        doc = Document(
-            title=art.title, text=art.body, language=art.language, url=art.url,
-            source=art.source, tags=self.tags.get(art.source, ()),
-        )  # fmt: skip
+        doc = stored_document(art, self.tags)
         title: list[tuple[int, int]] = []
         body: list[tuple[int, int]] = []
         for q in self.queries:
