@@ -17,8 +17,9 @@ config = context.config
 
 
 # The search index (alembic 0002) is built in SQL the metadata cannot describe: an FTS5
-# table and its shadow tables on SQLite, an expression GIN index on PostgreSQL.
-_SEARCH_INDEX = ("articles_search", "ix_articles_search_keys")
+# table and its shadow tables on SQLite; on PostgreSQL a generated tsvector column, which
+# SQLite has no type for, and its GIN index.
+_SEARCH_INDEX = ("articles_search", "ix_articles_search_tsv", "search_tsv")
 
 
 def _include(

@@ -199,6 +199,29 @@ def test_candidates_come_newest_first_in_batches(corpus: Store) -> None:
     assert len(recent) == 60 and all(a.first_seen >= since for a in recent)
 
 
+def test_windows_give_the_same_candidates_in_the_same_order(
+    corpus: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL reads candidates in windows of ids (4,096 at first): tiny windows make
+    # one search cross many of them, growing and shrinking, with batches spanning
+    # windows; what comes out must not depend on it.
+    import monitor.store._search as search
+
+    for query in ("Amazon", "Łódź OR Kamodor", '"lettre ouverte"', "vote", "amaz*"):
+        prefilter = parse_query(query, CONFIG.synonyms).prefilter()
+        whole = [a.id for batch in corpus.search_candidates(prefilter, batch=1000) for a in batch]
+        since = T0 + timedelta(minutes=40)
+        recent = [a.id for b in corpus.search_candidates(prefilter, since, 1000) for a in b]
+        monkeypatch.setattr(search, "WINDOW", 2)
+        batches = list(corpus.search_candidates(prefilter, batch=7))
+        assert [a.id for batch in batches for a in batch] == whole, query
+        assert all(len(batch) == 7 for batch in batches[:-1]), query
+        assert whole == sorted(whole, reverse=True)
+        windowed = [a.id for b in corpus.search_candidates(prefilter, since, 7) for a in b]
+        assert windowed == recent, query
+        monkeypatch.undo()
+
+
 def _one(store: Store, query: str) -> set[str]:
     return {a.title for a, m in match_stored(CONFIG, store, query, None) if m is not None}
 
