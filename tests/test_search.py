@@ -296,3 +296,32 @@ def test_the_migration_backfills_an_existing_database(db_url: str) -> None:
         assert stored == {a.url_key: (a.search_keys, a.title_keys) for a in articles}
     finally:
         store.close()
+
+
+def test_a_word_that_folds_to_punctuation_is_found_not_refused(db_url: str) -> None:
+    """Folding turns "⑴" into "(1)" and "⒈" into "1.": the index cut those keys into
+    pieces, so the query must ask for the pieces, not a phrase FTS5 would refuse."""
+    store = Store(db_url)
+    store.migrate()
+    try:
+        for key, title in (("a", "Étape ⑴ du plan"), ("b", "Point ⒈ et ⑵"), ("c", "Rien")):
+            store.insert_article(
+                keyed(
+                    NewArticle(
+                        url_key=key,
+                        url=f"https://e.org/{key}",
+                        canonical_url=f"https://e.org/{key}",
+                        source="s",
+                        title=title,
+                        body="texte de l'article",
+                        first_seen=T0,
+                        language="fr",
+                    )
+                ),
+                (),
+            )
+        for query in ("⑴", "⒈", "⑴ OR ⑵", '"⑴"', "⑴*", "l'article", "Étape ⑴"):
+            assert indexed(store, query) == scanned(store, query), query
+        assert _one(store, "⑴") == {"Étape ⑴ du plan"}
+    finally:
+        store.close()

@@ -10,6 +10,7 @@ as a bound parameter, so no key is ever read as an operator or as SQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -39,13 +40,33 @@ def tsquery(query: KeyQuery) -> str:
     return "(" + joiner.join(tsquery(part) for part in query.parts) + ")"
 
 
-def fts5_query(query: KeyQuery) -> str:
-    """``query`` as an FTS5 MATCH expression: "key", "key"* for a prefix, AND and OR."""
+# What FTS5's ``ascii`` tokenizer splits on: every ASCII character but letters and digits.
+_FTS5_SPLIT = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+
+
+def fts5_query(query: KeyQuery) -> str | None:
+    """``query`` as an FTS5 MATCH expression ("key", "key"* for a prefix, AND, OR), or
+    None when it rules nothing out.
+
+    A key is cut as the tokenizer cut it when the article was indexed: folding can turn
+    a character into ASCII punctuation ("⑴" is "(1)"), and a quoted string of several
+    tokens would be a phrase query, which an index without positions refuses. The
+    pieces are ANDed, which can only let more articles through.
+    """
     if isinstance(query, KeyTerm):
-        quoted = '"' + query.token.replace('"', '""') + '"'
-        return quoted + "*" if query.prefix else quoted
-    joiner = " AND " if isinstance(query, KeyAll) else " OR "
-    return "(" + joiner.join(fts5_query(part) for part in query.parts) + ")"
+        pieces = [f'"{piece}"' for piece in _FTS5_SPLIT.split(query.token) if piece]
+        if not pieces:
+            return None  # nothing the index holds: the matcher decides alone
+        if query.prefix:
+            pieces[-1] += "*"
+        return pieces[0] if len(pieces) == 1 else "(" + " AND ".join(pieces) + ")"
+    parts = [fts5_query(part) for part in query.parts]
+    if isinstance(query, KeyAll):
+        kept = [part for part in parts if part is not None]
+        return "(" + " AND ".join(kept) + ")" if kept else None
+    if any(part is None for part in parts):
+        return None  # one alternative that rules nothing out rules out nothing
+    return "(" + " OR ".join(part for part in parts if part is not None) + ")"
 
 
 class SearchOps(StoreBase):
@@ -145,8 +166,11 @@ class SearchOps(StoreBase):
             return stmt.where(match.bindparams(keys=tsquery(query))), a.id
         # FTS5 drives the join: it walks its rowids (the article ids) newest first and
         # stops at the batch, where an IN (...) would collect every match each time.
+        keys = fts5_query(query)
+        if keys is None:
+            return stmt, a.id
         stmt = stmt.select_from(_FTS.join(articles_t, a.id == _FTS.c.rowid))
-        match = sa.text("articles_search MATCH :keys").bindparams(keys=fts5_query(query))
+        match = sa.text("articles_search MATCH :keys").bindparams(keys=keys)
         return stmt.where(match), _FTS.c.rowid
 
 
