@@ -16,6 +16,7 @@ from monitor.store._base import (
     by_url_key,
     outbox_t,
     outlets_of,
+    stored_article_columns,
     stories_t,
 )
 from monitor.store._models import (
@@ -154,17 +155,7 @@ class ArticleOps(StoreBase):
         a = articles_t.c
         last_id = 0
         while True:
-            query = sa.select(
-                a.id,
-                a.url,
-                a.source,
-                a.title,
-                a.body,
-                a.language,
-                a.published,
-                a.first_seen,
-                a.story_id,
-            ).where(a.id > last_id)
+            query = sa.select(*stored_article_columns()).where(a.id > last_id)
             if since is not None:
                 query = query.where(a.first_seen >= since)
             with self.engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.store._engine import make_engine, migrate
+from monitor.store._models import StoredArticle
 from monitor.store._tables import metadata
 
 sources_t: sa.Table = metadata.tables["sources"]
@@ -59,6 +61,12 @@ class StoreBase:
     def _insert(self, table: sa.Table) -> Any:
         # Both dialects spell ON CONFLICT DO NOTHING ... RETURNING the same way.
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+
+def stored_article_columns() -> list[sa.Column[Any]]:
+    """The articles columns a StoredArticle is read from, in its fields' order: derived
+    from the dataclass, so a new field cannot be read in one query and missed in another."""
+    return [articles_t.c[f.name] for f in fields(StoredArticle)]
 
 
 def by_url_key(engine: Engine, keys: Sequence[str], column: sa.Column[Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from monitor.store._base import StoreBase, articles_t
+from monitor.store._base import StoreBase, articles_t, stored_article_columns
 from monitor.store._models import StoredArticle
 from monitor.text import EVERYTHING, KeyAll, KeyQuery, KeyTerm
 
@@ -26,9 +26,6 @@ PG_KEYS = "articles.search_tsv"
 # PostgreSQL reads the candidates in windows of ids, newest first, starting with this
 # many ids (see _pg_windows).
 WINDOW = 4096
-
-_COLUMNS = ("id", "url", "source", "title", "body", "language", "published", "first_seen",
-            "story_id")  # fmt: skip
 
 
 def tsquery(query: KeyQuery) -> str:
@@ -156,7 +153,7 @@ class SearchOps(StoreBase):
     ) -> tuple[sa.Select[Any], sa.ColumnElement[int]]:
         """The candidates' select, and the id column to order and page it by."""
         a = articles_t.c
-        stmt = sa.select(*(a[name] for name in _COLUMNS))
+        stmt = sa.select(*stored_article_columns())
         if since is not None:
             stmt = stmt.where(a.first_seen >= since)
         if query == EVERYTHING:

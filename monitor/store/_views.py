@@ -14,12 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store._base import articles_t, outbox_t, outlets_of, stories_t
+from monitor.store._base import articles_t, outbox_t, outlets_of, stored_article_columns, stories_t
 from monitor.store._models import Delivery, StoredArticle, StoryDetail, StorySummary
 from monitor.store._store import Store, store_errors
-
-_ARTICLE_COLUMNS = ("id", "url", "source", "title", "body", "language", "published",
-                    "first_seen", "story_id")  # fmt: skip
 
 
 @store_errors
@@ -61,9 +58,7 @@ def story_detail(store: Store, story_id: int) -> StoryDetail | None:
             return None
         [summary] = _summaries(conn, [row])
         articles = conn.execute(
-            sa.select(*(a[c] for c in _ARTICLE_COLUMNS))
-            .where(a.story_id == story_id)
-            .order_by(a.id)
+            sa.select(*stored_article_columns()).where(a.story_id == story_id).order_by(a.id)
         ).all()
         deliveries = _deliveries(conn, outbox_t.c.story_id == story_id, 1000, 0)
     return StoryDetail(summary, tuple(StoredArticle(*r) for r in articles), tuple(deliveries))
