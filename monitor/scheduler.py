@@ -131,7 +131,8 @@ class Daemon:
         try:
             await asyncio.to_thread(self._sync, store)
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
-                rt = self._runtime(store, fetcher, self.config)
+                live = self._live(store, fetcher)
+                rt = live.rt
                 claimed = await asyncio.to_thread(
                     store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
                 )
@@ -146,7 +147,7 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
-                await self._drain(rt, build_notifiers(self.config, fetcher.post))
+                await self._drain(rt, live.notifiers)
         finally:
             await asyncio.to_thread(store.close)
         return results

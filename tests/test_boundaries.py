@@ -91,12 +91,17 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
+def _daemon(tmp_path: Path) -> tuple[Path, Daemon]:
+    """A daemon (not started) on a good sources.yaml the test may rewrite."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(_with())
+    return path, Daemon(path, load_config(path))
+
+
 async def test_a_reload_with_a_bad_channel_keeps_the_running_rules_and_notifiers(
     tmp_path: Path, store: Store
 ) -> None:
-    path = tmp_path / "sources.yaml"
-    path.write_text(_with())
-    daemon = Daemon(path, load_config(path))
+    path, daemon = _daemon(tmp_path)
     async with Fetcher() as fetcher:
         live = daemon._live(store, fetcher)
         before = (daemon.config, live.rt, live.notifiers)
@@ -142,9 +147,7 @@ async def test_a_poll_whose_outcome_cannot_be_recorded_returns_instead_of_raisin
 async def test_a_reload_keeps_the_vocabulary_the_news_has_warmed(
     tmp_path: Path, store: Store
 ) -> None:
-    path = tmp_path / "sources.yaml"
-    path.write_text(_with())
-    daemon = Daemon(path, load_config(path))
+    path, daemon = _daemon(tmp_path)
     async with Fetcher() as fetcher:
         live = daemon._live(store, fetcher)
         rt = live.rt

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from tests.clikit import Result
 from tests.faultserver import FaultServer, Reply
 from tests.sitekit import HOOK_SECRET, MailSink, mail_sink, render, serve_site
 
@@ -134,11 +135,11 @@ def write_config(tmp_path: Path, site: FaultServer, mail: MailSink, *, reprint: 
     return config
 
 
-def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--config", str(config), *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def cli(run_cli: Callable[..., Result], config: Path, *args: str) -> tuple[int, str, str]:
+    # run_cli runs with only the MONITOR_* variables it is given: pass the test's own.
+    env = {k: v for k, v in os.environ.items() if k.startswith("MONITOR_")}
+    result = run_cli("--config", str(config), *args, env=env)
+    return result.code, result.out, result.err
 
 
 ALERT_LINE = re.compile(r"^  alert:\s+\S+ \S+  \[(?P<source>[^\]]+)\]  (?P<title>.+?)  \S+$")
@@ -174,16 +175,16 @@ def test_rules_test_alert_previews_exactly_what_run_once_sends(
     db_url: str,
     site: FaultServer,
     mail: MailSink,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
     config = write_config(tmp_path, site, mail, reprint=False)
-    code, _, err = cli(capsys, config, "run", "--once")
+    code, _, err = cli(run_cli, config, "run", "--once")
     assert code == 0, err
     delivered = sent(site, mail)
 
-    code, out, err = cli(capsys, config, "rules", "test", "amazon-watch", "--since", "30d")
+    code, out, err = cli(run_cli, config, "rules", "test", "amazon-watch", "--since", "30d")
     assert code == 0, err
     # The preview's alerts are the receivers' alerts: same stories, same channels.
     assert previewed(out) == delivered
@@ -200,7 +201,7 @@ def test_rules_test_alert_previews_exactly_what_run_once_sends(
     assert "source outsider not in sources: " in out
 
     # A bare query keeps its meaning: every matching article, filters not applied.
-    code, out, err = cli(capsys, config, "rules", "test", "Amazon", "--since", "30d")
+    code, out, err = cli(run_cli, config, "rules", "test", "Amazon", "--since", "30d")
     assert code == 0, err
     assert "6 of 7 article(s) match" in err
     for outlet in ("[outsider]", "[english]", "[archive]", "[copycat]"):
@@ -211,12 +212,12 @@ def test_rules_test_names_the_alerts_when_neither_alert_nor_query(
     tmp_path: Path,
     site: FaultServer,
     mail: MailSink,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
     config = write_config(tmp_path, site, mail, reprint=False)
-    code, _, err = cli(capsys, config, "rules", "test", 'amazon-wach "oops')
+    code, _, err = cli(run_cli, config, "rules", "test", 'amazon-wach "oops')
     assert code == 1
     assert "is not an alert in the config (alerts: amazon-watch)" in err
     assert "does not parse as a query" in err
@@ -228,14 +229,14 @@ def test_fetch_says_what_is_stored_and_what_would_not_alert_again(
     db_url: str,
     site: FaultServer,
     mail: MailSink,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
     config = write_config(tmp_path, site, mail, reprint=True)
     db_file = tmp_path / "monitor.db"
     # No database yet: the dry run says so, and does not create one.
-    code, out, err = cli(capsys, config, "fetch", "reprint")
+    code, out, err = cli(run_cli, config, "fetch", "reprint")
     assert code == 0, err
     assert "no database yet" in out and "would alert amazon-watch -> team-mail, ops-hook" in out
     if db_url.startswith("sqlite"):
@@ -243,21 +244,21 @@ def test_fetch_says_what_is_stored_and_what_would_not_alert_again(
 
     # Stored once without the reprint: the letter has alerted on both channels.
     write_config(tmp_path, site, mail, reprint=False)
-    assert cli(capsys, config, "run", "--once")[0] == 0
+    assert cli(run_cli, config, "run", "--once")[0] == 0
     before = sent(site, mail)
     config = write_config(tmp_path, site, mail, reprint=True)
 
-    code, out, err = cli(capsys, config, "fetch", "qdn-tech")
+    code, out, err = cli(run_cli, config, "fetch", "qdn-tech")
     assert code == 0, err
     assert out.count("already stored (story #") == 2 and "a poll skips it" in out
     assert "would alert" not in out
 
-    code, out, err = cli(capsys, config, "fetch", "reprint")
+    code, out, err = cli(run_cli, config, "fetch", "reprint")
     assert code == 0, err
     assert re.search(r"not stored yet, a copy of story #\d+", out)
     assert "would not alert amazon-watch again -> team-mail, ops-hook: its story" in out
     assert "would alert amazon-watch" not in out
 
     # And the poll agrees: the reprint is stored, nothing more is sent.
-    assert cli(capsys, config, "run", "--once")[0] == 0
+    assert cli(run_cli, config, "run", "--once")[0] == 0
     assert sent(site, mail) == before

@@ -7,9 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,7 +24,7 @@ from monitor.web import check_bind, is_loopback, web_handler
 from tests.clikit import Result
 from tests.faultserver import FaultServer
 from tests.sitekit import MailSink, free_port, mail_sink
-from tests.webkit import HOSTILE, OPEN_LETTER, SECRETS, TOKEN, serve_all, write_config
+from tests.webkit import HOSTILE, OPEN_LETTER, SECRETS, TOKEN, serve_all, start_web, write_config
 
 PAGES = ["/", "/stories", "/sources", "/alerts", "/search?q=Amazon+IA+licenciements"]
 APIS = ["/api/overview", "/api/stories", "/api/sources", "/api/alerts",
@@ -277,15 +274,9 @@ def test_monitor_web_serves_over_http_with_its_token(
     tmp_path: Path, db_url: str, polled: Path
 ) -> None:
     port = free_port()
-    env = {**os.environ, "MONITOR_DATABASE_URL": db_url, "WEB_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(polled), "web", "--http",
-         f"127.0.0.1:{port}"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_web(polled, db_url, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/healthz", proc)
         status, _, _ = _fetch(f"{base}/api/stories")
         assert status == 401
         auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -303,19 +294,6 @@ def test_monitor_web_serves_over_http_with_its_token(
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert TOKEN not in err
-
-
-def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1]
-        try:
-            if _fetch(url)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
 
 
 async def test_server_refuses_garbage_and_survives_it() -> None:

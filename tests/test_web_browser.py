@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,8 +14,7 @@ import pytest
 from tests.clikit import Result
 from tests.faultserver import FaultServer
 from tests.sitekit import free_port, mail_sink
-from tests.test_web import _wait_for
-from tests.webkit import HOSTILE, OPEN_LETTER, SECRETS, TOKEN, serve_all, write_config
+from tests.webkit import HOSTILE, OPEN_LETTER, SECRETS, TOKEN, serve_all, start_web, write_config
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,16 +38,9 @@ def served(tmp_path: Path, run_cli: Callable[..., Result]) -> Iterator[str]:
         out = run_cli("--config", str(config), "run", "--once", env={"MONITOR_DATABASE_URL": db})
         assert out.code == 0, out.err
     port = free_port()
-    env = {**os.environ, "MONITOR_DATABASE_URL": db, "WEB_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "web", "--http",
-         f"127.0.0.1:{port}"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    proc = start_web(config, db, port)
     try:
-        _wait_for(f"{base}/healthz", proc)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)

@@ -3,7 +3,13 @@ article with a hostile title, a config holding secrets that no page may show."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -120,3 +126,27 @@ def write_config(tmp_path: Path, site: FaultServer, mail: MailSink, http: str = 
         """)
     )
     return config
+
+
+def start_web(config: Path, db_url: str, port: int) -> subprocess.Popen[str]:
+    """``monitor web`` in a process of its own, with the token in its environment, once
+    its /healthz answers (the caller stops it with SIGTERM)."""
+    env = {**os.environ, "MONITOR_DATABASE_URL": db_url, "WEB_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "web", "--http",
+         f"127.0.0.1:{port}"],
+        cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/healthz"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except (OSError, urllib.error.HTTPError):
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"{url} never answered")

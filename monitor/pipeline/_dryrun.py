@@ -105,8 +105,9 @@ class DryRun:
     async def _known_keys(self, store: Store) -> dict[str, datetime | None]:
         if self._known is None:
             keys = [c.key for c in self.listing.candidates]
-            self._known = await asyncio.to_thread(store.known_keys, keys)
-            self._stories = await asyncio.to_thread(store.stories_of, keys)
+            stored = await asyncio.to_thread(store.stored_versions, keys)
+            self._known = {key: updated for key, (updated, _) in stored.items()}
+            self._stories = {key: story for key, (_, story) in stored.items()}
         return self._known
 
     async def _new(self, store: Store, prepared: Prepared) -> Verdict:

@@ -35,7 +35,8 @@ class ArticleOps(StoreBase):
         """The url keys among ``keys`` already stored, each with the version stamp it was
         stored with (the feed's updated date): a known article is not fetched again
         unless its feed says it changed since."""
-        return by_url_key(self.engine, keys, articles_t.c.updated)
+        found = by_url_key(self.engine, keys, articles_t.c.updated)
+        return {key: updated for key, (updated,) in found.items()}
 
     def update_article(self, article: NewArticle, alerts: Sequence[NewAlert]) -> Inserted | None:
         """An edited article (same URL, new text): store the new version and create only

@@ -4,6 +4,7 @@ join, which alerts does a story already have. Nothing here writes."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -13,9 +14,12 @@ from monitor.store._models import NearFinder, NewArticle
 
 
 class PreviewOps(StoreBase):
-    def stories_of(self, keys: Sequence[str]) -> dict[str, int | None]:
-        """The story of each stored article among the url ``keys``."""
-        return by_url_key(self.engine, keys, articles_t.c.story_id)
+    def stored_versions(self, keys: Sequence[str]) -> dict[str, tuple[datetime | None, int | None]]:
+        """Of each stored article among the url ``keys``: its version stamp (as
+        ``known_keys`` gives it) and its story, in one read."""
+        a = articles_t.c
+        found = by_url_key(self.engine, keys, a.updated, a.story_id)
+        return {key: (updated, story) for key, (updated, story) in found.items()}
 
     def story_for(self, article: NewArticle, near: NearFinder | None) -> int | None:
         """The stored story an insert of ``article`` would put it in (None: a new one)."""

@@ -100,6 +100,15 @@ class WebApp:
         # Pages read the archive in worker threads; a few expensive searches at once must
         # not take every thread the daemon's polls and deliveries also wait for.
         self._slots = asyncio.Semaphore(WEB_CONCURRENCY)
+        # The secrets to blank, worked out once per config (a reload makes a new one)
+        # rather than over every source and channel on every request.
+        self._secrets: tuple[Config, tuple[str, ...]] | None = None
+
+    def _secrets_of(self, config: Config) -> tuple[str, ...]:
+        cached = self._secrets
+        if cached is None or cached[0] is not config:
+            cached = self._secrets = (config, secrets_of(config))
+        return cached[1]
 
     async def __call__(self, request: Request) -> Response:
         if request.path == "/static/style.css":
@@ -126,14 +135,14 @@ class WebApp:
             return self._error(404, str(exc), api, request)
         except _data.BadRequest as exc:
             return self._error(400, str(exc), api, request)
-        data = scrub(data, secrets_of(config))
+        data = scrub(data, self._secrets_of(config))
         if api:
             return Response(200, _json(data), JSON)
         page = render(route.template, data=data, title=route.title, request=request)
         return Response(200, page.encode(), HTML)
 
     def _error(self, status: int, message: str, api: bool, request: Request) -> Response:
-        message = scrub(message, secrets_of(self.config()))
+        message = scrub(message, self._secrets_of(self.config()))
         if api:
             return Response(status, _json({"error": message}), JSON)
         page = render("error.html", data={"status": status, "message": message},

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import Config, parse_duration
-from monitor.errors import ConfigError, QueryError
+from monitor.errors import QueryError
 from monitor.pipeline import match_stored, stored_document, utcnow
 from monitor.rules import Match, parse_query
 from monitor.store import (
@@ -256,7 +256,7 @@ def _since(value: str) -> datetime | None:
     try:
         span: timedelta | None = parse_duration(value)
         return utcnow() - span if span else None
-    except (ConfigError, ValueError, OverflowError) as exc:
+    except (ValueError, OverflowError) as exc:  # a bad duration, or one past the calendar
         raise BadRequest(f"since: {exc}") from None
 
 
