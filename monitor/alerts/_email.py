@@ -61,6 +61,23 @@ def _smtp_failure(exc: Exception, where: str) -> DeliveryError:
     return DeliveryError(f"SMTP {where} failed: {exc or type(exc).__name__}")
 
 
+def tls_context(
+    tls: TLSMode, ca_file: str | None = None, *, verify: bool = True
+) -> ssl.SSLContext | None:
+    """The TLS context of a relay: the system's CAs plus ``ca_file`` (a private CA), or
+    no certificate check at all when ``verify`` is false; None for the library's default."""
+    if tls == "none" or (ca_file is None and verify):
+        return None
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"smtp ca_file cannot be loaded: {exc}") from None
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class EmailNotifier:
     """Sends each alert as a text + HTML email to every address in ``to``."""
 
@@ -118,6 +135,7 @@ class EmailNotifier:
             password=smtp.password,
             timeout=smtp.timeout,
             subject_template=channel.subject,
+            tls_context=tls_context(smtp.tls, smtp.ca_file, verify=smtp.verify),
         )
 
     def _compose(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import sys
+from datetime import UTC, datetime
 
 from monitor.cli._table import table
 from monitor.config import Config
@@ -57,18 +59,30 @@ def status(config: Config) -> int:
     return 0
 
 
-def alerts(
-    config: Config, action: str, alert_id: str | None, status_filter: str | None, limit: int
-) -> int:
+def retry(config: Config, alert_id: str | None) -> int:
+    """`alerts retry [ID]`: one alert (any status) or every dead one, queued again."""
     store = open_db(config)
     try:
-        if action == "retry":
-            n = retry_alerts(store, utcnow(), alert_id)
-            print(f"{n} alert(s) queued for delivery")
-            return 0 if n or not alert_id else 1
+        n = retry_alerts(store, utcnow(), alert_id)
+    finally:
+        store.close()
+    if alert_id and not n:
+        print(f"error: no alert with id {alert_id!r} (monitor alerts lists them)", file=sys.stderr)
+        return 1
+    print(f"{n} alert(s) queued for delivery")
+    return 0
+
+
+def alerts(config: Config, status_filter: str | None, limit: int, *, as_json: bool) -> int:
+    """`alerts [list]`: newest first, as a table or (``--json``) one JSON array."""
+    store = open_db(config)
+    try:
         rows = list_alerts(store, status_filter, limit)
     finally:
         store.close()
+    if as_json:
+        print(json.dumps([_alert_json(r) for r in rows], ensure_ascii=False, indent=2))
+        return 0
     out = [("ALERT ID", "RULE", "CHANNEL", "STATUS", "TRIES", "CREATED", "TITLE")]
     for r in rows:
         created = r["created"]
@@ -79,3 +93,18 @@ def alerts(
         )  # fmt: skip
     table(out)
     return 0
+
+
+def _alert_json(row: dict[str, object]) -> dict[str, object]:
+    def when(value: object) -> str | None:
+        if not isinstance(value, datetime):
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+
+    return {
+        "id": row["alert_id"], "rule": row["rule"], "channel": row["channel"],
+        "status": row["status"], "attempts": row["attempts"], "created": when(row["created"]),
+        "next_attempt": when(row["next_attempt"]), "sent_at": when(row["sent_at"]),
+        "last_error": row["last_error"], "title": row["title"], "url": row["url"],
+    }  # fmt: skip

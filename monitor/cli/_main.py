@@ -1,17 +1,29 @@
 """``main(argv)``: parse, configure logging, run one command, map errors to exit codes.
 
-Exit codes: 0 ok, 1 a command failed, 2 the config is invalid, 3 the database cannot be used.
+Exit codes: 0 ok, 1 a command failed, 2 the config (or a command-line value) is
+invalid, 3 the database cannot be used.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 
 from monitor.cli import _admin, _archive, _extract, _run
-from monitor.cli._parser import build_parser
-from monitor.config import config_path, load_config, parse_duration, summarize
+from monitor.cli._completion import completion_script
+from monitor.cli._parser import build_parser, finish
+from monitor.cli._style import paint
+from monitor.config import (
+    InvalidConfig,
+    check_report,
+    config_path,
+    json_schema,
+    load_config,
+    summarize,
+)
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.observe import setup_logging
 
@@ -20,31 +32,62 @@ EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = finish(parser.parse_args(argv))
     setup_logging(args.log_format, args.log_level)
     try:
-        return _dispatch(args)
+        return _dispatch(parser, args)
     except ConfigError as exc:
-        print(f"error: invalid config:\n{exc}", file=sys.stderr)
+        if getattr(args, "json", False) and args.command == "check":
+            print(json.dumps(_errors_report(args, exc), ensure_ascii=False, indent=2))
+        print(f"{_error()} invalid config:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{_error()} {exc}", file=sys.stderr)
         return EXIT_DATABASE
     except MonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{_error()} {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `monitor alerts --json | head`: the reader has gone
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes it at exit)
+        return 0
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _error() -> str:
+    return paint("error:", "red", sys.stderr)
+
+
+def _errors_report(args: argparse.Namespace, exc: ConfigError) -> dict[str, object]:
+    file = str(config_path(args.config))
+    if isinstance(exc, InvalidConfig):
+        errors = [
+            {"file": p.file, "line": p.line, "key": p.key, "message": p.message}
+            for p in exc.problems
+        ]
+    else:
+        errors = [{"file": file, "line": None, "key": "", "message": str(exc)}]
+    return {"file": file, "ok": False, "errors": errors}
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "extract":
         return _extract.extract(args.target, as_json=args.json, selector=args.selector)
+    if args.command == "schema":
+        print(json.dumps(json_schema(), indent=2))
+        return 0
+    if args.command == "completion":
+        print(completion_script(parser, args.shell))
+        return 0
     path = config_path(args.config)
     config = load_config(path)
     if args.command == "check":
-        print(f"{path}: ok")
-        print(summarize(config))
+        if args.json:
+            print(json.dumps(check_report(config, str(path)), ensure_ascii=False, indent=2))
+        else:
+            print(f"{path}: {paint('ok', 'green', sys.stdout)}")
+            print(summarize(config))
         return 0
     if args.command == "fetch":
         return _run.dry_run(config, args.source, args.limit)
@@ -53,14 +96,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "web":
         return _run.web(config, args.http)
     if args.command == "rules":
-        return _archive.replay(config, args.query, parse_duration(args.since), args.limit)
+        return _archive.replay(config, args.query, args.since, args.limit)
     if args.command == "search":
-        since = parse_duration(args.since) if args.since else None
-        return _archive.search(config, args.query, since, args.limit)
+        return _archive.search(config, args.query, args.since, args.limit)
     if args.command == "status":
         return _admin.status(config)
     if args.command == "alerts":
-        return _admin.alerts(config, args.action, args.alert_id, args.status, args.limit)
+        if args.alerts_command == "retry":
+            return _admin.retry(config, args.alert_id)
+        return _admin.alerts(config, args.status, args.limit, as_json=args.json)
     if args.command == "db":
         _admin.open_db(config).close()
         print("database is at the latest revision")

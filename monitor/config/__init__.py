@@ -5,7 +5,7 @@ Everything a component needs is validated here, at the boundary, so that a file
 the key, never a value.
 """
 
-from monitor.config._load import config_path, load_config, parse_config, summarize
+from monitor.config._load import InvalidConfig, config_path, load_config, parse_config
 from monitor.config._schema import (
     DEFAULT_CONFIG,
     DEFAULT_DATABASE,
@@ -22,8 +22,17 @@ from monitor.config._schema import (
     SmtpConfig,
     SourceConfig,
     WebhookChannel,
+    json_schema,
+)
+from monitor.config._summary import (
+    check_report,
+    config_warnings,
+    describe_polling,
+    polling_range,
+    summarize,
 )
 from monitor.config._units import parse_duration, parse_size
+from monitor.config._yaml import Problem
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -37,14 +46,21 @@ __all__ = [
     "FetchConfig",
     "HealthConfig",
     "HttpConfig",
+    "InvalidConfig",
     "LogChannel",
+    "Problem",
     "SmtpConfig",
     "SourceConfig",
     "WebhookChannel",
+    "check_report",
     "config_path",
+    "config_warnings",
+    "describe_polling",
+    "json_schema",
     "load_config",
     "parse_config",
     "parse_duration",
     "parse_size",
+    "polling_range",
     "summarize",
 ]

@@ -1,159 +1,119 @@
-"""Reading a sources.yaml: YAML to data, data to a validated ``Config``, cross-checks.
+"""Reading a sources.yaml: bytes to text, YAML to data, data to a validated ``Config``.
 
 The YAML is composed into nodes first so that every value keeps its line; ``${VAR}``
-references are then filled from the environment and the result goes through pydantic.
-Every error names the file, the line and the key, and never echoes a value: values may
-be secrets once interpolated.
+references are then filled from the environment and the result goes through pydantic
+and the cross-checks. Every problem of the file is collected and reported at once
+(``InvalidConfig``), each naming the file, the line and the key, never a value: values
+may be secrets once interpolated.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from monitor.alerts import check_channel
-from monitor.config._schema import (
-    _CHANNEL_TYPES,
-    DEFAULT_CONFIG,
-    Config,
+from monitor.config._checks import channel_problems, cross_checks
+from monitor.config._keys import known_keys
+from monitor.config._schema import _CHANNEL_TYPES, DEFAULT_CONFIG, Config
+from monitor.config._yaml import (
+    Builder,
+    Located,
+    Problem,
+    control_characters,
+    validation_problems,
 )
-from monitor.config._yaml import Builder, Located, format_loc, validation_message
-from monitor.errors import ConfigError, QueryError
-from monitor.text import redact_url
+from monitor.errors import ConfigError
+
+# A sources.yaml of thousands of sources is well under a megabyte; past this, a file is
+# not one (a log, a dump) and reading it would only cost time and memory.
+MAX_FILE = 4 * 2**20
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is built in
 
 
-def _cross_checks(config: Config, file: str, located: Located) -> list[str]:
-    problems: list[str] = []
+class InvalidConfig(ConfigError):
+    """Every problem of one file; the message lists them, one a line, by line number."""
 
-    def at(path: tuple[str | int, ...], msg: str) -> None:
-        line = located.line_of(path)
-        problems.append(f"{file}:{line}: {format_loc(path)}: {msg}")
-
-    seen: dict[str, int] = {}
-    for i, source in enumerate(config.sources):
-        if source.name in seen:
-            at(
-                ("sources", i, "name"),
-                f"duplicate source name (first at sources[{seen[source.name]}])",
-            )
-        seen.setdefault(source.name, i)
-    seen = {}
-    for i, alert in enumerate(config.alerts):
-        if alert.name in seen:
-            at(("alerts", i, "name"), f"duplicate alert name (first at alerts[{seen[alert.name]}])")
-        seen.setdefault(alert.name, i)
-        for j, channel in enumerate(alert.notify):
-            if channel not in config.channels:
-                at(("alerts", i, "notify", j), f"no channel named {channel!r} in channels")
-        for j, name in enumerate(alert.sources):
-            if name not in {s.name for s in config.sources}:
-                at(("alerts", i, "sources", j), f"no source named {name!r} in sources")
-        problem = _query_problem(alert.query, config.synonyms)
-        if problem:
-            at(("alerts", i, "query"), problem)
-    if config.health is not None:
-        for j, channel in enumerate(config.health.notify):
-            if channel not in config.channels:
-                at(("health", "notify", j), f"no channel named {channel!r} in channels")
-    return problems
-
-
-def _channel_problems(config: Config, file: str, located: Located) -> list[str]:
-    """What each channel's notifier would refuse at start, found now: one round of errors."""
-    problems = []
-    for name, channel in config.channels.items():
-        try:
-            check_channel(channel)
-        except ConfigError as exc:
-            line = located.line_of(("channels", name))
-            problems.append(f"{file}:{line}: {format_loc(('channels', name))}: {exc}")
-    return problems
-
-
-def _query_problem(query: str, synonyms: Sequence[Sequence[str]]) -> str | None:
-    from monitor.rules import parse_query  # the rules package is pure; import on use
-
-    try:
-        parse_query(query, synonyms)
-    except QueryError as exc:
-        return f"invalid query: {exc}"
-    return None
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        ordered = sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.key))
+        self.problems = tuple(ordered)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def parse_config(
     text: str, file: str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
 ) -> Config:
-    """Validate the text of a sources.yaml; raise ConfigError listing every problem found."""
+    """Validate the text of a sources.yaml; raise ``InvalidConfig`` listing every problem."""
     env = os.environ if env is None else env
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{file}{line}: {problem}") from None
+    raw = control_characters(text, file)
+    if raw:  # YAML would stop at the first one, and without a line
+        raise InvalidConfig(raw)
+    if not text.strip():
+        raise InvalidConfig([Problem(file, 1, "", "the file is empty: nothing to monitor")])
+    root = _compose(text, file)
     builder = Builder(file, env)
     data = {} if root is None else builder.build(root, ())
-    located = Located(builder.lines)
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}:1: the top level must be a mapping of keys")
+        raise InvalidConfig([Problem(file, 1, "", "the top level must be a mapping of keys")])
+    located = Located(builder.lines)
+    problems = list(builder.problems)
+    config: Config | None = None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_message(file, located, exc, _CHANNEL_TYPES)) from None
-    problems = _cross_checks(config, file, located) + _channel_problems(config, file, located)
-    if problems:
-        raise ConfigError("\n".join(problems))
+        problems += validation_problems(file, located, exc, known_keys, _CHANNEL_TYPES)
+    problems += cross_checks(data, file, located)
+    problems += channel_problems(data, file, located, check_channel)
+    if problems or config is None:
+        raise InvalidConfig(problems)
     database = env.get("MONITOR_DATABASE_URL")
     if database:
         config = config.model_copy(update={"database": database})
     return config
 
 
+def _compose(text: str, file: str) -> yaml.Node | None:
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise InvalidConfig([Problem(file, line, "", f"not valid YAML: {problem}")]) from None
+    except RecursionError:
+        raise InvalidConfig([Problem(file, None, "", "nested too deep")]) from None
+    return node
+
+
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a sources.yaml file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such file (pass --config or set MONITOR_CONFIG)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read: {exc}") from None
-    return parse_config(text, str(p), env)
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a sources.yaml file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE:
+        raise ConfigError(f"{p}: larger than {MAX_FILE // 2**20} MiB: not a sources.yaml")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidConfig(
+            [Problem(str(p), line, "", f"not UTF-8 (byte 0x{data[exc.start]:02x}); save as UTF-8")]
+        ) from None
+    return parse_config(text.removeprefix("\ufeff"), str(p), env)
 
 
 def config_path(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Path:
     """--config wins, then MONITOR_CONFIG, then ./sources.yaml."""
     env = os.environ if env is None else env
     return Path(explicit or env.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
-
-
-def summarize(config: Config) -> str:
-    """A short human summary for ``monitor check``."""
-    out = [f"database: {redact_url(config.database)}"]
-    out.append(f"{len(config.sources)} source(s):")
-    for s in config.sources:
-        every = _format_duration(s.interval)
-        state = "" if s.enabled else " (disabled)"
-        out.append(f"  {s.name:<24} {s.kind:<4} every {every:<5} {s.url}{state}")
-    out.append(f"{len(config.alerts)} alert(s):")
-    for a in config.alerts:
-        out.append(f"  {a.name:<24} {a.query!r} -> {', '.join(a.notify)}")
-    out.append(f"{len(config.channels)} channel(s):")
-    for name, ch in config.channels.items():
-        target = ch.target()
-        out.append(f"  {name:<24} {ch.type:<7} {target}")
-    return "\n".join(out)
-
-
-def _format_duration(d: timedelta) -> str:
-    seconds = int(d.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts._schedule import Schedule, parse_schedule
-from monitor.config._units import Duration, OptionalDuration, Size
+from monitor.config._units import Duration, OptionalDuration, Size, Strings, WholeNumber
 from monitor.text import redact_url, split_host_port
 
 DEFAULT_CONFIG = "sources.yaml"
@@ -30,13 +30,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a name cannot be blank")
+    return value
+
+
 class SourceConfig(_Model):
     name: str = Field(min_length=1)
     url: str
     kind: Literal["feed", "page"] = "feed"
     interval: Duration = timedelta(minutes=10)
     language: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: Strings = ()
     allow_private_networks: bool | None = None
     link_selector: str | None = None
     body_selector: str | None = None
@@ -51,6 +57,7 @@ class SourceConfig(_Model):
         return max(self.interval, min(self.interval * 6, timedelta(hours=6)))
 
     _url = field_validator("url")(_check_http_url)
+    _name = field_validator("name")(_check_name)
 
     @field_validator("link_selector", "body_selector")
     @classmethod
@@ -75,12 +82,14 @@ class SourceConfig(_Model):
 class AlertConfig(_Model):
     name: str = Field(min_length=1)
     query: str = Field(min_length=1)
-    notify: tuple[str, ...] = Field(min_length=1)
+    notify: Strings = Field(min_length=1)
     max_age: OptionalDuration = timedelta(days=3)
-    languages: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
+    languages: Strings = ()
+    sources: Strings = ()
+    tags: Strings = ()
     mode: Literal["instant", "digest"] | None = None
+
+    _name = field_validator("name")(_check_name)
 
 
 class _Channel(_Model):
@@ -89,7 +98,7 @@ class _Channel(_Model):
     mode: Literal["instant", "digest"] = "instant"
     digest: str = "daily 08:00"
     timezone: str = "UTC"
-    max_per_hour: int | None = Field(default=None, ge=1)
+    max_per_hour: WholeNumber | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> _Channel:
@@ -114,12 +123,29 @@ class LogChannel(_Channel):
 
 
 class SmtpConfig(_Model):
-    host: str
-    port: int = 587
+    host: str = Field(min_length=1)
+    port: WholeNumber = Field(default=587, ge=1, le=65535)
     username: str | None = None
     password: str | None = Field(default=None, repr=False)
     tls: Literal["starttls", "ssl", "none"] = "starttls"
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    # A private CA's certificates (PEM) to trust for this relay, beside the system's.
+    ca_file: str | None = None
+    # False skips the certificate check (a lab relay with a self-signed certificate);
+    # `monitor check` warns about it.
+    verify: bool = True
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca(cls, value: str | None) -> str | None:
+        if value is not None:
+            import ssl
+
+            try:
+                ssl.create_default_context(cafile=value)
+            except (OSError, ssl.SSLError, ValueError):
+                raise ValueError("cannot load it as PEM CA certificates") from None
+        return value
 
     @model_validator(mode="after")
     def _no_plaintext_credentials(self) -> SmtpConfig:
@@ -132,8 +158,8 @@ class SmtpConfig(_Model):
 
 class EmailChannel(_Channel):
     type: Literal["email"]
-    to: tuple[str, ...] = Field(min_length=1)
-    from_: str = Field(alias="from")
+    to: Strings = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=1)
     smtp: SmtpConfig
     subject: str = "[{alert}] {title}"
 
@@ -149,7 +175,7 @@ class WebhookChannel(_Channel):
     url: str
     secret: str | tuple[str, ...] | None = Field(default=None, repr=False)
     allow_private_networks: bool | None = None
-    timeout: float = 15.0
+    timeout: float = Field(default=15.0, gt=0, le=3600)
 
     _url = field_validator("url")(_check_http_url)
 
@@ -170,8 +196,8 @@ class WebhookChannel(_Channel):
 
 class AppriseChannel(_Channel):
     type: Literal["apprise"]
-    urls: tuple[str, ...] = Field(min_length=1, repr=False)  # they carry tokens
-    timeout: float = 30.0
+    urls: Strings = Field(min_length=1, repr=False)  # they carry tokens
+    timeout: float = Field(default=30.0, gt=0, le=3600)
 
     def secret_values(self) -> tuple[str, ...]:
         # An Apprise URL is its tokens (schema://token/token...): an error quoting any
@@ -192,18 +218,26 @@ class FetchConfig(_Model):
     """Limits and manners of every request (the defaults suit public news sites)."""
 
     user_agent: str | None = None
-    timeout: Duration = timedelta(seconds=30)
-    connect_timeout: Duration = timedelta(seconds=10)
+    timeout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    connect_timeout: Duration = Field(default=timedelta(seconds=10), gt=timedelta(0))
     max_size: Size = 15 * 2**20
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    max_redirects: WholeNumber = Field(default=5, ge=0, le=20)
+    per_host_concurrency: WholeNumber = Field(default=2, ge=1, le=64)
     min_delay: Duration = timedelta(seconds=1)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _one_header_line(cls, value: str | None) -> str | None:
+        # A line break cannot be sent in a header: every request would fail.
+        if value is not None and any(c in value for c in "\r\n"):
+            raise ValueError("a User-Agent is one line")
+        return value
 
 
 class HealthConfig(_Model):
     """Tell someone when a source has been failing for a while, and when it recovers."""
 
-    notify: tuple[str, ...] = Field(min_length=1)
+    notify: Strings = Field(min_length=1)
     after: Duration = timedelta(hours=6)
 
 
@@ -243,7 +277,7 @@ class Config(_Model):
     database: str = DEFAULT_DATABASE
     allow_private_networks: bool = False
     fetch: FetchConfig = FetchConfig()
-    max_concurrency: int = Field(default=8, ge=1, le=256)
+    max_concurrency: WholeNumber = Field(default=8, ge=1, le=256)
     retention: OptionalDuration = None
     health: HealthConfig | None = None
     http: HttpConfig = HttpConfig()
@@ -261,3 +295,13 @@ class Config(_Model):
         if channel.allow_private_networks is not None:
             return channel.allow_private_networks
         return self.allow_private_networks
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of sources.yaml (``monitor schema``; editors validate with it)."""
+    schema = Config.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "news-monitor sources.yaml",
+        **schema,
+    }

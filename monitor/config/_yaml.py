@@ -7,8 +7,9 @@ the value (values may be secrets once interpolated).
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,35 +48,87 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a file: where it is and what is wrong (never the value itself)."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+# Nothing in sources.yaml nests deeper than a handful of levels; the caps keep a hostile
+# file (deep nesting, an alias bomb expanding a few lines into billions of values) from
+# exhausting the stack or the memory.
+MAX_DEPTH = 32
+MAX_VALUES = 200_000
+# C0 controls (but tab, LF, CR) and DEL: no setting means one, and a NUL in a value
+# would be cut short by C libraries (headers, SMTP, SQLite).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Builder:
-    """Turns composed YAML nodes into plain data, recording lines and filling ${VAR}."""
+    """Turns composed YAML nodes into plain data, recording lines and filling ${VAR}.
+
+    Problems (a duplicate key, an unset variable, a control character) are collected
+    in ``problems`` rather than raised, so that one run reports all of them."""
 
     def __init__(self, file: str, env: Mapping[str, str]) -> None:
         self.file = file
         self.env = env
         self.lines: dict[tuple[str | int, ...], int] = {}
+        self.problems: list[Problem] = []
+        self._values = 0
+
+    def _problem(self, line: int, path: Sequence[str | int], message: str) -> None:
+        self.problems.append(Problem(self.file, line, format_loc(path), message))
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
-        self.lines[path] = node.start_mark.line + 1
+        line = node.start_mark.line + 1
+        self.lines[path] = line
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise ConfigError(
+                f"{self.file}:{line}: more than {MAX_VALUES:,} values (YAML aliases expanding?)"
+            )
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(f"{self.file}:{line}: {format_loc(path)}: nested too deep")
         if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in out:
-                    line = key_node.start_mark.line + 1
-                    where = format_loc((*path, key))
-                    raise ConfigError(f"{self.file}:{line}: {where}: duplicate key")
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*path, key))
-            return out
+            return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         # Plain scalars were already tagged by the composer (int, bool, null...);
         # constructing them here keeps YAML's own typing.
-        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        try:
+            value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError):  # e.g. a bad !!timestamp
+            self._problem(line, path, "not a value YAML can read")
+            return None
         if isinstance(value, str):
-            return self._interpolate(value, path, node.start_mark.line + 1)
+            if _CONTROL.search(value):
+                self._problem(line, path, "contains a control character (NUL, ESC...)")
+            return self._interpolate(value, path, line)
         return value
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(line, path, "a key must be a plain word, not a list or mapping")
+                continue
+            key = str(key_node.value)
+            if key in out:
+                self._problem(line, (*path, key), "duplicate key (the first one is kept)")
+                continue
+            self.lines[(*path, key)] = line
+            out[key] = self.build(value_node, (*path, key))
+        return out
 
     def _interpolate(self, text: str, path: tuple[str | int, ...], line: int) -> str:
         def fill(m: re.Match[str]) -> str:
@@ -84,28 +137,58 @@ class Builder:
                 return self.env[name]
             if default is not None:
                 return default
-            where = format_loc(path)
-            raise ConfigError(
-                f"{self.file}:{line}: {where}: environment variable {name} is not set"
-            )
+            self._problem(line, path, f"environment variable {name} is not set")
+            return ""
 
         return _ENV_REF.sub(fill, text)
 
 
-def validation_message(
-    file: str, located: Located, err: ValidationError, tags: frozenset[str] = frozenset()
-) -> str:
-    """One line per error; ``tags`` are union discriminators pydantic puts in locations
-    (``channels.hook.webhook.url``), left out so the path reads as the user wrote it."""
-    lines = []
+def control_characters(text: str, file: str) -> list[Problem]:
+    """Control characters in the raw text, by line and column (YAML itself would only
+    say it cannot read the file)."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _CONTROL.search(line)
+        if m:
+            code = f"U+{ord(m.group()):04X}"
+            out.append(
+                Problem(file, number, "", f"column {m.start() + 1}: control character {code}")
+            )
+    return out
+
+
+def validation_problems(
+    file: str,
+    located: Located,
+    err: ValidationError,
+    known: Callable[[Sequence[str | int]], Sequence[str]],
+    tags: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """One problem per error. ``tags`` are the channel types pydantic puts in locations
+    (``channels.hook.webhook.url``), left out so the path reads as the user wrote it;
+    ``known(loc)`` gives the keys allowed beside an unknown one, for a "did you mean"."""
+    out = []
     for e in err.errors(include_input=False, include_url=False):
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and p in tags)]
-        line = located.line_of(loc)
+        raw = list(e["loc"])
+        loc = [p for i, p in enumerate(raw) if not (i == 2 and raw[0] == "channels" and p in tags)]
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = "unknown key" + did_you_mean(str(raw[-1]), known(raw[:-1]))
+        elif e["type"] == "union_tag_invalid":
+            msg = "unknown channel type" + did_you_mean(_tag_of(e), sorted(tags))
+            msg += f" (one of {', '.join(sorted(tags))})"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        where = f"{file}:{line}" if line else file
-        lines.append(f"{where}: {format_loc(loc)}: {msg}")
-    return "\n".join(lines)
+        out.append(Problem(file, located.line_of(loc), format_loc(loc), msg))
+    return out
+
+
+def _tag_of(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    return str(ctx.get("tag", ""))
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``: did you mean 'interval'?`` for a near-miss of a known word, else nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
