@@ -402,3 +402,56 @@ async def test_digest_email_lists_every_story_once(plain_server: Server) -> None
         assert "franceinfo" in body
     assert text.count("\n1. ") == 1 and text.count("\n2. ") == 1 and "\n3. " not in text
     assert html.count("<li>") == 2
+
+
+def _channel_config(port: int, smtp_extra: str) -> Any:
+    from monitor.config import parse_config
+
+    text = (
+        "channels:\n  mail:\n    type: email\n    to: veille@example.org\n"
+        "    from: monitor@example.org\n"
+        f"    smtp: {{host: 127.0.0.1, port: {port}, tls: starttls, username: {USER},"
+        f" password: {PASSWORD}, timeout: 5{smtp_extra}}}\n"
+    )
+    return parse_config(text, "s.yaml", {}).channels["mail"]
+
+
+async def test_a_relay_with_a_private_ca_is_trusted_through_ca_file(
+    starttls_server: Server, cert: tuple[Path, Path]
+) -> None:
+    from monitor.alerts._build import ChannelContext
+
+    channel = _channel_config(starttls_server.port, f", ca_file: '{cert[0]}'")
+    mailer = EmailNotifier.from_config(channel, ChannelContext(None, False))  # type: ignore[arg-type]
+    await mailer.send(make_message())
+    [got] = starttls_server.recorder.received
+    assert got.over_tls and starttls_server.recorder.tls_at_login == [True]
+    # The same relay without ca_file: the system's CAs do not know it, nothing is sent.
+    plain = EmailNotifier.from_config(
+        _channel_config(starttls_server.port, ""),
+        ChannelContext(None, False),  # type: ignore[arg-type]
+    )
+    with pytest.raises(DeliveryError, match="certificate verify failed"):
+        await plain.send(make_message())
+    assert len(starttls_server.recorder.received) == 1
+
+
+async def test_verify_false_skips_the_certificate_check(starttls_server: Server) -> None:
+    from monitor.alerts._build import ChannelContext
+
+    channel = _channel_config(starttls_server.port, ", verify: false")
+    mailer = EmailNotifier.from_config(channel, ChannelContext(None, False))  # type: ignore[arg-type]
+    await mailer.send(make_message())
+    [got] = starttls_server.recorder.received
+    assert got.over_tls  # still encrypted, just not authenticated
+
+
+def test_a_ca_file_that_is_not_pem_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    from monitor.config import InvalidConfig
+
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    for ca in (bogus, tmp_path / "missing.pem"):
+        with pytest.raises(InvalidConfig) as info:
+            _channel_config(25, f", ca_file: '{ca}'")
+        assert "s.yaml:6: channels.mail.smtp.ca_file: cannot load it" in str(info.value)

@@ -31,7 +31,7 @@ from monitor.errors import ConfigError
 
 # A sources.yaml of thousands of sources is well under a megabyte; past this, a file is
 # not one (a log, a dump) and reading it would only cost time and memory.
-MAX_FILE = 4 * 2**20
+MAX_FILE = 2**20
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is built in
 
 
@@ -52,11 +52,11 @@ def parse_config(
     raw = control_characters(text, file)
     if raw:  # YAML would stop at the first one, and without a line
         raise InvalidConfig(raw)
-    if not text.strip():
-        raise InvalidConfig([Problem(file, 1, "", "the file is empty: nothing to monitor")])
     root = _compose(text, file)
+    if root is None:  # nothing, or only comments
+        raise InvalidConfig([Problem(file, 1, "", "the file is empty: nothing to monitor")])
     builder = Builder(file, env)
-    data = {} if root is None else builder.build(root, ())
+    data = builder.build(root, ())
     if not isinstance(data, dict):
         raise InvalidConfig([Problem(file, 1, "", "the top level must be a mapping of keys")])
     located = Located(builder.lines)

@@ -66,9 +66,10 @@ class Problem:
 # file (deep nesting, an alias bomb expanding a few lines into billions of values) from
 # exhausting the stack or the memory.
 MAX_DEPTH = 32
-MAX_VALUES = 200_000
+MAX_VALUES = 100_000
 # C0 controls (but tab, LF, CR) and DEL: no setting means one, and a NUL in a value
 # would be cut short by C libraries (headers, SMTP, SQLite).
+_PLAIN = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -84,6 +85,7 @@ class Builder:
         self.lines: dict[tuple[str | int, ...], int] = {}
         self.problems: list[Problem] = []
         self._values = 0
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def _problem(self, line: int, path: Sequence[str | int], message: str) -> None:
         self.problems.append(Problem(self.file, line, format_loc(path), message))
@@ -98,6 +100,10 @@ class Builder:
             )
         if len(path) > MAX_DEPTH:
             raise ConfigError(f"{self.file}:{line}: {format_loc(path)}: nested too deep")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN:
+            # !!python/object and friends: no setting is one; never build what it names.
+            self._problem(line, path, "a YAML tag (!!...) is not allowed here")
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -105,8 +111,8 @@ class Builder:
         # Plain scalars were already tagged by the composer (int, bool, null...);
         # constructing them here keeps YAML's own typing.
         try:
-            value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError):  # e.g. a bad !!timestamp
+            value = self._constructor.construct_object(node, deep=True)
+        except Exception:  # PyYAML's constructors fail in many ways (`!!timestamp nope`)
             self._problem(line, path, "not a value YAML can read")
             return None
         if isinstance(value, str):
