@@ -371,3 +371,14 @@ def test_progress_bars_only_on_a_terminal_and_on_stderr(
     shown, piped = _on_a_terminal(replay, {"TERM": "xterm"}, tmp_path, stdout_too=False)
     assert "0/1 [" in shown and "article/s" in shown, shown
     assert "Story one" in piped and "\r" not in piped and "article/s" not in piped
+
+
+def test_check_never_prints_a_password_from_a_source_url(run_cli: Run, config: Path) -> None:
+    config.write_text(
+        config.read_text().replace("https://news.example.org/feed.xml",
+                                   "https://reader:hunter2-secret@news.example.org/feed.xml")
+    )  # fmt: skip
+    for argv in (("check",), ("check", "--json")):
+        res = run_cli(*argv, "--config", str(config))
+        assert res.code == 0, res.err
+        assert "hunter2" not in res.out + res.err and "news.example.org/feed.xml" in res.out

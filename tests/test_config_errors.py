@@ -3,6 +3,7 @@ one run, with its file, line and key, and what ``run`` would refuse refused by `
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -316,6 +317,21 @@ def test_malformed_files_exit_2_with_a_line_in_bounded_time_and_memory(
 def test_a_directory_is_named_as_such(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
     res = run_cli("check", "--config", str(tmp_path))
     assert res.code == 2 and f"{tmp_path}: is a directory" in res.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_without_blocking(
+    tmp_path: Path, run_cli: Callable[..., Result], kind: str
+) -> None:
+    path = tmp_path / "sources.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: opening it would wait for ever
+    else:
+        path = Path("/dev/zero")  # reading it would never end
+    started = time.perf_counter()
+    res = run_cli("check", "--config", str(path))
+    assert res.code == 2 and f"{path}: not a regular file" in res.err
+    assert time.perf_counter() - started < 5
 
 
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:

@@ -93,6 +93,9 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     """Read and validate a sources.yaml file."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_dir() and not p.is_file():
+            # A FIFO would block the open until a writer comes; a device never ends.
+            raise ConfigError(f"{p}: not a regular file (a pipe or a device)")
         with p.open("rb") as f:
             data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
