@@ -382,3 +382,16 @@ def test_check_never_prints_a_password_from_a_source_url(run_cli: Run, config: P
         res = run_cli(*argv, "--config", str(config))
         assert res.code == 0, res.err
         assert "hunter2" not in res.out + res.err and "news.example.org/feed.xml" in res.out
+
+
+def test_check_warns_about_a_webhook_without_its_secret(run_cli: Run, config: Path) -> None:
+    text = config.read_text().replace("notify: console", "notify: [console, hook]")
+    config.write_text(
+        text + "  hook:\n    type: webhook\n    url: https://hooks.example.org/x\n"
+        '    secret: "${HOOK_SECRET:-}"\n'
+    )
+    res = run_cli("check", "--config", str(config))
+    assert res.code == 0, res.err
+    assert "warning: channels.hook has no secret" in res.out
+    res = run_cli("check", "--config", str(config), env={"HOOK_SECRET": "s3cret"})
+    assert "warning" not in res.out

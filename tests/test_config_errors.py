@@ -356,3 +356,10 @@ def test_a_byte_order_mark_is_not_a_mistake(tmp_path: Path) -> None:
 
 def test_at_least_thirty_malformed_files() -> None:
     assert len(MALFORMED) + 1 >= 30  # the directory has its own test
+
+
+@pytest.mark.parametrize(("key", "value"), [("timezone", "Mars/Olympus"), ("digest", "sometimes")])
+def test_a_bad_digest_schedule_names_its_own_line(key: str, value: str) -> None:
+    text = BASE.replace("    type: webhook", f"    type: webhook\n    {key}: {value}")
+    [problem] = problems_of(text)
+    assert problem.startswith(f"s.yaml:17: channels.hook.{key}:"), problem

@@ -100,10 +100,18 @@ class _Channel(_Model):
     timezone: str = "UTC"
     max_per_hour: WholeNumber | None = Field(default=None, ge=1)
 
-    @model_validator(mode="after")
-    def _valid_schedule(self) -> _Channel:
-        parse_schedule(self.digest, self.timezone)
-        return self
+    # Each checked on its own, so the error names the key's own line.
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        parse_schedule("hourly", value)
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _valid_digest(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
 
     def schedule(self) -> Schedule:
         return parse_schedule(self.digest, self.timezone)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from monitor.config._schema import Config, EmailChannel, SourceConfig
+from monitor.config._schema import Config, EmailChannel, SourceConfig, WebhookChannel
 from monitor.text import redact_url
 
 
@@ -28,7 +28,14 @@ def describe_polling(source: SourceConfig) -> str:
 def config_warnings(config: Config) -> list[str]:
     """Settings `run` accepts but an operator should know about."""
     out = []
+    used = {c for a in config.alerts for c in a.notify}
+    used |= set(config.health.notify) if config.health else set()
     for name, channel in config.channels.items():
+        if isinstance(channel, WebhookChannel) and name in used and not any(channel.secrets):
+            out.append(
+                f"channels.{name} has no secret (an unset variable?): webhooks are always "
+                "signed, so its alerts stay queued until one is set"
+            )
         if not isinstance(channel, EmailChannel):
             continue
         if not channel.smtp.verify and channel.smtp.tls != "none":
