@@ -363,3 +363,36 @@ def test_a_bad_digest_schedule_names_its_own_line(key: str, value: str) -> None:
     text = BASE.replace("    type: webhook", f"    type: webhook\n    {key}: {value}")
     [problem] = problems_of(text)
     assert problem.startswith(f"s.yaml:17: channels.hook.{key}:"), problem
+
+
+def test_shared_settings_merge_from_an_x_key() -> None:
+    text = """\
+x-feed: &feed
+  interval: 15m
+  tags: tech
+sources:
+  - <<: *feed
+    name: a
+    url: https://example.org/a
+  - <<: *feed
+    name: b
+    url: https://example.org/b
+    interval: 1h
+"""
+    config = parse_config(text, "s.yaml", {})
+    assert [(s.interval.total_seconds(), s.tags) for s in config.sources] == [
+        (900, ("tech",)),
+        (3600, ("tech",)),  # its own key wins
+    ]
+    [problem] = problems_of(text.replace("  - <<: *feed\n    name: a", "  - <<: 5\n    name: a"))
+    assert problem.startswith("s.yaml:5: sources[0]: `<<` must merge a mapping")
+
+
+def test_listening_beyond_loopback_without_a_token_is_refused_by_check() -> None:
+    # `run` refuses to start so (web.check_bind); `check` says so first.
+    [problem] = problems_of("http: {listen: '0.0.0.0:9100'}\n")
+    assert problem.startswith("s.yaml:1: http: listening on 0.0.0.0 (not loopback) needs a token")
+    for fine in ("http: {listen: '127.0.0.1:9100'}\n", "http: {listen: 'localhost:9100'}\n"):
+        assert parse_config(fine, "s.yaml", {}).http.listen
+    token = "http: {listen: '0.0.0.0:9100', token: 0123456789abcdef0123}\n"
+    assert parse_config(token, "s.yaml", {}).http.token

@@ -59,6 +59,8 @@ def parse_config(
     data = builder.build(root, ())
     if not isinstance(data, dict):
         raise InvalidConfig([Problem(file, 1, "", "the top level must be a mapping of keys")])
+    # `x-...` keys hold YAML anchors for `<<: *name` merges (as in Docker Compose).
+    data = {k: v for k, v in data.items() if not k.startswith("x-")}
     located = Located(builder.lines)
     problems = list(builder.problems)
     config: Config | None = None

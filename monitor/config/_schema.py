@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -274,6 +275,26 @@ class HttpConfig(_Model):
             raise ValueError(f"a token of at least {MIN_TOKEN} characters (it guards the pages)")
         return value
 
+    @model_validator(mode="after")
+    def _token_beyond_loopback(self) -> HttpConfig:
+        # The same rule `run` and `web` apply to --http (web.check_bind), found by `check`.
+        if self.listen is not None and self.token is None:
+            host = split_host_port(self.listen)[0]
+            if not _is_loopback(host):
+                raise ValueError(
+                    f"listening on {host or '*'} (not loopback) needs a token: set http.token"
+                )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
 
 _CHANNEL_TYPES = frozenset(
     get_args(m.model_fields["type"].annotation)[0]
@@ -308,6 +329,7 @@ class Config(_Model):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of sources.yaml (``monitor schema``; editors validate with it)."""
     schema = Config.model_json_schema(by_alias=True, mode="validation")
+    schema["patternProperties"] = {"^x-": {}}  # anchors for `<<:` merges, ignored
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "news-monitor sources.yaml",

@@ -123,8 +123,15 @@ class Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        merged: list[tuple[yaml.Node, tuple[str | int, ...]]] = []
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                merged += [(m, path) for m in sources]
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self._problem(line, path, "a key must be a plain word, not a list or mapping")
                 continue
@@ -134,6 +141,13 @@ class Builder:
                 continue
             self.lines[(*path, key)] = line
             out[key] = self.build(value_node, (*path, key))
+        # Merged mappings give defaults: the keys written here win, as in YAML 1.1.
+        for source, at in merged:
+            if not isinstance(source, yaml.MappingNode):
+                self._problem(source.start_mark.line + 1, at, "`<<` must merge a mapping")
+                continue
+            for key, value in self._mapping(source, at).items():
+                out.setdefault(key, value)
         return out
 
     def _interpolate(self, text: str, path: tuple[str | int, ...], line: int) -> str:
