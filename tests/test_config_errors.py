@@ -217,6 +217,8 @@ REFUSED = [
         "alerts[0].query: contains a control character",
     ),
     ("name: lemonde", "name: '  '", 2, "sources[0].name: a name cannot be blank"),
+    ("sources:", "database: monitor.db\nsources:", 1, "database: expected sqlite:///FILE"),
+    ("sources:", "database: 'mysql://u@h/db'\nsources:", 1, "database: expected sqlite"),
     (
         "url: https://example.org/feed.xml",
         "url: https://example.org/feed.xml\n    tags: [tech, '']",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -296,6 +297,8 @@ def _is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere
 
 
+_DATABASE = re.compile(r"^(sqlite|postgres|postgresql)(\+\w+)?://", re.IGNORECASE)
+
 _CHANNEL_TYPES = frozenset(
     get_args(m.model_fields["type"].annotation)[0]
     for m in (LogChannel, EmailChannel, WebhookChannel, AppriseChannel)
@@ -314,6 +317,14 @@ class Config(_Model):
     sources: tuple[SourceConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    @field_validator("database")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        # Only the scheme: the store parses the rest (and never prints the password).
+        if not _DATABASE.match(value):
+            raise ValueError("expected sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB")
+        return value
 
     def source_allows_private(self, source: SourceConfig) -> bool:
         if source.allow_private_networks is not None:
