@@ -239,6 +239,22 @@ def test_check_warns_about_an_unchecked_smtp_certificate(run_cli: Run, tmp_path:
     assert any("verify is false" in w for w in report["warnings"])
 
 
+@pytest.mark.parametrize(
+    ("smtp", "words"),
+    [("port: 465, tls: starttls", "port 465 speaks TLS"), ("port: 587, tls: ssl", "port 587")],
+)
+def test_check_warns_about_a_port_that_does_not_fit_the_tls_mode(
+    run_cli: Run, tmp_path: Path, smtp: str, words: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "channels:\n  mail:\n    type: email\n    to: a@example.org\n    from: b@example.org\n"
+        f"    smtp: {{host: smtp.example.org, {smtp}}}\n"
+    )
+    res = run_cli("check", "--config", str(path))
+    assert res.code == 0 and f"warning: channels.mail.smtp: {words}" in res.out, res.out
+
+
 def test_schema_is_the_committed_one_and_validates_the_bundled_file(run_cli: Run) -> None:
     res = run_cli("schema")
     assert res.code == 0

@@ -38,6 +38,17 @@ def config_warnings(config: Config) -> list[str]:
             )
         if not isinstance(channel, EmailChannel):
             continue
+        smtp = channel.smtp
+        if (smtp.tls, smtp.port) == ("starttls", 465):
+            out.append(
+                f"channels.{name}.smtp: port 465 speaks TLS from the first byte: "
+                "tls: ssl, most likely (with starttls every send times out)"
+            )
+        elif smtp.tls == "ssl" and smtp.port in (25, 587):
+            out.append(
+                f"channels.{name}.smtp: port {smtp.port} starts in clear: tls: starttls, "
+                "most likely (with ssl every send fails)"
+            )
         if not channel.smtp.verify and channel.smtp.tls != "none":
             out.append(
                 f"channels.{name}.smtp.verify is false: the relay's certificate is not "
