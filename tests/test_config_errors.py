@@ -266,7 +266,7 @@ MALFORMED: list[tuple[str, bytes, int | None, str]] = [
     ("deep mapping", b"a: " + b"{a: " * 40 + b"1" + b"}" * 40, 1, "nested too deep"),
     ("top-level list", b"- a\n- b\n", 1, "top level must be a mapping"),
     ("top-level scalar", b"hello\n", 1, "top level must be a mapping"),
-    ("sources a mapping", b"sources: {a: 1}\n", 1, "sources: Input should be a valid"),
+    ("sources a mapping", b"sources: {a: 1}\n", 1, "sources: expected a list"),
     ("source a string", b"sources: [x]\n", 1, "sources[0]"),
     ("interval a list", b"sources:\n  - {name: a, url: 'https://e.org/', interval: [1]}\n", 2,
      "sources[0].interval: expected a duration"),
@@ -398,3 +398,26 @@ def test_listening_beyond_loopback_without_a_token_is_refused_by_check() -> None
         assert parse_config(fine, "s.yaml", {}).http.listen
     token = "http: {listen: '0.0.0.0:9100', token: 0123456789abcdef0123}\n"
     assert parse_config(token, "s.yaml", {}).http.token
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("channels: []\n", "s.yaml:1: channels: expected a mapping (key: value lines)"),
+        ("fetch: 5\n", "s.yaml:1: fetch: expected a mapping (key: value lines)"),
+        (
+            "alerts: [{name: a, query: x, notify: []}]\n",
+            "s.yaml:1: alerts[0].notify: cannot be empty",
+        ),
+        (
+            "channels: {c: {to: x}}\n",
+            "s.yaml:1: channels.c: a channel needs a type (one of apprise, email, log, webhook)",
+        ),
+        (
+            "channels: {h: {type: webhook, url: 'https://h.example.org/', secret: 5}}\n",
+            "s.yaml:1: channels.h.secret: expected a string or a list of strings",
+        ),
+    ],
+)
+def test_a_wrong_shape_is_said_in_yaml_words(text: str, message: str) -> None:
+    assert problems_of(text) == [message]

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts._schedule import Schedule, parse_schedule
-from monitor.config._units import Duration, OptionalDuration, Size, Strings, WholeNumber
+from monitor.config._units import (
+    Duration,
+    OptionalDuration,
+    Size,
+    Strings,
+    StringsOrBlank,
+    WholeNumber,
+)
 from monitor.text import redact_url, split_host_port
 
 DEFAULT_CONFIG = "sources.yaml"
@@ -183,7 +190,7 @@ class EmailChannel(_Channel):
 class WebhookChannel(_Channel):
     type: Literal["webhook"]
     url: str
-    secret: str | tuple[str, ...] | None = Field(default=None, repr=False)
+    secret: StringsOrBlank | None = Field(default=None, repr=False)
     allow_private_networks: bool | None = None
     timeout: float = Field(default=15.0, gt=0, le=3600)
 
@@ -191,9 +198,7 @@ class WebhookChannel(_Channel):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        if self.secret is None:
-            return ()
-        return (self.secret,) if isinstance(self.secret, str) else self.secret
+        return self.secret or ()
 
     def target(self) -> str:
         return redact_url(self.url)

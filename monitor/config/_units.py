@@ -78,7 +78,11 @@ def parse_size(value: object) -> int:
 
 def _one_or_many(value: object) -> object:
     # `to: veille@example.org` means the list of that one address.
-    return (value,) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected a string or a list of strings")
+    return value
 
 
 def _not_blank(items: tuple[str, ...]) -> tuple[str, ...]:
@@ -130,3 +134,7 @@ Strings = Annotated[
     WithJsonSchema(_STRINGS_SCHEMA),
 ]
 WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
+# The same, blanks kept: a webhook's `secret: "${VAR:-}"` is a channel kept ready.
+StringsOrBlank = Annotated[
+    tuple[str, ...], BeforeValidator(_one_or_many), WithJsonSchema(_STRINGS_SCHEMA)
+]

@@ -197,10 +197,24 @@ def validation_problems(
         elif e["type"] == "union_tag_invalid":
             msg = "unknown channel type" + did_you_mean(_tag_of(e), sorted(tags))
             msg += f" (one of {', '.join(sorted(tags))})"
+        elif e["type"] in _PLAIN_WORDS:
+            msg = _PLAIN_WORDS[e["type"]].format(tags=", ".join(sorted(tags)))
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         out.append(Problem(file, located.line_of(loc), format_loc(loc), msg))
     return out
+
+
+# pydantic's words for a wrong shape, in the words of a YAML file.
+_PLAIN_WORDS = {
+    "tuple_type": "expected a list",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "too_short": "cannot be empty",
+    "union_tag_not_found": "a channel needs a type (one of {tags})",
+}
 
 
 def _tag_of(error: Any) -> str:
