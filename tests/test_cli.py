@@ -411,3 +411,18 @@ def test_check_warns_about_a_webhook_without_its_secret(run_cli: Run, config: Pa
     assert "warning: channels.hook has no secret" in res.out
     res = run_cli("check", "--config", str(config), env={"HOOK_SECRET": "s3cret"})
     assert "warning" not in res.out
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("cannot fetch https://bob:hunter2@news.example.org/feed", "https://bob:***@news.example.org/feed"),
+        ("db postgresql://u:p@ss%2Fw@db.example.org/x down", "postgresql://u:***@db.example.org/x"),
+        ("a malformed http://[zz:hunter2@x link", "http://[zz:***@x"),
+    ],
+)  # fmt: skip
+def test_error_messages_lose_the_password_of_any_url_they_quote(message: str, shown: str) -> None:
+    from monitor.cli._table import scrub
+
+    assert shown in scrub(message) and "hunter2" not in scrub(message)
+    assert "ss%2Fw" not in scrub(message)

@@ -16,6 +16,7 @@ from monitor.cli import _admin, _archive, _extract, _run
 from monitor.cli._completion import completion_script
 from monitor.cli._parser import build_parser, finish
 from monitor.cli._style import paint
+from monitor.cli._table import scrub
 from monitor.config import (
     InvalidConfig,
     check_report,
@@ -43,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{_error()} invalid config:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:
-        print(f"{_error()} {exc}", file=sys.stderr)
+        print(f"{_error()} {scrub(str(exc))}", file=sys.stderr)
         return EXIT_DATABASE
     except MonitorError as exc:
-        print(f"{_error()} {exc}", file=sys.stderr)
+        print(f"{_error()} {scrub(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
