@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from monitor.cli._table import table
+from monitor.cli._table import scrub, table
 from monitor.config import Config
 from monitor.pipeline import utcnow
 from monitor.store import (
@@ -106,5 +106,6 @@ def _alert_json(row: dict[str, object]) -> dict[str, object]:
         "id": row["alert_id"], "rule": row["rule"], "channel": row["channel"],
         "status": row["status"], "attempts": row["attempts"], "created": when(row["created"]),
         "next_attempt": when(row["next_attempt"]), "sent_at": when(row["sent_at"]),
-        "last_error": row["last_error"], "title": row["title"], "url": row["url"],
+        "last_error": scrub(str(row["last_error"])) if row["last_error"] else None,
+        "title": row["title"], "url": row["url"],
     }  # fmt: skip
