@@ -217,6 +217,15 @@ REFUSED = [
         "alerts[0].query: contains a control character",
     ),
     ("name: lemonde", "name: '  '", 2, "sources[0].name: a name cannot be blank"),
+    (
+        "url: https://example.org/feed.xml",
+        "url: https://example.org:99999/feed.xml",
+        3,
+        "sources[0].url: the port must be a number",
+    ),
+    ("sources:", "synonyms: [[IA, '']]\nsources:", 1, "synonyms[0]: an empty string"),
+    ("sources:", "synonyms: [[]]\nsources:", 1, "synonyms: an empty group"),
+    ("sources:", "synonyms: [IA, AI]\nsources:", 1, "synonyms[0]: expected a list"),
     ("sources:", "database: monitor.db\nsources:", 1, "database: expected sqlite:///FILE"),
     ("sources:", "database: 'mysql://u@h/db'\nsources:", 1, "database: expected sqlite"),
     (
@@ -421,3 +430,8 @@ def test_listening_beyond_loopback_without_a_token_is_refused_by_check() -> None
 )
 def test_a_wrong_shape_is_said_in_yaml_words(text: str, message: str) -> None:
     assert problems_of(text) == [message]
+
+
+def test_a_blank_user_agent_from_an_unset_variable_means_the_default() -> None:
+    config = parse_config('fetch: {user_agent: "${UA:-}"}\n', "s.yaml", {})
+    assert config.fetch.user_agent is None

@@ -18,6 +18,7 @@ from monitor.config._units import (
     Strings,
     StringsOrBlank,
     WholeNumber,
+    Words,
 )
 from monitor.text import redact_url, split_host_port
 
@@ -32,6 +33,10 @@ def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
     return value
 
 
@@ -246,7 +251,8 @@ class FetchConfig(_Model):
         # A line break cannot be sent in a header: every request would fail.
         if value is not None and any(c in value for c in "\r\n"):
             raise ValueError("a User-Agent is one line")
-        return value
+        # `user_agent: "${UA:-}"` with UA unset means the default one.
+        return value if value and value.strip() else None
 
 
 class HealthConfig(_Model):
@@ -318,10 +324,17 @@ class Config(_Model):
     retention: OptionalDuration = None
     health: HealthConfig | None = None
     http: HttpConfig = HttpConfig()
-    synonyms: tuple[tuple[str, ...], ...] = ()
+    synonyms: tuple[Words, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _no_empty_group(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        if any(not group for group in value):
+            raise ValueError("an empty group of synonyms")
+        return value
 
     @field_validator("database")
     @classmethod

@@ -138,3 +138,5 @@ WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
 StringsOrBlank = Annotated[
     tuple[str, ...], BeforeValidator(_one_or_many), WithJsonSchema(_STRINGS_SCHEMA)
 ]
+# A list that must be written as one (a group of synonyms: a bare word is a mistake).
+Words = Annotated[tuple[str, ...], AfterValidator(_not_blank)]
