@@ -90,6 +90,9 @@ class _Channel(_Model):
     digest: str = "daily 08:00"
     timezone: str = "UTC"
     max_per_hour: int | None = Field(default=None, ge=1)
+    # Sends in flight at once for this channel under `monitor worker` (one sender per
+    # channel in the cluster); the single daemon sends one at a time.
+    concurrency: int = Field(default=4, ge=1, le=256)
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> _Channel:
