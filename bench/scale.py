@@ -39,9 +39,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.crashkit import RULE, ForkSpawner, exit_code  # noqa: E402
-from tests.faultserver import FaultServer  # noqa: E402
-from tests.workerkit import Hook, Site, fresh_database, wait_for, write_config  # noqa: E402
+from tests.crashkit import RULE, ForkSpawner, exit_code
+from tests.faultserver import FaultServer
+from tests.workerkit import Hook, Site, fresh_database, wait_for, write_config
 
 QUERIES = ("Amazon", "IA", "Amazon IA", "Amazon OR IA", "Amazon AND IA")
 
