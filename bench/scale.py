@@ -175,8 +175,8 @@ def stories_figures() -> dict[str, Any]:
     try:
         module = importlib.import_module("stories_pg")
     except ImportError:
-        return {"join_first_insert_ms": None, "rule_update_s": None,
-                "note": "bench/stories_pg.py not found: join and rule figures not measured"}  # fmt: skip
+        note = "bench/stories_pg.py not found: join and rule figures not measured"
+        return {"join_first_insert_ms": None, "rule_update_s": None, "note": note}
     out: dict[str, Any] = {}
     for name in ("join_first_insert_ms", "rule_update_s"):
         fn = getattr(module, name, None)
