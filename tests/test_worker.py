@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,15 +31,13 @@ from tests.workerkit import (
     write_config,
 )
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("MONITOR_TEST_POSTGRES_URL") and not os.environ.get("CI"),
-    reason="needs PostgreSQL (MONITOR_TEST_POSTGRES_URL)",
-)
 INTERVAL = 30  # seconds, the shortest the config allows
 
 
 @pytest.fixture(scope="module")
-def spawner() -> Iterator[ForkSpawner]:
+def spawner(postgres_url: str) -> Iterator[ForkSpawner]:
+    # postgres_url: skipped without PostgreSQL, failed when MONITOR_REQUIRE_POSTGRES says
+    # it must be there; each test makes a database of its own on that server.
     zygote = ForkSpawner()
     try:
         yield zygote
@@ -82,6 +81,22 @@ class Cluster:
             p.read_text(errors="replace")[-3000:]
             for p in sorted(self.config.parent.glob("worker-*.log"))
         )
+
+
+def test_worker_refuses_sqlite_with_a_clear_message(run_cli: Any, tmp_path: Path) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path / 'monitor.db'}\n")
+    res = run_cli("--config", str(config), "worker")
+    assert res.code == 2
+    assert "monitor worker needs PostgreSQL" in res.err and "monitor run" in res.err
+    assert not (tmp_path / "monitor.db").exists()  # refused before touching anything
+
+
+def test_worker_refuses_an_unknown_queue(run_cli: Any, tmp_path: Path) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text("database: postgresql://nobody@127.0.0.1:1/none\n")
+    res = run_cli("--config", str(config), "worker", "--queues", "poll,mail")
+    assert res.code == 2 and "unknown queue(s) mail" in res.err
 
 
 def _registered(database: str) -> int:

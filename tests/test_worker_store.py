@@ -93,3 +93,15 @@ def test_the_sweeper_sees_channels_with_due_unleased_alerts(store: Store) -> Non
     assert store.channels_due(T0) == ["mail"]
     store.disable_channel("mail", "410 Gone")
     assert store.channels_due(T0) == []
+
+
+def test_migrations_give_postgresql_procrastinates_schema(store: Store) -> None:
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    if store.dialect == "postgresql":
+        assert {"procrastinate_jobs", "procrastinate_workers"} <= tables
+        store.migrate()  # again: idempotent, the schema is not applied twice
+    else:
+        assert not any(t.startswith("procrastinate") for t in tables)
