@@ -105,3 +105,68 @@ def test_migrations_give_postgresql_procrastinates_schema(store: Store) -> None:
         store.migrate()  # again: idempotent, the schema is not applied twice
     else:
         assert not any(t.startswith("procrastinate") for t in tables)
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_sender_that_lost_its_lease_cannot_undo_the_delivery_of_another(
+    store: Store,
+) -> None:
+    """Sender A stalls past its lease on a slow 503; B takes the alert over and delivers
+    it. A's late "failed, retry later" must not reopen the row: a third sender, a day
+    later, would deliver it a second time (the version without the fence does)."""
+    import asyncio
+    import random
+
+    from monitor.alerts import WebhookNotifier, deliver_channel
+    from monitor.config import FetchConfig
+    from monitor.fetch import Fetcher, FetchSettings
+    from tests.faultserver import Exchange, FaultServer
+    from tests.workerkit import wait_for
+
+    url = "https://news.example.org/story"
+    payload = {
+        "alert": "watch", "query": "story", "matched": ["story"],
+        "article": {"url": url, "title": "A story", "source": "wire",
+                    "published": T0.isoformat(), "language": "en", "snippet": "A story"},
+    }  # fmt: skip
+    assert store.insert_article(_article("k1"), [NewAlert("watch", "hook", payload)])
+    accepted: list[str] = []
+    seen: list[int] = []
+
+    def receiver(exchange: Exchange) -> None:
+        if not seen:
+            seen.append(1)
+            if exchange.pause(1.0):  # A's request: slow, then "try later"
+                exchange.respond(503, {"Retry-After": "60"}, b"busy")
+            return
+        accepted.append(exchange.request.headers["webhook-id"])
+        exchange.respond(204)
+
+    with FaultServer() as server:
+        hook_url = server.route("/hook", receiver)
+        async with Fetcher(FetchSettings.from_config(FetchConfig())) as fetcher:
+            notifier = WebhookNotifier(
+                url=hook_url, secrets=["s3cret"], post=fetcher.post, allow_private=True
+            )
+            rng = random.Random(1)
+
+            async def sender(at: datetime, owner: str) -> int:
+                stats = await deliver_channel(
+                    store, notifier, "hook", _Clock(at), rng, owner=owner
+                )  # fmt: skip
+                return stats.sent
+
+            a = asyncio.create_task(sender(T0, "job:a"))
+            assert await asyncio.to_thread(wait_for, lambda: bool(seen), 10)
+            assert await sender(T0 + LEASE + timedelta(minutes=1), "job:b") == 1
+            assert await a == 0  # A's 503 came after B's delivery
+            assert await sender(T0 + timedelta(days=1), "job:c") == 0
+    assert len(accepted) == 1
+    assert store.channels_due(T0 + timedelta(days=2)) == []
