@@ -16,7 +16,8 @@ inserts one job per (task, second) in the whole cluster, so each runs once per s
 - ``recover`` (every 5 s) finds the jobs of workers whose heartbeat stopped, hands back
   their leases (owned by the job) and retries them, so the work of a dead worker
   resumes in seconds on any host.
-- ``retention`` (hourly) prunes old articles as ``monitor run`` does daily.
+- ``retention`` (hourly) prunes old articles as ``monitor run`` does daily, and
+  Procrastinate's failed jobs after three days.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ DELIVER_BUDGET = 30.0
 DELIVER_BATCH = 100
 # A worker whose heartbeat is older than this is dead: its jobs are retried.
 STALLED_AFTER = 10.0
+JOBS_KEPT_HOURS = 72
 
 
 def owner_of(context: JobContext) -> str:
@@ -62,7 +64,12 @@ def owner_of(context: JobContext) -> str:
 
 def register(app: App, state: WorkerState) -> None:
     """Define the tasks on ``app``, each closing over this process's ``state``."""
+    _polls(app, state)
+    _deliveries(app, state)
+    _upkeep(app, state)
 
+
+def _polls(app: App, state: WorkerState) -> None:
     @app.periodic(cron="* * * * * *", periodic_id="dispatch")
     @app.task(queue="maint", name="dispatch", queueing_lock="dispatch", pass_context=False)
     async def dispatch(timestamp: int) -> None:
@@ -102,9 +109,16 @@ def register(app: App, state: WorkerState) -> None:
                     await poll_source(state.rt, c)
 
             await asyncio.gather(*(one(c) for c in claimed))
+        except asyncio.CancelledError:
+            # A stopping worker's grace ran out: hand back what was not polled, so the
+            # next dispatch gives it to another worker at once.
+            await asyncio.to_thread(state.store.release_leases, owner)
+            raise
         finally:
             renewing.cancel()
 
+
+def _deliveries(app: App, state: WorkerState) -> None:
     @app.periodic(cron="* * * * * *", periodic_id="sweep")
     @app.task(queue="maint", name="sweep", queueing_lock="sweep")
     async def sweep(timestamp: int) -> None:
@@ -130,22 +144,28 @@ def register(app: App, state: WorkerState) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         first = True
-        while loop.time() - started < DELIVER_BUDGET:
-            stats = await deliver_channel(
-                state.store, notifier, channel, state.clock, state.rt.rng,
-                owner=owner, cap=settings.max_per_hour, concurrency=settings.concurrency,
-                limit=DELIVER_BATCH, resume=first,
-            )  # fmt: skip
-            first = False
-            attempted = stats.sent + stats.failed + stats.dead
-            if attempted == 0:
-                break
+        try:
+            while loop.time() - started < DELIVER_BUDGET:
+                stats = await deliver_channel(
+                    state.store, notifier, channel, state.clock, state.rt.rng,
+                    owner=owner, cap=settings.max_per_hour, concurrency=settings.concurrency,
+                    limit=DELIVER_BATCH, resume=first,
+                )  # fmt: skip
+                first = False
+                if stats.sent + stats.failed + stats.dead == 0:
+                    break
+        except asyncio.CancelledError:
+            # Sends cut by a stop go to the next sender now (with the same ids).
+            await asyncio.to_thread(state.store.release_leases, owner)
+            raise
         schedules = {k: v for k, v in state.schedules.items() if k == channel}
         if schedules:
             await deliver_digests(
                 state.store, {channel: notifier}, schedules, state.clock, state.rt.rng, owner
             )
 
+
+def _upkeep(app: App, state: WorkerState) -> None:
     @app.periodic(cron="* * * * * */5", periodic_id="recover")
     @app.task(queue="maint", name="recover", queueing_lock="recover", pass_context=True)
     async def recover(context: JobContext, timestamp: int) -> None:
@@ -169,8 +189,13 @@ def register(app: App, state: WorkerState) -> None:
             )  # fmt: skip
 
     @app.periodic(cron="17 * * * *", periodic_id="retention")
-    @app.task(queue="maint", name="retention", queueing_lock="retention")
-    async def retention(timestamp: int) -> None:
+    @app.task(queue="maint", name="retention", queueing_lock="retention", pass_context=True)
+    async def retention(context: JobContext, timestamp: int) -> None:
+        # Finished jobs are deleted as they succeed; failed ones stay a while to be seen.
+        await context.app.job_manager.delete_old_jobs(
+            nb_hours=JOBS_KEPT_HOURS, include_failed=True, include_cancelled=True,
+            include_aborted=True,
+        )  # fmt: skip
         if state.config.retention is None:
             return
         before = state.clock() - state.config.retention
