@@ -127,6 +127,8 @@ class Hook:
         self.cut = 0  # requests whose sender vanished before the answer
         self.held_port: int | None = None
         self.held = threading.Event()
+        self.first_at: float | None = None  # monotonic times of the first and last accept
+        self.last_at: float | None = None
         self._holding = threading.Event()
         self._lock = threading.Lock()
 
@@ -160,6 +162,9 @@ class Hook:
         with self._lock:
             self.accepted[hook_id] += 1
             self.urls[hook_id] = url
+            self.last_at = time.monotonic()
+            if self.first_at is None:
+                self.first_at = self.last_at
 
     def duplicates(self) -> int:
         with self._lock:
