@@ -181,8 +181,11 @@ def _upkeep(app: App, state: WorkerState) -> None:
             except Exception:
                 # A newer job of the same partition or channel waits already (its
                 # queueing lock): that one takes the work over; this one is closed.
-                await manager.finish_job(job, Status.FAILED, delete_job=True)
-                outcome = "closed"
+                try:
+                    await manager.finish_job(job, Status.FAILED, delete_job=True)
+                    outcome = "closed"
+                except Exception as exc:  # finished meanwhile: nothing left to do
+                    outcome = f"left: {type(exc).__name__}"
             event(
                 log, "took over the job of a stopped worker", logging.WARNING,
                 job=job.id, task=job.task_name, leases=freed, outcome=outcome,
