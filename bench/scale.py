@@ -1,7 +1,7 @@
 """Throughput of a `monitor worker` cluster with 1, 2 and 4 worker processes.
 
     uv run python bench/scale.py --json            # the full run
-    uv run python bench/scale.py --json --quick    # a small run, under a minute
+    uv run python bench/scale.py --json --quick    # a small run, about a minute
 
 Each run gets a fresh PostgreSQL database on 127.0.0.1 (MONITOR_TEST_POSTGRES_URL names
 the server), news sites on loopback hosts 127.0.0.10+ (one FaultServer each, article
@@ -192,7 +192,7 @@ def stories_figures() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="a small run (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="a small run (about a minute)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     runs: dict[str, dict[str, Any]] = {}
