@@ -22,10 +22,15 @@ config = context.config
 _SEARCH_INDEX = ("articles_search", "ix_articles_search_tsv", "search_tsv")
 
 
+# Procrastinate's job tables (alembic 0003w, PostgreSQL) are its own, not in the metadata.
+_PROCRASTINATE = "procrastinate_"
+
+
 def _include(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    return not (reflected and name is not None and name.startswith(_SEARCH_INDEX))
+    ours = name is None or not name.startswith((*_SEARCH_INDEX, _PROCRASTINATE))
+    return not reflected or ours
 
 
 def _run(connection: Connection) -> None:

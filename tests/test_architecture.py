@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
+    "worker": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
     "cli": {
         "__init__",
         "errors",
@@ -40,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "pipeline",
         "scheduler",
         "web",
+        "worker",
     },
 }
 TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py", "scheduler.py"}

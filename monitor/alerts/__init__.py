@@ -26,6 +26,7 @@ from monitor.alerts._message import (
 from monitor.alerts._outbox import (
     SEND_LEASE,
     DeliveryStats,
+    deliver_channel,
     deliver_due,
     message_from,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "build_notifiers",
     "channel_caps",
     "check_channel",
+    "deliver_channel",
     "deliver_digests",
     "deliver_due",
     "digest_id",

@@ -98,6 +98,35 @@ async def _apply_cap(
     return batch[:room]
 
 
+async def deliver_channel(
+    store: Store,
+    notifier: Notifier,
+    channel: str,
+    clock: Callable[[], datetime],
+    rng: random.Random,
+    *,
+    owner: str,
+    cap: int | None = None,
+    concurrency: int = 1,
+    limit: int = 50,
+    resume: bool = False,
+) -> DeliveryStats:
+    """One batch of one channel's due alerts, up to ``concurrency`` sends at once.
+
+    The worker's deliver job calls it while it holds the channel's lock (one sender per
+    channel in the cluster); ``owner`` is the job: with ``resume`` (the job's first
+    batch), the rows a previous run of the same job left leased are taken again at once.
+    """
+    stats = DeliveryStats()
+    items = await asyncio.to_thread(
+        lambda: store.claim_outbox(clock(), SEND_LEASE, limit, (channel,), owner, resume=resume)
+    )
+    if cap is not None:
+        items = await _apply_cap(store, channel, items, cap, clock())
+    await _deliver_channel(store, notifier, items, clock, rng, stats, concurrency)
+    return stats
+
+
 async def _deliver_channel(
     store: Store,
     notifier: Notifier,
@@ -105,30 +134,54 @@ async def _deliver_channel(
     clock: Callable[[], datetime],
     rng: random.Random,
     stats: DeliveryStats,
+    concurrency: int = 1,
 ) -> None:
-    for item in items:
-        fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
-        try:
-            await notifier.send(message_from(item))
-        except DeliveryError as exc:
-            await _record_failure(store, item, exc, clock, rng, stats)
-            if exc.permanent:
-                # The receiver says it is gone for good (410): stop sending to it.
-                await asyncio.to_thread(store.disable_channel, item.channel, str(exc))
-                event(
-                    log, "channel disabled", logging.ERROR, status="disabled", error=str(exc),
-                    **fields,
-                )  # fmt: skip
-                return
-            continue
-        except Exception as exc:  # a notifier bug must not kill the worker
-            wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
-            await _record_failure(store, item, wrapped, clock, rng, stats)
-            continue
-        await asyncio.to_thread(store.mark_sent, item.id, clock())
-        stats.sent += 1
-        stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
-        event(log, "alert sent", status="sent", **fields)
+    slots = asyncio.Semaphore(max(concurrency, 1))
+    gone: list[str] = []  # set once the receiver says it is gone for good
+
+    async def one(item: OutboxItem) -> None:
+        async with slots:
+            if not gone:
+                await _send_one(store, notifier, item, clock, rng, stats, gone)
+
+    await asyncio.gather(*(one(item) for item in items))
+
+
+async def _send_one(
+    store: Store,
+    notifier: Notifier,
+    item: OutboxItem,
+    clock: Callable[[], datetime],
+    rng: random.Random,
+    stats: DeliveryStats,
+    gone: list[str],
+) -> None:
+    fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
+    try:
+        await notifier.send(message_from(item))
+    except DeliveryError as exc:
+        await _record_failure(store, item, exc, clock, rng, stats)
+        if exc.permanent and not gone:
+            # The receiver says it is gone for good (410): stop sending to it.
+            gone.append(str(exc))
+            await asyncio.to_thread(store.disable_channel, item.channel, str(exc))
+            event(
+                log, "channel disabled", logging.ERROR, status="disabled", error=str(exc),
+                **fields,
+            )  # fmt: skip
+        return
+    except Exception as exc:  # a notifier bug must not kill the worker
+        wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
+        await _record_failure(store, item, wrapped, clock, rng, stats)
+        return
+    marked = await asyncio.to_thread(store.mark_sent, item.id, clock(), token=item.lease_token)
+    if not marked:
+        # Our lease ran out and another sender claimed the row: it records the outcome.
+        event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
+        return
+    stats.sent += 1
+    stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
+    event(log, "alert sent", status="sent", **fields)
 
 
 async def _record_failure(
@@ -146,7 +199,9 @@ async def _record_failure(
         stats.dead += 1
     else:
         stats.failed += 1
-    await asyncio.to_thread(store.mark_failed, item.id, now, str(exc), retry_at)
+    await asyncio.to_thread(
+        store.mark_failed, item.id, now, str(exc), retry_at, token=item.lease_token
+    )
     event(
         log, "alert delivery failed", logging.WARNING,
         alert=item.rule, channel=item.channel, alert_id=item.alert_id,

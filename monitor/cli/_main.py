@@ -94,6 +94,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _run.dry_run(config, args.source, args.limit)
     if args.command == "run":
         return _run.run(path, config, once=args.once, http=args.http)
+    if args.command == "worker":
+        return _run.worker(config, args.queues, args.concurrency, args.partitions)
     if args.command == "web":
         return _run.web(config, args.http)
     if args.command == "rules":

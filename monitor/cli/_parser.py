@@ -90,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve /healthz, /metrics and the web view there (default: http.listen)",
     )  # fmt: skip
 
+    worker = command(sub, "worker", "a worker process of a cluster on PostgreSQL (docs/scaling.md)")
+    worker.add_argument(
+        "--queues", default="poll,deliver,maint",
+        help="comma-separated queues to run jobs of (default: poll,deliver,maint)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--concurrency", type=_positive, default=16, help="jobs run at once (default 16)"
+    )
+    worker.add_argument(
+        "--partitions", type=_positive, default=64,
+        help="host partitions the dispatcher splits due sources into (default 64)",
+    )  # fmt: skip
+
     web = command(sub, "web", "serve the web view alone (reads the database, polls nothing)")
     web.add_argument(
         "--http", metavar="HOST:PORT", type=_listen,

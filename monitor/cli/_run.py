@@ -1,4 +1,4 @@
-"""``monitor run [--once]``, ``monitor web`` and ``monitor fetch SOURCE`` (a dry run)."""
+"""`monitor run [--once]`, `monitor worker`, `monitor web`, `monitor fetch SOURCE` (dry run)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from tqdm import tqdm
 
 from monitor.cli._table import scrub
 from monitor.config import Config
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.observe import parse_listen
 from monitor.pipeline import Verdict, preview_source
 from monitor.scheduler import Daemon
 from monitor.text import redact_url
 from monitor.web import check_bind, serve_web
+from monitor.worker import run_worker
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
 
@@ -36,6 +37,15 @@ def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> i
         )
         return 0
     asyncio.run(daemon.run())
+    return 0
+
+
+def worker(config: Config, queues: str, concurrency: int, partitions: int) -> int:
+    """`monitor worker`: Procrastinate jobs on the config's PostgreSQL until SIGTERM."""
+    if concurrency < 1 or partitions < 1:
+        raise ConfigError("--concurrency and --partitions must be at least 1")
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    asyncio.run(run_worker(config, queues=wanted, concurrency=concurrency, partitions=partitions))
     return 0
 
 

@@ -113,6 +113,9 @@ class _Channel(_Model):
     digest: str = "daily 08:00"
     timezone: str = "UTC"
     max_per_hour: WholeNumber | None = Field(default=None, ge=1)
+    # Sends in flight at once for this channel under `monitor worker` (one sender per
+    # channel in the cluster); the single daemon sends one at a time.
+    concurrency: WholeNumber = Field(default=4, ge=1, le=256)
 
     # Each checked on its own, so the error names the key's own line.
     @field_validator("timezone")

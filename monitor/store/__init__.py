@@ -4,7 +4,7 @@ Sources are leased atomically, articles are inserted only when new (ON CONFLICT 
 NOTHING ... RETURNING), and alerts go to the outbox in the article's own transaction.
 """
 
-from monitor.store._engine import make_engine, migrate, normalize_url
+from monitor.store._engine import is_postgres, libpq_url, make_engine, migrate, normalize_url
 from monitor.store._models import (
     ChannelStatus,
     ClaimedSource,
@@ -22,6 +22,7 @@ from monitor.store._models import (
     StoryLoader,
     StorySummary,
 )
+from monitor.store._sources import host_key
 from monitor.store._status import (
     channel_statuses,
     list_alerts,
@@ -59,6 +60,9 @@ __all__ = [
     "alert_id",
     "articles_per_day",
     "channel_statuses",
+    "host_key",
+    "is_postgres",
+    "libpq_url",
     "list_alerts",
     "list_deliveries",
     "list_stories",

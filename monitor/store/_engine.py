@@ -29,6 +29,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def is_postgres(url: str) -> bool:
+    """Whether this database URL names PostgreSQL (an invalid URL is not)."""
+    try:
+        return make_url(normalize_url(url)).get_backend_name() == "postgresql"
+    except sa.exc.ArgumentError:
+        return False
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq (psycopg's own pools, e.g. Procrastinate's) takes it."""
+    parsed = make_url(normalize_url(url)).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     try:

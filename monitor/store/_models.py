@@ -103,6 +103,7 @@ class OutboxItem:
     attempts: int
     created: datetime
     outlets: tuple[str, ...] = ()
+    lease_token: str | None = None  # the claim's token, for mark_sent / mark_failed
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,19 +34,47 @@ class OutboxOps(StoreBase):
         limit: int = 50,
         channels: Sequence[str] = (),
         owner: str | None = None,
+        *,
+        resume: bool = False,
     ) -> list[OutboxItem]:
         """Lease due alerts of these channels; a worker that dies mid-send frees them
-        when the lease ends (or at once, when its death is known: ``reclaim_dead``)."""
+        when the lease ends (or at once, when its death is known: ``reclaim_dead``).
+
+        With ``resume``, rows already leased by ``owner`` are taken again at once (a
+        retried job resumes its own sends). Each claim writes a fresh token into the
+        rows (the items' ``lease_token``), which ``mark_sent``/``mark_failed`` are
+        fenced by.
+        """
         o = outbox_t.c
         disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
+        free = [o.lease_until.is_(None), o.lease_until < now]
+        if resume and owner is not None:
+            free.append(o.lease_owner == owner)
         due = sa.and_(
             o.status.in_(("pending", "failed")),
             o.next_attempt <= now,
-            sa.or_(o.lease_until.is_(None), o.lease_until < now),
+            sa.or_(*free),
             o.channel.not_in(disabled),
             o.channel.in_(list(channels)),
         )
         return self._lease(due, now, lease, owner, limit)
+
+    def channels_due(self, now: datetime) -> list[str]:
+        """Enabled channels with alerts due now and not leased (the outbox sweeper)."""
+        o = outbox_t.c
+        disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
+        stmt = (
+            sa.select(o.channel)
+            .where(
+                o.status.in_(("pending", "failed")),
+                o.next_attempt <= now,
+                sa.or_(o.lease_until.is_(None), o.lease_until < now),
+                o.channel.not_in(disabled),
+            )
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(stmt).scalars())
 
     def _lease(
         self,
@@ -56,6 +85,7 @@ class OutboxOps(StoreBase):
         limit: int,
     ) -> list[OutboxItem]:
         o = outbox_t.c
+        token = uuid.uuid4().hex
         # SKIP LOCKED: two workers on PostgreSQL never lease the same alert.
         picked = (
             sa.select(o.id)
@@ -68,7 +98,7 @@ class OutboxOps(StoreBase):
         stmt = (
             sa.update(outbox_t)
             .where(o.id.in_(picked))
-            .values(lease_until=now + lease, lease_owner=owner)
+            .values(lease_until=now + lease, lease_owner=owner, lease_token=token)
             .returning(
                 o.id, o.alert_id, o.rule, o.channel, o.story_id, o.article_id,
                 o.payload, o.attempts, o.created,
@@ -89,34 +119,54 @@ class OutboxOps(StoreBase):
                 attempts=r.attempts,
                 created=r.created,
                 outlets=outlets.get(r.story_id, ()),
+                lease_token=token,
             )
             for r in rows
         ]
         return sorted(items, key=lambda i: i.id)
 
-    def mark_sent(self, item_id: int, now: datetime) -> None:
-        self._end_attempt(item_id, {"status": "sent", "sent_at": now}, success=now)
+    def mark_sent(self, item_id: int, now: datetime, *, token: str | None = None) -> bool:
+        """Record a delivery; with ``token``, only while the row is still leased under it.
+
+        Returns whether the row was marked: False means another claim owns it now.
+        """
+        values = {"status": "sent", "sent_at": now}
+        return self._end_attempt(item_id, values, token, success=now)
 
     def mark_failed(
-        self, item_id: int, now: datetime, error: str, next_attempt: datetime | None
-    ) -> None:
-        """Record a failed attempt; ``next_attempt`` None means give up (dead)."""
+        self,
+        item_id: int,
+        now: datetime,
+        error: str,
+        next_attempt: datetime | None,
+        *,
+        token: str | None = None,
+    ) -> bool:
+        """Record a failed attempt; ``next_attempt`` None means give up (dead). Fenced by
+        ``token`` as ``mark_sent`` is."""
         status = "failed" if next_attempt is not None else "dead"
         values = {"status": status, "next_attempt": next_attempt, "last_error": error[:MAX_ERROR]}
-        self._end_attempt(item_id, values, error=error)
+        return self._end_attempt(item_id, values, token, error=error)
 
-    def _end_attempt(self, item_id: int, values: dict[str, Any], **channel_event: Any) -> None:
+    def _end_attempt(
+        self, item_id: int, values: dict[str, Any], token: str | None, **channel_event: Any
+    ) -> bool:
         """Count the attempt, free the lease and note it on the channel, in one transaction."""
         o = outbox_t.c
+        fence = sa.true() if token is None else o.lease_token == token
         with self.engine.begin() as conn:
             channel = conn.execute(
                 sa.update(outbox_t)
-                .where(o.id == item_id)
-                .values(attempts=o.attempts + 1, lease_until=None, lease_owner=None, **values)
+                .where(o.id == item_id, fence)
+                .values(
+                    attempts=o.attempts + 1, lease_until=None, lease_owner=None,
+                    lease_token=None, **values,
+                )
                 .returning(o.channel)
-            ).scalar()
+            ).scalar()  # fmt: skip
             if channel is not None:
                 self._channel_event(conn, channel, **channel_event)
+        return channel is not None
 
     def disable_channel(self, name: str, reason: str) -> None:
         with self.engine.begin() as conn:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -23,6 +25,18 @@ from monitor.store._models import (
 )
 
 
+def host_key(url: str) -> int:
+    """A stable hash of the URL's host: sources of one host share ``host_key % P``.
+
+    CRC-32, not ``hash()``: every process and host must compute the same partition.
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    return zlib.crc32(host.encode("utf-8", "replace"))
+
+
 class SourceOps(StoreBase):
     """Sources as the config lists them, leased one poller at a time."""
 
@@ -37,7 +51,7 @@ class SourceOps(StoreBase):
             stored = {
                 r.name: r
                 for r in conn.execute(
-                    sa.select(c.name, c.url, c.kind, c.interval_seconds, c.enabled)
+                    sa.select(c.name, c.url, c.kind, c.interval_seconds, c.enabled, c.host_key)
                 )
             }
             for spec in specs:
@@ -47,6 +61,7 @@ class SourceOps(StoreBase):
                     "kind": spec.kind,
                     "interval_seconds": spec.interval_seconds,
                     "enabled": spec.enabled,
+                    "host_key": host_key(spec.url),
                 }
                 if row is None:
                     stmt = self._insert(sources_t).values(name=spec.name, next_check=now, **values)
@@ -59,7 +74,9 @@ class SourceOps(StoreBase):
                         .where(c.name == spec.name)
                         .values(**values, **reset, failing_since=None, next_check=now)
                     )
-                elif tuple(row)[1:] != (spec.url, spec.kind, spec.interval_seconds, spec.enabled):
+                elif tuple(row)[1:] != (
+                    spec.url, spec.kind, spec.interval_seconds, spec.enabled, values["host_key"],
+                ):  # fmt: skip
                     conn.execute(sa.update(sources_t).where(c.name == spec.name).values(**values))
             names = {s.name for s in specs}
             gone = [name for name, r in stored.items() if r.enabled and name not in names]
@@ -74,28 +91,37 @@ class SourceOps(StoreBase):
         limit: int,
         *,
         due_or_not: bool = False,
+        partition: tuple[int, int] | None = None,
+        resume: bool = False,
     ) -> list[ClaimedSource]:
         """Lease up to ``limit`` due sources in one statement.
 
         On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so two daemons
         never lease the same source; SQLite serialises writers with BEGIN IMMEDIATE.
+        ``partition`` (p, P) keeps the sources whose ``host_key % P == p``. With
+        ``resume``, leases already held by ``owner`` are taken again at once: a worker's
+        job retried after its worker died resumes its own sources without waiting.
         """
         until = now + lease
         # `run --once` polls every source whatever its schedule (due_or_not).
         due_now = sa.or_(sources_t.c.next_check.is_(None), sources_t.c.next_check <= now)
+        c = sources_t.c
+        free = [c.lease_until.is_(None), c.lease_until < now]
+        if resume:
+            free.append(c.lease_owner == owner)
         due = (
             sa.select(sources_t.c.id)
             .where(
                 sources_t.c.enabled.is_(True),
                 sa.true() if due_or_not else due_now,
-                sa.or_(sources_t.c.lease_until.is_(None), sources_t.c.lease_until < now),
+                sa.or_(*free),
+                sa.true() if partition is None else _in_partition(*partition),
             )
             .order_by(sources_t.c.next_check.asc().nulls_first())
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        c = sources_t.c
         stmt = (
             sa.update(sources_t)
             .where(c.id.in_(due))
@@ -108,6 +134,22 @@ class SourceOps(StoreBase):
         with self.engine.begin() as conn:
             rows = conn.execute(stmt).all()
         return [ClaimedSource(*row) for row in rows]
+
+    def due_partitions(self, now: datetime, partitions: int) -> list[int]:
+        """The host partitions (``host_key % partitions``) that have due, unleased sources."""
+        c = sources_t.c
+        part = (sa.func.coalesce(c.host_key, 0) % partitions).label("part")
+        stmt = (
+            sa.select(part)
+            .where(
+                c.enabled.is_(True),
+                sa.or_(c.next_check.is_(None), c.next_check <= now),
+                sa.or_(c.lease_until.is_(None), c.lease_until < now),
+            )
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return sorted(int(p) for p in conn.execute(stmt).scalars())
 
     def release_success(
         self,
@@ -244,3 +286,7 @@ class SourceOps(StoreBase):
                     )
                     freed += int(result.rowcount)
         return freed
+
+
+def _in_partition(index: int, partitions: int) -> sa.ColumnElement[bool]:
+    return (sa.func.coalesce(sources_t.c.host_key, 0) % partitions) == index

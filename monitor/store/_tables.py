@@ -62,6 +62,9 @@ class SourceRow(SQLModel, table=True):
     polls: int = 0
     failures: int = 0
     articles_seen: int = 0
+    # A stable hash of the URL's host (store.host_key, alembic 0003w): the workers
+    # partition due sources by host_key % P, so one job at a time polls any host.
+    host_key: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
 
 
 class StoryRow(SQLModel, table=True):
@@ -119,6 +122,9 @@ class OutboxRow(SQLModel, table=True):
     next_attempt: datetime | None = _ts(index=True)
     lease_until: datetime | None = _ts()
     lease_owner: str | None = Field(default=None, max_length=100)
+    # Written by each claim: mark_sent/mark_failed with a token change only a row still
+    # leased under it, so a sender that lost its lease cannot mark another's row.
+    lease_token: str | None = Field(default=None, max_length=64)
     created: datetime | None = _ts(nullable=False)
     sent_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, sa_type=sa.Text)
