@@ -23,7 +23,7 @@ from monitor.pipeline._replay import AlertReplay, Replayed, ReplayedStory, find_
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._runtime import Runtime, utcnow
 from monitor.pipeline._search import count_candidates, match_stored, scan_stored, stored_document
-from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
+from monitor.pipeline._stories import STORY_WINDOW, BandStories, StoryTracker, stories_for
 
 __all__ = [
     "MAX_BACKOFF",
@@ -31,6 +31,7 @@ __all__ = [
     "MAX_NEW_PER_POLL",
     "STORY_WINDOW",
     "AlertReplay",
+    "BandStories",
     "Candidate",
     "DryRun",
     "Listing",
@@ -58,5 +59,6 @@ __all__ = [
     "replay_alert",
     "scan_stored",
     "stored_document",
+    "stories_for",
     "utcnow",
 ]

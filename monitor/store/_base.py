@@ -22,6 +22,9 @@ stories_t: sa.Table = metadata.tables["stories"]
 articles_t: sa.Table = metadata.tables["articles"]
 outbox_t: sa.Table = metadata.tables["outbox"]
 channels_t: sa.Table = metadata.tables["channels"]
+story_bands_t: sa.Table = metadata.tables["story_bands"]
+rules_t: sa.Table = metadata.tables["rules"]
+rule_state_t: sa.Table = metadata.tables["rule_state"]
 
 # Errors are kept for `monitor status`; a whole HTML error page is not useful there.
 MAX_ERROR = 500
