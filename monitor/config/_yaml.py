@@ -54,6 +54,7 @@ class Builder:
         self.file = file
         self.env = env
         self.lines: dict[tuple[str | int, ...], int] = {}
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         self.lines[path] = node.start_mark.line + 1
@@ -72,7 +73,7 @@ class Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         # Plain scalars were already tagged by the composer (int, bool, null...);
         # constructing them here keeps YAML's own typing.
-        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        value = self._constructor.construct_object(node, deep=True)
         if isinstance(value, str):
             return self._interpolate(value, path, node.start_mark.line + 1)
         return value

@@ -23,6 +23,7 @@ class Rules:
         index = RuleIndex(vocabulary)
         queries: dict[str, Query] = {}
         for alert in config.alerts:
-            queries[alert.name] = parse_query(alert.query, config.synonyms)
+            parsed = config.parsed_query(alert.query)
+            queries[alert.name] = parsed or parse_query(alert.query, config.synonyms)
             index.add(alert.name, queries[alert.name])
         return cls({a.name: a for a in config.alerts}, queries, index)
