@@ -141,13 +141,10 @@ class ArticleOps(StoreBase):
             # rows in the same order and cannot deadlock on them.
             for ident, alert in sorted(by_id.items())
         ]
-        stmt = (
-            self._insert(outbox_t)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(outbox_t.c.alert_id)
-        )
-        new = set(conn.execute(stmt).scalars())
+        stmt = self._insert(outbox_t).on_conflict_do_nothing().returning(outbox_t.c.alert_id)
+        # One statement all the same: SQLAlchemy's insertmanyvalues sends the rows as one
+        # INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING, compiled once.
+        new = set(conn.execute(stmt, rows).scalars())
         return tuple((ident, alert) for ident, alert in by_id.items() if ident in new)
 
     def iter_articles(

@@ -73,21 +73,19 @@ class RuleOps(StoreBase):
     def _upsert_rules(
         self, conn: Connection, changed: Sequence[tuple[RuleSpec, str]], version: int
     ) -> None:
-        for start in range(0, len(changed), _CHUNK):
-            rows = [
-                {"name": s.name, "query": s.query, "spec": s.spec, "hash": digest,
-                 "version": version, "deleted": False}
-                for s, digest in changed[start : start + _CHUNK]
-            ]  # fmt: skip
-            stmt = self._insert(rules_t).values(rows)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["name"],
-                    set_={
-                        k: stmt.excluded[k] for k in ("query", "spec", "hash", "version", "deleted")
-                    },
-                )
-            )
+        if not changed:
+            return
+        rows = [
+            {"name": s.name, "query": s.query, "spec": s.spec, "hash": digest,
+             "version": version, "deleted": False}
+            for s, digest in changed
+        ]  # fmt: skip
+        stmt = self._insert(rules_t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={k: stmt.excluded[k] for k in ("query", "spec", "hash", "version", "deleted")},
+        )
+        conn.execute(stmt, rows)  # executemany: multi-row INSERTs, compiled once
 
     def rule_version(self) -> int:
         """The rules' current version (0: never synced); cheap enough to poll."""

@@ -34,7 +34,8 @@ class SourceOps(StoreBase):
         """Make the sources table match the config; sources no longer listed are disabled.
 
         Only new and changed sources are written, in multi-row statements (100k new
-        sources are a hundred statements, not 100k), so a restart costs one read.
+        sources are a hundred statements, not 100k); a restart with nothing changed
+        costs one read.
         """
         c = sources_t.c
         with self.engine.begin() as conn:
@@ -60,14 +61,14 @@ class SourceOps(StoreBase):
                     moved.append(values)
                 elif row != (spec.url, spec.kind, spec.interval_seconds, spec.enabled):
                     edited.append(values)
-            for start in range(0, len(new), _CHUNK):
-                stmt = self._insert(sources_t).values(new[start : start + _CHUNK])
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["name"],
-                        set_={k: stmt.excluded[k] for k in _SPEC_COLUMNS},
-                    )
+            if new:
+                # executemany: SQLAlchemy sends multi-row INSERTs (insertmanyvalues),
+                # compiled once; a VALUES list built here compiled 100k bind parameters.
+                stmt = self._insert(sources_t)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["name"], set_={k: stmt.excluded[k] for k in _SPEC_COLUMNS}
                 )
+                conn.execute(stmt, new)
             # A new URL is a new feed: forget validators and failures of the old one.
             reset = {"etag": None, "last_modified": None, "error_count": 0,
                      "failing_since": None, "next_check": now}  # fmt: skip
