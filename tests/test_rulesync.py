@@ -169,3 +169,38 @@ def test_a_big_config_loads_and_reuses_its_parsed_queries(tmp_path: Path) -> Non
     rules = Rules.from_config(config)
     assert all(rules.queries[a.name] is config.parsed_query(a.query) for a in config.alerts)
     assert json.loads(rule_specs(config)[0].spec)["notify"] == ["console"]
+
+
+def test_sources_sync_in_bulk_writes_new_moved_edited_and_gone(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.store import SourceSpec
+
+    store = Store(db_url)
+    store.migrate()
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    specs = [SourceSpec(f"s{i}", f"https://h{i}.example/f", "feed", 600) for i in range(3000)]
+    store.sync_sources(specs, now)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sources SET etag = 'e', error_count = 3"))
+    edited = list(specs[1:])  # s0 gone
+    edited[0] = SourceSpec("s1", "https://moved.example/f", "feed", 600)  # a new URL
+    edited[1] = SourceSpec("s2", "https://h2.example/f", "feed", 1200)  # a new interval
+    later = datetime(2026, 12, 2, tzinfo=UTC)
+    store.sync_sources(edited, later)
+    with store.engine.connect() as conn:
+        rows = {
+            r.name: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT name, url, interval_seconds, enabled, etag, error_count FROM sources"
+                )
+            )
+        }
+    store.close()
+    assert len(rows) == 3000 and not rows["s0"].enabled
+    assert (rows["s1"].url, rows["s1"].etag, rows["s1"].error_count) == (
+        "https://moved.example/f", None, 0,
+    )  # fmt: skip
+    assert (rows["s2"].interval_seconds, rows["s2"].etag) == (1200, "e")
+    assert rows["s2999"].enabled and rows["s2999"].error_count == 3

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.errors import StoreError
-from monitor.store._base import StoreBase, rule_state_t, rules_t
+from monitor.store._base import StoreBase, bulk_upsert, rule_state_t, rules_t
 from monitor.store._models import RuleChanges, RuleSpec
 
 RULES_CHANNEL = "monitor_rules"
@@ -80,12 +80,8 @@ class RuleOps(StoreBase):
              "version": version, "deleted": False}
             for s, digest in changed
         ]  # fmt: skip
-        stmt = self._insert(rules_t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["name"],
-            set_={k: stmt.excluded[k] for k in ("query", "spec", "hash", "version", "deleted")},
-        )
-        conn.execute(stmt, rows)  # executemany: multi-row INSERTs, compiled once
+        updated = ("query", "spec", "hash", "version", "deleted")
+        bulk_upsert(conn, rules_t, rows, "name", updated, sqlite_insert=self._insert)
 
     def rule_version(self) -> int:
         """The rules' current version (0: never synced); cheap enough to poll."""

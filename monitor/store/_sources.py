@@ -12,6 +12,7 @@ from monitor.store._base import (
     MAX_ERROR,
     StoreBase,
     aware_utc,
+    bulk_upsert,
     outbox_t,
     sources_t,
 )
@@ -61,14 +62,7 @@ class SourceOps(StoreBase):
                     moved.append(values)
                 elif row != (spec.url, spec.kind, spec.interval_seconds, spec.enabled):
                     edited.append(values)
-            if new:
-                # executemany: SQLAlchemy sends multi-row INSERTs (insertmanyvalues),
-                # compiled once; a VALUES list built here compiled 100k bind parameters.
-                stmt = self._insert(sources_t)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["name"], set_={k: stmt.excluded[k] for k in _SPEC_COLUMNS}
-                )
-                conn.execute(stmt, new)
+            bulk_upsert(conn, sources_t, new, "name", _SPEC_COLUMNS, sqlite_insert=self._insert)
             # A new URL is a new feed: forget validators and failures of the old one.
             reset = {"etag": None, "last_modified": None, "error_count": 0,
                      "failing_since": None, "next_check": now}  # fmt: skip
