@@ -139,8 +139,12 @@ class RuleListener:
             self._conn = psycopg.connect(
                 url.render_as_string(hide_password=False), autocommit=True, connect_timeout=10
             )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot listen for rule changes: {type(exc).__name__}") from exc
+        try:
             self._conn.execute(f"LISTEN {RULES_CHANNEL}")
         except psycopg.Error as exc:
+            self._conn.close()
             raise StoreError(f"cannot listen for rule changes: {type(exc).__name__}") from exc
 
     def wait(self, timeout: float) -> bool:
