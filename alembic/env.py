@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from sqlalchemy import Connection
 
@@ -19,18 +20,27 @@ config = context.config
 # The search index (alembic 0002) is built in SQL the metadata cannot describe: an FTS5
 # table and its shadow tables on SQLite; on PostgreSQL a generated tsvector column, which
 # SQLite has no type for, and its GIN index.
-_SEARCH_INDEX = ("articles_search", "ix_articles_search_tsv", "search_tsv")
+# The near-copy index's GIN index (alembic 0003) has options the metadata does not
+# describe, and its table exists on PostgreSQL alone: SQLite keeps that index in memory.
+_SEARCH_INDEX = ("articles_search", "ix_articles_search_tsv", "search_tsv", "ix_story_bands_bands")
+_POSTGRES_ONLY = ("story_bands", "ix_story_bands_created")
 
 
-# Procrastinate's job tables (alembic 0003w, PostgreSQL) are its own, not in the metadata.
+# Procrastinate's job tables (alembic 0004, PostgreSQL) are its own, not in the metadata.
 _PROCRASTINATE = "procrastinate_"
 
 
-def _include(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    ours = name is None or not name.startswith((*_SEARCH_INDEX, _PROCRASTINATE))
-    return not reflected or ours
+def _include_for(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
+    def include(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if name is None:
+            return True
+        if dialect != "postgresql" and name in _POSTGRES_ONLY:
+            return False
+        return not (reflected and name.startswith((*_SEARCH_INDEX, _PROCRASTINATE)))
+
+    return include
 
 
 def _run(connection: Connection) -> None:
@@ -38,7 +48,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
-        include_object=_include,
+        include_object=_include_for(connection.dialect.name),
         # SQLite cannot ALTER most things in place; batch mode copies the table.
         render_as_batch=connection.dialect.name == "sqlite",
     )

@@ -36,7 +36,15 @@ from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, serve
-from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
+from monitor.pipeline import (
+    STORY_WINDOW,
+    PollResult,
+    Rules,
+    Runtime,
+    poll_source,
+    sync_rules,
+    utcnow,
+)
 from monitor.store import ClaimedSource, SourceSpec, Store, open_store, outbox_depth
 from monitor.text import redact_url
 from monitor.web import check_bind, web_handler
@@ -185,6 +193,7 @@ class Daemon:
     def _sync(self, store: Store) -> None:
         store.sync_sources(source_specs(self.config), self.clock())
         store.enable_channels(list(self.config.channels))
+        sync_rules(store, self.config)  # the rules table every worker's RuleSync follows
         freed = store.reclaim_dead(lambda owner: owner_is_dead(owner, self.owner))
         if freed:
             event(log, "took over work of a stopped daemon", leases=freed)
@@ -346,6 +355,8 @@ class Daemon:
             await self._reload(store, fetcher, live)
 
     async def _prune(self, store: Store) -> None:
+        # The database's near-copy index (PostgreSQL) keeps only the story window.
+        await asyncio.to_thread(store.prune_story_bands, self.clock() - STORY_WINDOW)
         if self.config.retention is None:
             return
         before = self.clock() - self.config.retention

@@ -20,7 +20,10 @@ Path = tuple[str | int, ...]
 _CHANNEL = TypeAdapter[Any](ChannelConfig)
 
 
-def cross_checks(data: dict[str, Any], file: str, located: Located) -> list[Problem]:
+def cross_checks(
+    data: dict[str, Any], file: str, located: Located, parsed: dict[str, Any]
+) -> list[Problem]:
+    """Problems across keys; each query parsed is kept in ``parsed`` (text -> Query)."""
     problems: list[Problem] = []
 
     def at(path: Path, msg: str) -> None:
@@ -38,7 +41,7 @@ def cross_checks(data: dict[str, Any], file: str, located: Located) -> list[Prob
         _refs(alert.get("sources"), ("alerts", i, "sources"), source_names, "source", at)
         query = alert.get("query")
         if isinstance(query, str) and query.strip():
-            problem = _query_problem(query, synonyms)
+            problem = _query_problem(query, synonyms, parsed)
             if problem:
                 at(("alerts", i, "query"), problem)
     health = data.get("health")
@@ -109,11 +112,15 @@ def _synonyms(value: object) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(g) for g in groups)
 
 
-def _query_problem(query: str, synonyms: Sequence[Sequence[str]]) -> str | None:
+def _query_problem(
+    query: str, synonyms: Sequence[Sequence[str]], parsed: dict[str, Any]
+) -> str | None:
     from monitor.rules import parse_query  # the rules package is pure; import on use
 
+    if query in parsed:
+        return None
     try:
-        parse_query(query, synonyms)
+        parsed[query] = parse_query(query, synonyms)
     except QueryError as exc:
         return f"invalid query: {exc}"
     except RecursionError:  # the rules package caps nesting; this is the last guard

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.config._units import (
@@ -331,6 +331,14 @@ class Config(_Model):
     sources: tuple[SourceConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    # Query text -> the rules.Query that load_config's checks parsed it into, so building
+    # the rule index does not parse 100k queries a second time.
+    _parsed: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def parsed_query(self, query: str) -> Any:
+        """The ``rules.Query`` loading already parsed ``query`` into (with this config's
+        synonyms), or None."""
+        return self._parsed.get(query)
 
     @field_validator("synonyms")
     @classmethod

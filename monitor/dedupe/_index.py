@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Iterable
 from datetime import datetime
 
 from monitor.dedupe._minhash import BINS, Signature, is_same_story
@@ -64,6 +65,37 @@ def _agreement(compact_a: int, compact_b: int) -> float:
 
 def _band_keys(compact: int) -> tuple[int, ...]:
     return _BAND_KEYS.unpack_from(compact.to_bytes(_COMPACT_BYTES, "little"))
+
+
+def band_keys(sig: Signature) -> tuple[int, ...]:
+    """The signature's ``BANDS`` band keys as the database indexes them: band ``i``'s
+    32-bit key in the low bits and ``i`` above them, so equal keys of different bands
+    never meet. Two signatures share one of these exactly when ``StoryIndex`` would file
+    them under the same band key. Empty for a signature too short to compare."""
+    if not sig.usable:
+        return ()
+    return tuple((band << 32) | key for band, key in enumerate(_band_keys(_compact(sig))))
+
+
+def nearest_story(sig: Signature, candidates: Iterable[tuple[int, bytes, datetime]]) -> int | None:
+    """Of stored stories ``(story id, Signature.to_bytes(), created)``, the one ``sig`` is a
+    near copy of, by the very scoring and tie-breaking ``StoryIndex.find`` applies; None
+    when none is. A signature of another version is skipped: it is not comparable."""
+    if not sig.usable:
+        return None
+    query = _compact(sig)
+    best: tuple[float, float, int] | None = None
+    for story_id, blob, created in candidates:
+        try:
+            other = Signature.from_bytes(blob)
+        except ValueError:
+            continue
+        score = _agreement(query, _compact(other))
+        if is_same_story(score, sig.shingles, other.shingles):
+            rank = (score, _timestamp(created), story_id)
+            if best is None or rank > best:
+                best = rank
+    return None if best is None else best[2]
 
 
 def _timestamp(moment: datetime) -> float:

@@ -21,9 +21,10 @@ from monitor.pipeline._poll import MAX_NEW_PER_POLL, PollResult, poll_source
 from monitor.pipeline._preview import extract_target, preview_source
 from monitor.pipeline._replay import AlertReplay, Replayed, ReplayedStory, find_alert, replay_alert
 from monitor.pipeline._rules import Rules
+from monitor.pipeline._rulesync import RuleSync, alert_of, rule_specs, sync_rules
 from monitor.pipeline._runtime import Runtime, utcnow
 from monitor.pipeline._search import count_candidates, match_stored, scan_stored, stored_document
-from monitor.pipeline._stories import STORY_WINDOW, StoryTracker
+from monitor.pipeline._stories import STORY_WINDOW, BandStories, StoryTracker, stories_for
 
 __all__ = [
     "MAX_BACKOFF",
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_NEW_PER_POLL",
     "STORY_WINDOW",
     "AlertReplay",
+    "BandStories",
     "Candidate",
     "DryRun",
     "Listing",
@@ -38,12 +40,14 @@ __all__ = [
     "Prepared",
     "Replayed",
     "ReplayedStory",
+    "RuleSync",
     "Rules",
     "Runtime",
     "StoryTracker",
     "Verdict",
     "adaptive_interval",
     "alert_applies",
+    "alert_of",
     "count_candidates",
     "extract_target",
     "fetch_candidates",
@@ -56,7 +60,10 @@ __all__ = [
     "preview_source",
     "rejection",
     "replay_alert",
+    "rule_specs",
     "scan_stored",
     "stored_document",
+    "stories_for",
+    "sync_rules",
     "utcnow",
 ]

@@ -113,7 +113,7 @@ class DryRun:
     async def _new(self, store: Store, prepared: Prepared) -> Verdict:
         record = prepared.record
         # Only a comparable body joins another story by likeness, as in the poll.
-        near = self.rt.stories.finder(prepared.signature, record.first_seen)
+        near = self.rt.near(prepared.signature, record.first_seen)
         stored = await asyncio.to_thread(
             store.story_for, record, near if record.signature else None
         )

@@ -159,7 +159,7 @@ async def _store(rt: Runtime, prepared: Prepared) -> int | None:
     """Insert the article with its alerts; the number of alerts really created."""
     record, new_alerts = prepared.record, prepared.alerts
     # Only a comparable body (not a paywall notice, not a bot page) joins another story.
-    near = rt.stories.finder(prepared.signature, record.first_seen) if record.signature else None
+    near = rt.near(prepared.signature, record.first_seen) if record.signature else None
     inserted = await asyncio.to_thread(rt.db().insert_article, record, new_alerts, near=near)
     if inserted is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from monitor.config import AlertConfig, Config
@@ -22,7 +23,16 @@ class Rules:
         the words of the news do not change with the config, so it stays warm."""
         index = RuleIndex(vocabulary)
         queries: dict[str, Query] = {}
-        for alert in config.alerts:
-            queries[alert.name] = parse_query(alert.query, config.synonyms)
-            index.add(alert.name, queries[alert.name])
+        # No cyclic GC meanwhile: with 100k rules' objects alive, each collection walked
+        # them all, and building the index took 9.5 s instead of 3.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for alert in config.alerts:
+                parsed = config.parsed_query(alert.query)
+                queries[alert.name] = parsed or parse_query(alert.query, config.synonyms)
+            index.add_many(queries.items())
+        finally:
+            if was_enabled:
+                gc.enable()
         return cls({a.name: a for a in config.alerts}, queries, index)

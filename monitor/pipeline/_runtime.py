@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config import Config, SourceConfig
+from monitor.dedupe import Signature
 from monitor.fetch import Fetcher
 from monitor.observe import Metrics
 from monitor.pipeline._rules import Rules
-from monitor.pipeline._stories import StoryTracker
-from monitor.store import Store
+from monitor.pipeline._stories import BandStories, StoryTracker, stories_for
+from monitor.store import BandQuery, NearFinder, Store
 
 
 def utcnow() -> datetime:
@@ -28,13 +29,20 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
-    stories: StoryTracker = field(default_factory=StoryTracker)
+    # None: the database's index on PostgreSQL, one in this process on SQLite.
+    stories: StoryTracker | BandStories | None = None
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
 
     def db(self) -> Store:
         if self.store is None:
             raise RuntimeError("this runtime has no store (dry run)")
         return self.store
+
+    def near(self, sig: Signature, now: datetime) -> NearFinder | BandQuery:
+        """How an insert of an article with ``sig`` finds the story it joins."""
+        if self.stories is None:
+            self.stories = stories_for(self.store)
+        return self.stories.finder(sig, now)
 
     def source(self, name: str) -> SourceConfig | None:
         # Built on first use per config: a scan per poll grows with the square of sources.

@@ -1,12 +1,19 @@
-"""The near-copy index of one process, kept in step with the database."""
+"""Where near copies are looked for: in the database (PostgreSQL) or in this process.
+
+``BandStories`` (PostgreSQL) keeps nothing: each insert hands the store its band keys
+and a scorer, and the store asks the database's GIN index, under locks of only those
+keys. ``StoryTracker`` (SQLite, one daemon) keeps a ``StoryIndex`` in memory, fed the
+stories created since it last looked. Both give the same answers on the same data.
+"""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from functools import partial
 
-from monitor.dedupe import Signature, StoryIndex
-from monitor.store import NearFinder, StoryLoader
+from monitor.dedupe import Signature, StoryIndex, band_keys, nearest_story
+from monitor.store import BandQuery, NearFinder, Store, StoryLoader
 
 # Near copies are looked for among the stories of this many days (memory stays bounded).
 STORY_WINDOW = timedelta(days=7)
@@ -42,3 +49,23 @@ class StoryTracker:
 
     def __len__(self) -> int:
         return len(self._index)
+
+
+class BandStories:
+    """The near-copy index in the database: nothing loaded at start, nothing held here,
+    so a worker joining a cluster with any number of stories inserts at once."""
+
+    def __init__(self, window: timedelta = STORY_WINDOW) -> None:
+        self._window = window
+
+    def finder(self, sig: Signature, now: datetime) -> BandQuery:
+        return BandQuery(band_keys(sig), now - self._window, partial(nearest_story, sig))
+
+
+def stories_for(
+    store: Store | None, window: timedelta = STORY_WINDOW
+) -> StoryTracker | BandStories:
+    """The database's index on PostgreSQL, else one in this process."""
+    if store is not None and store.dialect == "postgresql":
+        return BandStories(window)
+    return StoryTracker(window)

@@ -66,6 +66,24 @@ class _Table:
             elif kind == "p":
                 self.prefix_heads.setdefault(value[:2], set()).add(value)
 
+    def file_many(self, filed: Iterable[tuple[Clause, int]]) -> None:
+        """``file`` for many (clause, bit position) pairs at once: each key's mask is built once
+        from all its bits, instead of one big-integer copy per rule (quadratic for a
+        word 5,000 rules of 100k are filed under)."""
+        bits: dict[tuple[str, str], list[int]] = {}
+        for clause, position in filed:
+            for kind, value, _ in clause:
+                bits.setdefault((kind, value), []).append(position)
+        for (kind, value), found in bits.items():
+            mask = _mask_of(found)
+            _set(self._kind(kind), value, mask)
+            if kind == "w":
+                for lang, table in self.by_lang.items():
+                    for key in query_keys(lang, value):
+                        _set(table, key, mask)
+            elif kind == "p":
+                self.prefix_heads.setdefault(value[:2], set()).add(value)
+
     def unfile(self, clause: Clause, bit: int) -> None:
         for kind, value, _ in clause:
             _clear(self._kind(kind), value, bit)
@@ -142,19 +160,29 @@ class RuleIndex:
 
     def add(self, rule_id: str, query: Query) -> None:
         """File ``query`` under ``rule_id``, replacing any rule with that id."""
+        for clause, position in self._enter(rule_id, query):
+            self._table.file(clause, 1 << position)
+
+    def add_many(self, rules: Iterable[tuple[str, Query]]) -> None:
+        """``add`` each (rule_id, query) in order, filing them all at once: what
+        building an index of 100k rules calls."""
+        filed = [pair for rule_id, query in rules for pair in self._enter(rule_id, query)]
+        self._table.file_many(filed)
+
+    def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int]]:
+        """Give ``rule_id`` a slot; the (clause, bit position) pairs to file it under."""
         self.remove(rule_id)
         self._woken.clear()
         best = cheapest(required(query._root), 2)
         clauses = (best[0], best[-1]) if best else ()
         self._seq += 1
         slot = self._free.pop() if self._free else len(self._by_slot)
-        entry = self._rules[rule_id] = self._by_slot[slot] = _Entry(
+        self._rules[rule_id] = self._by_slot[slot] = _Entry(
             rule_id, query, clauses, self._seq, slot
         )
         if not clauses:
             self._always |= 1 << 2 * slot
-        for bit, clause in enumerate(entry.clauses, 2 * slot):
-            self._table.file(clause, 1 << bit)
+        return [(clause, position) for position, clause in enumerate(clauses, 2 * slot)]
 
     def remove(self, rule_id: str) -> None:
         """Forget the rule ``rule_id``; unknown ids are ignored."""
@@ -239,6 +267,16 @@ def _bits(mask: int) -> list[int]:
         found.append(at)
         at = digits.find("1", at + 1)
     return found
+
+
+def _mask_of(positions: list[int]) -> int:
+    """The mask with these bits set, in time linear in its size."""
+    if len(positions) < 16:
+        return reduce(or_, (1 << position for position in positions), 0)
+    buffer = bytearray(max(positions) // 8 + 1)
+    for position in positions:
+        buffer[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(buffer, "little")
 
 
 def _set(table: dict[str, int], key: str, bit: int) -> None:

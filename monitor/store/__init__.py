@@ -6,6 +6,7 @@ NOTHING ... RETURNING), and alerts go to the outbox in the article's own transac
 
 from monitor.store._engine import is_postgres, libpq_url, make_engine, migrate, normalize_url
 from monitor.store._models import (
+    BandQuery,
     ChannelStatus,
     ClaimedSource,
     Delivery,
@@ -15,13 +16,17 @@ from monitor.store._models import (
     NewAlert,
     NewArticle,
     OutboxItem,
+    RuleChanges,
+    RuleSpec,
     SourceSpec,
     SourceStatus,
     StoredArticle,
+    StoryCandidate,
     StoryDetail,
     StoryLoader,
     StorySummary,
 )
+from monitor.store._rules import RULES_CHANNEL, RuleListener
 from monitor.store._sources import host_key
 from monitor.store._status import (
     channel_statuses,
@@ -41,6 +46,8 @@ from monitor.store._views import (
 )
 
 __all__ = [
+    "RULES_CHANNEL",
+    "BandQuery",
     "ChannelStatus",
     "ClaimedSource",
     "Delivery",
@@ -50,10 +57,14 @@ __all__ = [
     "NewAlert",
     "NewArticle",
     "OutboxItem",
+    "RuleChanges",
+    "RuleListener",
+    "RuleSpec",
     "SourceSpec",
     "SourceStatus",
     "Store",
     "StoredArticle",
+    "StoryCandidate",
     "StoryDetail",
     "StoryLoader",
     "StorySummary",

@@ -18,14 +18,17 @@ from monitor.store._base import (
     outlets_of,
     stored_article_columns,
     stories_t,
+    story_bands_t,
 )
 from monitor.store._models import (
+    BandQuery,
     Inserted,
     NearFinder,
     NewAlert,
     NewArticle,
     StoredArticle,
 )
+from monitor.store._stories import create_story, existing_story, lock_for_story
 
 
 class ArticleOps(StoreBase):
@@ -69,7 +72,7 @@ class ArticleOps(StoreBase):
         article: NewArticle,
         alerts: Sequence[NewAlert],
         *,
-        near: NearFinder | None = None,
+        near: NearFinder | BandQuery | None = None,
     ) -> Inserted | None:
         """Insert the article, its story and its alerts in one transaction.
 
@@ -77,6 +80,8 @@ class ArticleOps(StoreBase):
         the race); then nothing else is written. The article joins the story of an exact
         copy (same body fingerprint), else the one ``near`` names, else a new one; alerts
         already created for the same (rule, story, channel) are not created again.
+        ``near`` is a ``NearFinder`` (an index the caller keeps) or, on PostgreSQL, a
+        ``BandQuery`` answered by the database's own index (``_stories``).
         """
         with self.engine.begin() as conn:
             row = {k: getattr(article, k) for k in _ARTICLE_COLUMNS}
@@ -97,25 +102,14 @@ class ArticleOps(StoreBase):
             created = self._add_alerts(conn, alerts, story_id, article_id, article.first_seen)
         return Inserted(article_id=article_id, story_id=story_id, created=created)
 
-    def _story_for(self, conn: Connection, article: NewArticle, near: NearFinder | None) -> int:
-        if self.dialect == "postgresql":
-            # Story assignment is serialised across daemons, so two copies racing on two
-            # daemons end up in one story (SQLite's BEGIN IMMEDIATE does this already).
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
+    def _story_for(
+        self, conn: Connection, article: NewArticle, near: NearFinder | BandQuery | None
+    ) -> int:
+        lock_for_story(conn, self.dialect, article, near)
         existing = existing_story(conn, article, near)
         if existing is not None:
             return existing
-        story_id = conn.execute(
-            sa.insert(stories_t)
-            .values(
-                created=article.first_seen,
-                title=article.title,
-                fingerprint=article.fingerprint,
-                signature=article.signature,
-            )
-            .returning(stories_t.c.id)
-        ).scalar_one()
-        return int(story_id)
+        return create_story(conn, article, near)
 
     def _add_alerts(
         self,
@@ -125,29 +119,33 @@ class ArticleOps(StoreBase):
         article_id: int,
         now: datetime,
     ) -> tuple[tuple[str, NewAlert], ...]:
-        created: list[tuple[str, NewAlert]] = []
-        for alert in alerts:
-            ident = alert_id(alert.rule, story_id, alert.channel)
-            stmt = (
-                self._insert(outbox_t)
-                .values(
-                    alert_id=ident,
-                    rule=alert.rule,
-                    channel=alert.channel,
-                    story_id=story_id,
-                    article_id=article_id,
-                    payload=json.dumps(alert.payload, default=str),
-                    status="digest" if alert.digest else "pending",
-                    attempts=0,
-                    next_attempt=None if alert.digest else now,
-                    created=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(outbox_t.c.alert_id)
-            )
-            if conn.execute(stmt).scalar() is not None:
-                created.append((ident, alert))
-        return tuple(created)
+        """The outbox rows of ``alerts``, in one multi-row statement; those the story had
+        already (same rule and channel) are skipped by the unique key, not created."""
+        if not alerts:
+            return ()
+        by_id = {alert_id(a.rule, story_id, a.channel): a for a in alerts}
+        rows = [
+            {
+                "alert_id": ident,
+                "rule": alert.rule,
+                "channel": alert.channel,
+                "story_id": story_id,
+                "article_id": article_id,
+                "payload": json.dumps(alert.payload, default=str),
+                "status": "digest" if alert.digest else "pending",
+                "attempts": 0,
+                "next_attempt": None if alert.digest else now,
+                "created": now,
+            }
+            # Sorted by key, so two transactions adding alerts to one story meet their
+            # rows in the same order and cannot deadlock on them.
+            for ident, alert in sorted(by_id.items())
+        ]
+        stmt = self._insert(outbox_t).on_conflict_do_nothing().returning(outbox_t.c.alert_id)
+        # One statement all the same: SQLAlchemy's insertmanyvalues sends the rows as one
+        # INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING, compiled once.
+        new = set(conn.execute(stmt, rows).scalars())
+        return tuple((ident, alert) for ident, alert in by_id.items() if ident in new)
 
     def iter_articles(
         self, since: datetime | None = None, batch: int = 500
@@ -204,40 +202,23 @@ class ArticleOps(StoreBase):
             ).rowcount
         return {"bodies": int(bodies), "alerts": int(alerts), "stories": int(stories)}
 
-
-_STORY_LOCK = 7130002
-
-
-def existing_story(conn: Connection, article: NewArticle, near: NearFinder | None) -> int | None:
-    """The stored story ``article`` belongs to: an exact copy's (same body fingerprint),
-    else the one ``near`` names; None when it starts a story of its own. Reads only, so
-    a dry run asks the same question an insert does."""
-    if article.fingerprint:
-        existing = conn.execute(
-            sa.select(articles_t.c.story_id)
-            .where(
-                articles_t.c.fingerprint == article.fingerprint,
-                articles_t.c.story_id.is_not(None),
-            )
-            .limit(1)
-        ).scalar()
-        if existing is not None:
-            return int(existing)
-    if near is not None:
-        return near(lambda after, since: _stories_after(conn, after, since))
-    return None
-
-
-def _stories_after(
-    conn: Connection, after: int, since: datetime
-) -> list[tuple[int, bytes, datetime]]:
-    st = stories_t.c
-    rows = conn.execute(
-        sa.select(st.id, st.signature, st.created)
-        .where(st.id > after, st.created >= since, st.signature.is_not(None))
-        .order_by(st.id)
-    )
-    return [(int(r.id), bytes(r.signature), r.created) for r in rows]
+    def prune_story_bands(self, before: datetime, batch: int = 10_000) -> int:
+        """Forget the band keys of stories created before ``before`` (the near-copy
+        window's start), in batches so no transaction holds many rows; returns how many.
+        A no-op on SQLite, which keeps its index in memory."""
+        if self.dialect != "postgresql":
+            return 0
+        b = story_bands_t.c
+        dropped = 0
+        while True:
+            doomed = sa.select(b.story_id).where(b.created < before).limit(batch).scalar_subquery()
+            with self.engine.begin() as conn:
+                count = int(
+                    conn.execute(sa.delete(story_bands_t).where(b.story_id.in_(doomed))).rowcount
+                )
+            dropped += count
+            if count < batch:
+                return dropped
 
 
 _ARTICLE_COLUMNS = (

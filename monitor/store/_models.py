@@ -189,3 +189,43 @@ class StoryDetail:
     story: StorySummary
     articles: tuple[StoredArticle, ...]  # oldest first
     deliveries: tuple[Delivery, ...]
+
+
+# A stored story a near copy may join: (story id, its signature bytes, created).
+StoryCandidate = tuple[int, bytes, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class BandQuery:
+    """An article's near copies, looked up in the database (PostgreSQL).
+
+    ``bands`` are the article's band keys (``dedupe.band_keys``), ``since`` the start of
+    the window, ``pick`` names, of the stories created since then that share a band, the
+    one the article joins (None: it starts its own). The store locks ``bands`` (and the
+    fingerprint) for the transaction, so near copies serialise and nothing else waits.
+    """
+
+    bands: tuple[int, ...]
+    since: datetime
+    pick: Callable[[Sequence[StoryCandidate]], int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """An alert as the rules table keeps it: its name, query and the rest of its config
+    as JSON (``spec``), which every worker turns back into the same alert."""
+
+    name: str
+    query: str
+    spec: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChanges:
+    """What changed in the rules table after a version: rules added or edited, names
+    removed, the version reached, and the synonyms every query is parsed with."""
+
+    version: int
+    synonyms: str
+    changed: tuple[RuleSpec, ...]
+    removed: tuple[str, ...]

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from monitor.store._articles import existing_story
 from monitor.store._base import StoreBase, articles_t, by_url_key, outbox_t
-from monitor.store._models import NearFinder, NewArticle
+from monitor.store._models import BandQuery, NearFinder, NewArticle
+from monitor.store._stories import existing_story
 
 
 class PreviewOps(StoreBase):
@@ -21,7 +21,7 @@ class PreviewOps(StoreBase):
         found = by_url_key(self.engine, keys, a.updated, a.story_id)
         return {key: (updated, story) for key, (updated, story) in found.items()}
 
-    def story_for(self, article: NewArticle, near: NearFinder | None) -> int | None:
+    def story_for(self, article: NewArticle, near: NearFinder | BandQuery | None) -> int | None:
         """The stored story an insert of ``article`` would put it in (None: a new one)."""
         with self.engine.connect() as conn:
             return existing_story(conn, article, near)

@@ -14,6 +14,7 @@ from monitor.store._base import (
     MAX_ERROR,
     StoreBase,
     aware_utc,
+    bulk_upsert,
     outbox_t,
     sources_t,
 )
@@ -23,6 +24,10 @@ from monitor.store._models import (
     NewAlert,
     SourceSpec,
 )
+
+# Rows per multi-row statement: well under SQLite's 32,766 bound variables.
+_CHUNK = 1000
+_SPEC_COLUMNS = ("url", "kind", "interval_seconds", "enabled", "host_key")
 
 
 def host_key(url: str) -> int:
@@ -43,45 +48,55 @@ class SourceOps(StoreBase):
     def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> None:
         """Make the sources table match the config; sources no longer listed are disabled.
 
-        Only new and changed sources are written, so a restart with thousands of sources
+        Only new and changed sources are written, in multi-row statements (100k new
+        sources are a hundred statements, not 100k); a restart with nothing changed
         costs one read.
         """
         c = sources_t.c
         with self.engine.begin() as conn:
             stored = {
-                r.name: r
+                r.name: tuple(r)[1:]
                 for r in conn.execute(
                     sa.select(c.name, c.url, c.kind, c.interval_seconds, c.enabled, c.host_key)
                 )
             }
-            for spec in specs:
-                row = stored.get(spec.name)
+            new, moved, edited = [], [], []
+            for spec in {s.name: s for s in specs}.values():
                 values = {
+                    "name": spec.name,
                     "url": spec.url,
                     "kind": spec.kind,
                     "interval_seconds": spec.interval_seconds,
                     "enabled": spec.enabled,
                     "host_key": host_key(spec.url),
                 }
+                row = stored.get(spec.name)
                 if row is None:
-                    stmt = self._insert(sources_t).values(name=spec.name, next_check=now, **values)
-                    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
-                elif row.url != spec.url:
-                    # A new URL is a new feed: forget validators and failures of the old one.
-                    reset = {"etag": None, "last_modified": None, "error_count": 0}
+                    new.append({**values, "next_check": now})
+                elif row[0] != spec.url:
+                    moved.append(values)
+                elif row != tuple(values[k] for k in _SPEC_COLUMNS):
+                    edited.append(values)
+            bulk_upsert(conn, sources_t, new, "name", _SPEC_COLUMNS, sqlite_insert=self._insert)
+            # A new URL is a new feed: forget validators and failures of the old one.
+            reset = {"etag": None, "last_modified": None, "error_count": 0,
+                     "failing_since": None, "next_check": now}  # fmt: skip
+            for rows, extra in ((moved, reset), (edited, {})):
+                if rows:
                     conn.execute(
                         sa.update(sources_t)
-                        .where(c.name == spec.name)
-                        .values(**values, **reset, failing_since=None, next_check=now)
+                        .where(c.name == sa.bindparam("b_name"))
+                        .values({**{k: sa.bindparam(f"b_{k}") for k in _SPEC_COLUMNS}, **extra}),
+                        [{f"b_{k}": v for k, v in row.items()} for row in rows],
                     )
-                elif tuple(row)[1:] != (
-                    spec.url, spec.kind, spec.interval_seconds, spec.enabled, values["host_key"],
-                ):  # fmt: skip
-                    conn.execute(sa.update(sources_t).where(c.name == spec.name).values(**values))
             names = {s.name for s in specs}
-            gone = [name for name, r in stored.items() if r.enabled and name not in names]
-            if gone:
-                conn.execute(sa.update(sources_t).where(c.name.in_(gone)).values(enabled=False))
+            gone = [name for name, r in stored.items() if r[3] and name not in names]
+            for start in range(0, len(gone), _CHUNK):
+                conn.execute(
+                    sa.update(sources_t)
+                    .where(c.name.in_(gone[start : start + _CHUNK]))
+                    .values(enabled=False)
+                )
 
     def claim_due(
         self,

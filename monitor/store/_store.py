@@ -23,6 +23,7 @@ from monitor.store._base import alert_id
 from monitor.store._engine import normalize_url
 from monitor.store._outbox import OutboxOps
 from monitor.store._preview import PreviewOps
+from monitor.store._rules import RuleOps
 from monitor.store._search import SearchOps
 from monitor.store._sources import SourceOps
 from monitor.text import redact_url
@@ -60,7 +61,7 @@ def store_errors(fn: F) -> F:
     return call  # type: ignore[return-value]
 
 
-class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps, SearchOps):
+class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps, SearchOps, RuleOps):
     """The database: one engine, migrated on demand."""
 
 

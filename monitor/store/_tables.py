@@ -1,4 +1,5 @@
-"""The tables: sources, stories, articles, the alert outbox and channel state.
+"""The tables: sources, stories (and their band keys), articles, the alert outbox,
+channel state, and the alerts' rules.
 
 Times are stored as naive UTC (SQLite has no time zone type) and converted to aware
 UTC at the edge of the store by ``UTCDateTime``.
@@ -62,7 +63,7 @@ class SourceRow(SQLModel, table=True):
     polls: int = 0
     failures: int = 0
     articles_seen: int = 0
-    # A stable hash of the URL's host (store.host_key, alembic 0003w): the workers
+    # A stable hash of the URL's host (store.host_key, alembic 0004): the workers
     # partition due sources by host_key % P, so one job at a time polls any host.
     host_key: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
 
@@ -141,6 +142,47 @@ class ChannelRow(SQLModel, table=True):
     last_success: datetime | None = _ts()
     delivered: int = 0
     failures: int = 0
+
+
+class StoryBandRow(SQLModel, table=True):
+    """The near-copy index in the database (PostgreSQL only: alembic 0003 creates it
+    there, never on SQLite): each story's LSH band keys (``dedupe.band_keys``), GIN-
+    indexed, so an insert finds the stories sharing a band in one index probe. The
+    founding signature is copied here so that probe reads no other table (a join to
+    ``stories`` made the planner, which cannot estimate ``&&``, scan all of it)."""
+
+    __tablename__ = "story_bands"
+
+    story_id: int = Field(primary_key=True, foreign_key="stories.id")
+    created: datetime | None = _ts(nullable=False, index=True)
+    signature: bytes = Field(sa_type=sa.LargeBinary)
+    bands: list[int] = Field(sa_type=sa.ARRAY(sa.BigInteger))
+
+
+class RuleRow(SQLModel, table=True):
+    """An alert of sources.yaml as every worker reads it. ``version`` is the
+    ``rule_state.version`` of the sync that last changed it; a removed alert stays as a
+    ``deleted`` row, so a worker catching up learns of removals too."""
+
+    __tablename__ = "rules"
+
+    name: str = Field(max_length=200, primary_key=True)
+    query: str = Field(sa_type=sa.Text)
+    spec: str = Field(sa_type=sa.Text)  # the alert's config, JSON
+    hash: str = Field(max_length=64)
+    version: int = Field(sa_type=sa.BigInteger, index=True)
+    deleted: bool = False
+
+
+class RuleStateRow(SQLModel, table=True):
+    """One row: the rules' version (bumped by each sync that changes something) and the
+    synonyms every query is parsed with."""
+
+    __tablename__ = "rule_state"
+
+    id: int = Field(primary_key=True)
+    version: int = Field(default=0, sa_type=sa.BigInteger)
+    synonyms: str = Field(default="[]", sa_type=sa.Text)
 
 
 metadata = SQLModel.metadata

@@ -1,6 +1,6 @@
 """worker: sources.host_key, outbox.lease_token (fenced marks), Procrastinate's schema
 
-Revision ID: 0003w
+Revision ID: 0004
 Revises: 0002
 Create Date: 2026-12-02 13:30:00
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from monitor.store import host_key
 
-revision: str = "0003w"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
