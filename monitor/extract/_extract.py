@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
+from monitor.extract._bounds import flatten_deep
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
@@ -93,6 +94,7 @@ def extract_article(
     """
     data, checked = html_utf8(html, charset)
     tree = LexborHTMLParser(data)
+    flattened = flatten_deep(tree)
     jsonld, prose = _first_walk(tree)
     metadata = read_metadata(tree, url, jsonld)
     text = body_text(_body_nodes(tree, prose, body_selector))
@@ -118,4 +120,5 @@ def extract_article(
         image=metadata.image,
         description=metadata.description,
         quality=assess(text, metadata, rest.text),
+        flattened=flattened,
     )
