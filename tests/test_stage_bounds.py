@@ -6,11 +6,14 @@ minutes of CPU).
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 
+from monitor.errors import QueryError
 from monitor.extract import extract_article, extract_links
+from monitor.rules import parse_query
 
 PROSE = "<p>" + "Le conseil municipal a voté le budget, après un long débat. " * 8 + "</p>"
 
@@ -71,3 +74,89 @@ def test_a_malformed_base_href_is_ignored() -> None:
     html = LISTING.format(base='<base href="http://[zz">')
     links = extract_links(html, "https://example.org/economie/")
     assert links == ["https://example.org/2024/05/une-histoire-de-budget-vote-123456"]
+
+
+# -- queries ----------------------------------------------------------------------------
+
+TERMS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (" NEAR/3 ".join(f"mot{i}" for i in range(1000)), "at most 256"),
+        (" NEAR/3 ".join(f"mot{i}" for i in range(17)), "chain of more than 16"),
+        (" ONEAR/3 ".join(f"mot{i}" for i in range(17)), "chain of more than 16"),
+        (" OR ".join(f"mot{i}" for i in range(300)), "at most 256"),
+        ("(" * 1000 + "Amazon" + ")" * 1000, "nested more than 32"),
+        ("NOT " * 1000 + "Amazon", "more than 32"),
+        ("-" * 1000 + "Amazon", "more than 32"),
+    ],
+)
+def test_oversized_queries_are_refused_with_a_query_error(query: str, problem: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(QueryError, match=problem):
+        parse_query(query)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_sixteen_term_chain_is_accepted_and_matches() -> None:
+    query = parse_query(" NEAR/2 ".join(f"mot{i}" for i in range(16)))
+    text = " ".join(f"mot{i}" for i in range(16))
+    assert query.match("", f"Début. {text}. Fin.", "fr") is not None
+
+
+def test_a_ten_term_near_chain_on_two_thousand_words_is_fast() -> None:
+    # NEAR/20: the old pairwise chain took ~10 s here (its spans multiplied per term).
+    rng = random.Random(1)
+    text = " ".join(rng.choice(TERMS) for _ in range(2000))
+    query = parse_query(" NEAR/20 ".join(TERMS))
+    started = time.perf_counter()
+    assert query.match("", text, "en") is not None
+    assert parse_query(" NEAR/20 ".join(TERMS)).match("", text.replace("kappa", "x"), "en") is None
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_three_term_chain_on_a_long_article_is_fast() -> None:
+    rng = random.Random(2)
+    filler = ["le", "conseil", "a", "voté", "le", "budget", "de", "la", "ville", "hier", "soir"]
+    hot = ["Amazon", "IA", "licenciements"]
+    words = [rng.choice(hot if rng.random() < 0.3 else filler) for _ in range(310_000)]
+    text = " ".join(words)
+    assert len(text) > 1_700_000
+    query = parse_query("Amazon NEAR/5 IA NEAR/5 licenciements")
+    started = time.perf_counter()
+    assert query.match("", text, "fr") is not None
+    assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "matches"),
+    [
+        (
+            "Amazon NEAR/3 IA NEAR/3 licenciements",
+            "Amazon mise sur l'IA et des licenciements",
+            True,
+        ),
+        (
+            "Amazon NEAR/1 IA NEAR/1 licenciements",
+            "Amazon mise sur l'IA et des licenciements",
+            False,
+        ),
+        # At most 1 + 1 words that are none of the three, in any order:
+        ("Amazon NEAR/1 IA NEAR/1 licenciements", "licenciements, IA : Amazon tranche", True),
+        (
+            "Amazon ONEAR/2 IA ONEAR/2 licenciements",
+            "Amazon mise sur l'IA et des licenciements",
+            True,
+        ),
+        ("Amazon ONEAR/2 IA ONEAR/2 licenciements", "licenciements et IA chez Amazon", False),
+        # A NEAR run after an ONEAR run takes it whole as its first member:
+        ("Amazon ONEAR/0 Web NEAR/3 panne", "panne géante chez Amazon Web Services", True),
+        ("Amazon ONEAR/0 Web NEAR/3 panne", "panne géante chez Web Amazon", False),
+        ("Amazon NEAR/3 Amazon", "Amazon rachète un concurrent", False),
+        ("Amazon NEAR/3 Amazon", "Amazon contre Amazon", True),
+    ],
+)
+def test_proximity_chains(query: str, text: str, matches: bool) -> None:
+    assert (parse_query(query).match("", text, "fr") is not None) is matches
