@@ -17,7 +17,7 @@ from datetime import datetime
 from monitor.config import SourceConfig
 from monitor.errors import MonitorError, StoreError
 from monitor.observe import event
-from monitor.pipeline._article import Prepared, prepare
+from monitor.pipeline._article import Prepared, given_up, prepare
 from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
@@ -126,7 +126,12 @@ async def _poll(
     rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
     new = alerts = 0
     for candidate in fresh[:MAX_NEW_PER_POLL]:
-        prepared = await prepare(rt, source, candidate)
+        try:
+            prepared = await prepare(rt, source, candidate)
+        except StoreError:
+            raise
+        except Exception as exc:  # the last resort: this article only, never the poll
+            prepared = given_up(rt, source, candidate, exc)
         if prepared is None:
             continue  # nothing to read; the next poll tries again
         if candidate.key in known:

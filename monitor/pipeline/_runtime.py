@@ -14,6 +14,10 @@ from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import StoryTracker
 from monitor.store import Store
 
+# Far above what any real page needs (a 15 MiB page extracts in about 2 s), so only a
+# page the bounds failed to tame reaches it.
+STAGE_BUDGET = 20.0
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -29,6 +33,9 @@ class Runtime:
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
     stories: StoryTracker = field(default_factory=StoryTracker)
+    # Seconds one page's extraction, or one article's matching, may take in its worker
+    # thread before the poll gives up on that article (kind too_slow).
+    stage_budget: float = field(default_factory=lambda: STAGE_BUDGET)
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
 
     def db(self) -> Store:
