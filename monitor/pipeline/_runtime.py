@@ -14,8 +14,8 @@ from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import StoryTracker
 from monitor.store import Store
 
-# Far above what any real page needs (a 15 MiB page extracts in about 2 s), so only a
-# page the bounds failed to tame reaches it.
+# Far above what any real page needs (a 3 MB page of deeply nested cells extracts in
+# under 3 s), so only a page the bounds failed to tame reaches it.
 STAGE_BUDGET = 20.0
 
 
