@@ -7,8 +7,12 @@ alerted, the hostile ones are recorded with their kind, ``/metrics`` counts them
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +27,7 @@ from tests.sitekit import free_port
 from tests.test_scheduler import Daemon, _get
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+RSS = {"Content-Type": "application/rss+xml"}
 GOOD = (
     "<html><head><title>Amazon et l'IA</title></head><body><article><p>"
     + "Amazon annonce des licenciements liés à l'IA dans ses entrepôts, dit la direction. " * 6
@@ -172,3 +177,41 @@ def test_healthz_answers_within_a_second_while_a_heavy_page_is_extracted(tmp_pat
             assert worst < 1.0
         finally:
             daemon.stop()
+
+
+class _BudgetDaemon(Daemon):
+    """``monitor`` in a subprocess as test_scheduler's Daemon, with another stage budget
+    (set before main() runs)."""
+
+    def __init__(self, cwd: Path, budget: float, *args: str) -> None:
+        code = (
+            f"import sys, monitor.pipeline._runtime as r; r.STAGE_BUDGET = {budget}; "
+            "from monitor.cli import main; sys.exit(main(sys.argv[1:]))"
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            cwd=cwd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+
+def test_an_overrun_is_recorded_on_its_article_and_counted_in_metrics(tmp_path: Path) -> None:
+    with FaultServer() as site:
+        site.route("/rss.xml", Reply(_feed(site, ["/heavy"]), headers=RSS))
+        site.route("/heavy", Reply(_heavy_page(), headers=HTML))
+        heavy = site.url("/heavy")
+        port = free_port()
+        args = ("--config", str(_config(tmp_path, site)), "run", "--http", f"127.0.0.1:{port}")
+        daemon = _BudgetDaemon(tmp_path, 0.5, *args)
+        try:
+            daemon.wait_for('event="poll done"', timeout=120)
+            status, body = _get(f"http://127.0.0.1:{port}/metrics")
+            assert status == 200
+            assert 'monitor_article_errors_total{kind="too_slow"} 1.0' in body
+            assert any('event="article given up"' in line for line in daemon.lines)
+        finally:
+            daemon.stop()
+    assert _rows(tmp_path) == {heavy: "too_slow"}
