@@ -133,6 +133,8 @@ async def _poll(
             raise
         except Exception as exc:  # the last resort: this article only, never the poll
             prepared = given_up(rt, source, candidate, exc)
+            if candidate.key in known:
+                continue  # an edit that failed keeps the stored version whole
         if prepared is None:
             continue  # nothing to read; the next poll tries again
         if candidate.key in known:
