@@ -118,16 +118,18 @@ def test_a_ten_term_near_chain_on_two_thousand_words_is_fast() -> None:
 
 
 def test_a_three_term_chain_on_a_long_article_is_fast() -> None:
+    # Dense terms: the old pairwise chain took 6 s here on a quiet machine (its spans
+    # grew with the pairs within reach), the sliding window ~1.5 s, mostly analysis.
     rng = random.Random(2)
     filler = ["le", "conseil", "a", "voté", "le", "budget", "de", "la", "ville", "hier", "soir"]
     hot = ["Amazon", "IA", "licenciements"]
-    words = [rng.choice(hot if rng.random() < 0.3 else filler) for _ in range(310_000)]
+    words = [rng.choice(hot if rng.random() < 0.6 else filler) for _ in range(260_000)]
     text = " ".join(words)
     assert len(text) > 1_700_000
     query = parse_query("Amazon NEAR/5 IA NEAR/5 licenciements")
     started = time.perf_counter()
     assert query.match("", text, "fr") is not None
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 4.0
 
 
 @pytest.mark.parametrize(

@@ -93,12 +93,21 @@ class Near(Positional):
         return self._find(doc, stream, first=False)
 
     def _find(self, doc: Analyzed, stream: int, first: bool) -> list[Span]:
-        found = [member.spans(doc, stream) for member in self.members]
+        key = (self, stream)
+        known = doc.near_memo.get(key)
+        if known is not None:
+            return known
+        found = [_member_spans(member, doc, stream) for member in self.members]
         if not all(found):
-            return []
-        if self.ordered:
-            return _in_order(found, self.distances)
-        return _together(found, self.distances, first)
+            spans: list[Span] = []
+        elif self.ordered:
+            spans = _in_order(found, self.distances)
+        else:
+            spans = _together(found, self.distances, first)
+            if first:
+                return spans  # only the first: not the answer to remember
+        doc.near_memo[key] = spans
+        return spans
 
     def collect_at(
         self, doc: Analyzed, stream: int, allowed: set[int], hits: Hits, label: str | None
@@ -118,6 +127,16 @@ class Near(Positional):
             if at:
                 for member in self.members:
                     member.collect_at(doc, stream, at, hits, label)
+
+
+def _member_spans(member: Node, doc: Analyzed, stream: int) -> list[Span]:
+    if isinstance(member, Near):
+        return member.spans(doc, stream)
+    key = (member, stream)
+    known = doc.near_memo.get(key)
+    if known is None:
+        known = doc.near_memo[key] = member.spans(doc, stream)
+    return known
 
 
 def _in_order(found: list[list[Span]], distances: tuple[int, ...]) -> list[Span]:
