@@ -141,7 +141,11 @@ def _mutate(data: bytes, rng: random.Random, others: list[bytes], hostile: list[
 
 
 def _query(rng: random.Random) -> str:
-    kind = rng.randrange(5)
+    kind = rng.randrange(7)
+    if kind >= 5:  # a valid query, so that matching gets its share
+        extra = ["Amazon", "IA", "l'IA", "budget", "ville", "conseil*", '"la ville"']
+        words = " ".join(rng.choice(extra) for _ in range(rng.randint(0, 3)))
+        return f"{rng.choice(QUERIES)} {words}".strip()
     if kind == 0:  # a long proximity chain
         n = rng.choice([3, 10, 16, 17, 100, 1000])
         op = rng.choice(["NEAR", "ONEAR"])
