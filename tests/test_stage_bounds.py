@@ -158,6 +158,10 @@ def test_a_three_term_chain_on_a_long_article_is_fast() -> None:
         ("Amazon ONEAR/0 Web NEAR/3 panne", "panne géante chez Web Amazon", False),
         ("Amazon NEAR/3 Amazon", "Amazon rachète un concurrent", False),
         ("Amazon NEAR/3 Amazon", "Amazon contre Amazon", True),
+        # A term written three times wants three occurrences.
+        ("grève NEAR/1 grève NEAR/1 grève", "grève, grève et grève", True),
+        ("grève NEAR/1 grève NEAR/1 grève", "grève, grève et rien", False),
+        ("grève NEAR/1 grève NEAR/1 grève", "grève a b grève c d e grève", False),
     ],
 )
 def test_proximity_chains(query: str, text: str, matches: bool) -> None:

@@ -74,7 +74,7 @@ class Near(Positional):
     the article, never with the number of ways the members combine.
     """
 
-    __slots__ = ("distances", "members", "ordered")
+    __slots__ = ("distances", "members", "ordered", "same")
 
     def __init__(
         self, text: str, members: tuple[Node, ...], distances: tuple[int, ...], ordered: bool
@@ -83,6 +83,11 @@ class Near(Positional):
         self.members = members
         self.distances = distances
         self.ordered = ordered
+        # Members written alike ("a NEAR/5 a NEAR/5 a": three a's) count as one term
+        # needed that many times.
+        self.same = tuple(
+            next(j for j, other in enumerate(members) if other.text == m.text) for m in members
+        )
 
     def test(self, doc: Analyzed, mask: int) -> bool:
         if not all(member.test(doc, mask) for member in self.members):
@@ -103,7 +108,7 @@ class Near(Positional):
         elif self.ordered:
             spans = _in_order(found, self.distances)
         else:
-            spans = _together(found, self.distances, first)
+            spans = _together(found, self.distances, first, self.same)
             if first:
                 return spans  # only the first: not the answer to remember
         doc.near_memo[key] = spans
@@ -166,13 +171,20 @@ def _in_order(found: list[list[Span]], distances: tuple[int, ...]) -> list[Span]
     return [(first, end, words) for end, (first, words) in sorted(reach.items())]
 
 
-def _together(found: list[list[Span]], distances: tuple[int, ...], first: bool) -> list[Span]:
+def _together(
+    found: list[list[Span]], distances: tuple[int, ...], first: bool, same: tuple[int, ...]
+) -> list[Span]:
     """NEAR: the stretches holding every member with at most ``sum(distances)`` words
     that belong to none of them, merged where they overlap (``first``: only the first
-    one, enough to know the chain matches)."""
+    one, enough to know the chain matches). ``same[i]``: the first member written like
+    member i; a term written twice needs two occurrences."""
+    need = [0] * len(found)
+    for kind in same:
+        need[kind] += 1
     events = sorted(
         (start, end, words, member)
         for member, spans in enumerate(found)
+        if same[member] == member
         for start, end, words in spans
     )
     budget, size = sum(distances), len(found)
@@ -183,7 +195,7 @@ def _together(found: list[list[Span]], distances: tuple[int, ...], first: bool) 
     left = 0
     windows: list[tuple[int, int]] = []
     for right, (_, end, words, member) in enumerate(events):
-        missing -= counts[member] == 0
+        missing -= counts[member] < need[member]
         counts[member] += 1
         for at in words:
             covered[at] = covered.get(at, 0) + 1
@@ -191,7 +203,7 @@ def _together(found: list[list[Span]], distances: tuple[int, ...], first: bool) 
             ends.pop()
         ends.append(right)
         # Drop members seen again further right: the stretch only gets shorter.
-        while counts[events[left][3]] > 1:
+        while counts[events[left][3]] > need[events[left][3]]:
             _leave(events[left], counts, covered)
             left += 1
             while ends[0] < left:
