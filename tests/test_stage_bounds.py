@@ -35,6 +35,16 @@ def test_twenty_thousand_nested_tables_are_extracted_in_bounded_time() -> None:
     assert article.flattened
 
 
+@pytest.mark.parametrize("tag", ["blockquote", "pre", "div", "b", "section"])
+def test_any_deep_chain_is_flattened(tag: str) -> None:
+    # blockquote and pre are also what the first walk selects: found all the same.
+    html = f"<html><body>{PROSE}" + f"<{tag}>" * 3000 + "profond</body></html>"
+    started = time.perf_counter()
+    article = extract_article(html, "https://example.org/a")
+    assert time.perf_counter() - started < 2.0
+    assert article.flattened and "conseil municipal" in article.text
+
+
 def test_an_ordinary_page_is_not_flattened() -> None:
     article = extract_article(f"<html><body><div><div>{PROSE}</div></div></body></html>")
     assert not article.flattened
