@@ -117,3 +117,9 @@ class DeliveryError(MonitorError):
 
 class StoreError(MonitorError):
     kind = "store"
+
+
+class StageTooSlow(MonitorError):
+    """A CPU-bound stage (extraction, matching, a large feed) overran its time budget."""
+
+    kind = "too_slow"

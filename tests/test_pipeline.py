@@ -291,6 +291,10 @@ def test_rules_test_and_search_replay_stored_articles_with_outlets(
 ) -> None:
     # Another outlet reprints the open letter word for word under its own URL.
     copy = render("fr-lettre-amazon.html", site.origin, datetime.now(UTC) - timedelta(hours=1))
+    # ... naming its own URL as canonical: a page naming the letter's would be the letter
+    # itself, one row with an alias (test_aliases).
+    own = f"{site.origin}/copies/lettre".encode()
+    copy = copy.replace(f"{site.origin}/articles/lettre-ouverte-amazon".encode(), own)
     site.route("/copies/lettre", Reply(copy, headers={"Content-Type": "text/html"}))
     feed = (
         f"<rss version='2.0'><channel><title>Copies</title><item><title>Lettre</title>"

@@ -68,9 +68,12 @@ def site() -> Iterator[FaultServer]:
             server.route(f"/{name}.xml", Reply(_feed(server, name, title, when), headers=RSS))
         # Two outlets reprint the open letter word for word: the same story.
         letter = render("fr-lettre-amazon.html", server.origin, now - timedelta(hours=1))
+        original = f"{server.origin}/articles/lettre-ouverte-amazon".encode()
         for name in ("copycat", "reprint"):
             title = "Lettre ouverte"
-            server.route(f"/{name}/article", Reply(letter, headers=HTML))
+            # Each under its own canonical URL: one naming the letter's is the letter.
+            page = letter.replace(original, f"{server.origin}/{name}/article".encode())
+            server.route(f"/{name}/article", Reply(page, headers=HTML))
             server.route(f"/{name}.xml", Reply(_feed(server, name, title, now), headers=RSS))
         yield server
 

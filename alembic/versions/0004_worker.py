@@ -1,7 +1,7 @@
 """worker: sources.host_key, outbox.lease_token (fenced marks), Procrastinate's schema
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 13:30:00
 
 ``monitor worker`` partitions due sources by ``host_key % P`` (a CRC-32 of the URL's

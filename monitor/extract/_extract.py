@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
+from monitor.extract._bounds import DEEP_PROBE, flatten_deep, maybe_deep
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
@@ -24,6 +25,7 @@ from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
 _FIRST_WALK = ", ".join(("script", "style", *PROSE))
+_PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
 
 
 def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
@@ -34,6 +36,19 @@ def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
     Script and style text would otherwise dilute the link density of every container.
     """
     found = tree.css(_FIRST_WALK)
+    return _split_walk(found)
+
+
+def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], bool]:
+    """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
+    the last value says whether it did."""
+    found = tree.css(_PROBED_WALK)
+    if maybe_deep(found) and flatten_deep(tree):
+        return (*_first_walk(tree), True)
+    return (*_split_walk(found), False)
+
+
+def _split_walk(found: list[LexborNode]) -> tuple[list[str], list[LexborNode]]:
     scripts = [node for node in found if node.tag in ("script", "style")]
     jsonld = []
     for node in scripts:
@@ -93,7 +108,7 @@ def extract_article(
     """
     data, checked = html_utf8(html, charset)
     tree = LexborHTMLParser(data)
-    jsonld, prose = _first_walk(tree)
+    jsonld, prose, flattened = _probed_walk(tree)
     metadata = read_metadata(tree, url, jsonld)
     text = body_text(_body_nodes(tree, prose, body_selector))
     if not checked and "\ufffd" in f"{text}{metadata.title}" and not is_utf8(data):
@@ -118,4 +133,5 @@ def extract_article(
         image=metadata.image,
         description=metadata.description,
         quality=assess(text, metadata, rest.text),
+        flattened=flattened,
     )

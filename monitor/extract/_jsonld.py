@@ -41,14 +41,17 @@ class JsonLd:
 
 
 def _nodes(value: object) -> Iterator[dict[str, object]]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _nodes(item)
-    elif isinstance(value, dict):
-        yield value
-        graph = value.get("@graph")
-        if graph is not None:
-            yield from _nodes(graph)
+    # Iterative: a page's JSON can nest as deep as the JSON parser allows.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            yield item
+            graph = item.get("@graph")
+            if graph is not None:
+                stack.append(graph)
 
 
 def _types(node: dict[str, object]) -> set[str]:

@@ -10,11 +10,12 @@ on its anchor text (a headline has several words).
 from __future__ import annotations
 
 import re
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
+from monitor.extract._bounds import DEEP_PROBE, flatten_deep, join_url
 from monitor.extract._clean import label
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._patterns import class_weight
@@ -91,16 +92,23 @@ def extract_links(html: str | bytes, base_url: str, *, selector: str | None = No
     if not checked and not is_utf8(data):
         data = decode_html(data).encode("utf-8")
     tree = LexborHTMLParser(data)
+    if tree.css_first(DEEP_PROBE) is not None:
+        flatten_deep(tree)
+    page = join_url(None, base_url) or ""
     base = tree.css_first("base[href]")
     if base is not None:
-        base_url = urljoin(base_url, base.attributes.get("href") or "")
-    site = site_of(urlsplit(base_url).hostname or "")
+        # A malformed <base href> is ignored, as browsers do.
+        page = join_url(page, base.attributes.get("href") or "") or page
+    site = site_of(urlsplit(page).hostname or "")
     outside = {node.mem_id for node in tree.css(_OUTSIDE)}
     seen: dict[str, None] = {}
     for anchor in _candidates(tree, selector):
-        url = urldefrag(urljoin(base_url, (anchor.attributes.get("href") or "").strip()))[0]
+        joined = join_url(page, (anchor.attributes.get("href") or "").strip())
+        if joined is None:
+            continue  # "http://[zz": not a link anyone can follow
+        url = urldefrag(joined)[0]
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or url in seen:
+        if parts.scheme not in ("http", "https") or not parts.hostname or url in seen:
             continue
         if selector is None:
             if not on_site(site_of(parts.hostname or ""), site):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from monitor.extract._bounds import join_url
 from monitor.extract._dates import parse_date, parse_prose_date, parse_published_phrase
 from monitor.extract._jsonld import JsonLd, read_jsonld
 from monitor.text import on_site, site_of
@@ -131,13 +132,14 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
 
 
 def _same_site(candidate: str, url: str | None) -> bool:
-    parts = urlsplit(candidate)
+    parts = urlsplit(candidate)  # join_url checked it parses
     if parts.scheme not in ("http", "https") or parts.path in ("", "/"):
         return False  # a canonical pointing at the home page is a template bug
     if url is None:
         return True
     host = site_of(parts.hostname or "", _FRONT_DOORS)
-    page_host = site_of(urlsplit(url).hostname or "", _FRONT_DOORS)
+    page = join_url(None, url)
+    page_host = site_of(urlsplit(page).hostname or "", _FRONT_DOORS) if page else ""
     return on_site(host, page_host) or on_site(page_host, host)
 
 
@@ -148,8 +150,8 @@ def _canonical(
     link = head.css_first("link[rel~=canonical i][href]") if head is not None else None
     for raw in (link.attributes.get("href") if link else None, meta.get("og:url"), ld.url):
         if raw and raw.strip():
-            absolute = urljoin(url, raw.strip()) if url else raw.strip()
-            if _same_site(absolute, url):
+            absolute = join_url(url, raw.strip())
+            if absolute is not None and _same_site(absolute, url):
                 return absolute
     return None
 
@@ -157,7 +159,7 @@ def _canonical(
 def _absolute(raw: str | None, url: str | None) -> str | None:
     if not raw:
         return None
-    return urljoin(url, raw.strip()) if url else raw.strip()
+    return join_url(url, raw.strip())
 
 
 def _languages(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[str | None, ...]:

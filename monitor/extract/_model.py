@@ -25,6 +25,9 @@ class Article:
     image: str | None
     description: str | None
     quality: str
+    # The page nested elements deeper than any real page: the deepest were read as
+    # plain text (see _bounds).
+    flattened: bool = False
 
 
 def article_to_dict(article: Article) -> dict[str, object]:

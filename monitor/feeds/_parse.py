@@ -37,6 +37,17 @@ _PERIODS = {
     "yearly": 365 * 86400.0,
 }
 _LANGUAGE = re.compile(r"[A-Za-z]{2,8}")
+# Numeric character references, which feedparser's loose parser turns into characters
+# with chr(): a surrogate or a number past U+10FFFF makes it raise.
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+
+
+def _safe_ref(found: re.Match[str]) -> str:
+    hexa, decimal = found.groups()
+    code = int(hexa, 16) if hexa else int(decimal)
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return "&#xFFFD;"
+    return found.group(0)
 
 
 def parse_feed(
@@ -58,20 +69,27 @@ def parse_feed(
     if not data or data.isspace():
         raise FeedError("feed is empty")
     text = neutralise_doctype(decode_feed(data, content_type))
+    if "&#" in text:
+        text = _CHAR_REF.sub(_safe_ref, text)
     document = as_utf8_document(text)
     check_markup_budget(text, document)
     del text  # up to 15 MiB of str that feedparser does not need
     # Always a stream: feedparser treats a str or bytes argument as a URL or file path
     # if it looks like one, and a feed must never make it open either.
-    result = feedparser.parse(
-        io.BytesIO(document),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": url,
-        },
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(document),
+            response_headers={
+                "content-type": "application/xml; charset=utf-8",
+                "content-location": url,
+            },
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (ValueError, LookupError, OverflowError, RecursionError) as exc:
+        # feedparser's own failure on bytes it cannot read (UnicodeError is a
+        # ValueError): not a feed, this poll only.
+        raise FeedError(f"feedparser could not read the feed: {type(exc).__name__}") from exc
     return _to_feed(result, url)
 
 

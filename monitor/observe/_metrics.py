@@ -42,6 +42,12 @@ class Metrics:
             "monitor_extract_seconds", "Time to extract one article", buckets=_LATENCY_BUCKETS,
             registry=r,
         )  # fmt: skip
+        self.article_errors = Counter(
+            "monitor_article_errors",
+            "Articles a stage gave up on (too_slow: over its time budget; internal: a bug)",
+            ["kind"],
+            registry=r,
+        )
         self.last_dispatch = Gauge(
             "monitor_last_dispatch_timestamp_seconds", "When the scheduler last ran", registry=r
         )

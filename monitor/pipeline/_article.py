@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from monitor.config import SourceConfig
 from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
-from monitor.errors import ExtractError, FetchError
+from monitor.errors import ExtractError, FetchError, MonitorError
 from monitor.extract import Article, extract_article
 from monitor.feeds import FeedEntry
 from monitor.observe import event
 from monitor.pipeline._filters import alerts_for
-from monitor.pipeline._listing import Candidate
+from monitor.pipeline._listing import Candidate, within
 from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match, article_keys
 from monitor.store import NewAlert, NewArticle
-from monitor.text import host_of, site_of
+from monitor.text import host_of, redact_url, site_of
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 log = logging.getLogger("monitor.pipeline.article")
 
@@ -41,13 +47,40 @@ class Prepared:
 
 async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Prepared | None:
     """Fetch and extract one article and match it against the rules; None when there is
-    nothing to read (the page failed and the feed entry has no text of its own)."""
+    nothing to read (the page failed and the feed entry has no text of its own).
+
+    Extraction and matching run in a worker thread, each within ``rt.stage_budget``
+    seconds: the event loop (``/healthz``, the other polls) never waits on them. A page
+    the extractor gave up on (``too_slow``, ``internal``) is kept with the feed's text
+    and that kind as its quality, so it is not fetched again at every poll.
+    """
     entry = candidate.entry
-    article = await _fetch_article(rt, source, candidate)
-    if article is None and (entry is None or not (entry.content or entry.summary)):
-        return None
-    final_url = article[1] if article else candidate.url
-    page = article[0] if article else None
+    fetched = await _fetch_article(rt, source, candidate)
+    if isinstance(fetched, str):
+        page, final_url, failure = None, candidate.url, fetched
+    elif fetched is None:
+        if entry is None or not (entry.content or entry.summary):
+            return None
+        page, final_url, failure = None, candidate.url, None
+    else:
+        page, final_url, failure = fetched[0], fetched[1], None
+    return await off_loop(rt, _prepared, rt, source, candidate, page, final_url, failure)
+
+
+async def off_loop(rt: Runtime, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``func`` in a worker thread within the runtime's stage budget."""
+    return await within(rt.stage_budget, func, *args, **kwargs)
+
+
+def _prepared(
+    rt: Runtime,
+    source: SourceConfig,
+    candidate: Candidate,
+    page: Article | None,
+    final_url: str,
+    failure: str | None,
+) -> Prepared:
+    entry = candidate.entry
     title, body = _text_of(page, entry)
     now = rt.clock()
     published = (page.published if page else None) or (entry.published if entry else None)
@@ -77,7 +110,7 @@ async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Pr
         language=language,
         published=published,
         updated=(entry.updated or entry.published) if entry else None,
-        quality=page.quality if page else "feed",
+        quality=failure or (page.quality if page else "feed"),
         # A paywall notice or a captcha page is the same on every article of a site:
         # such bodies never make two articles one story.
         fingerprint=body_fingerprint(body) if _comparable(page, body) else None,
@@ -88,10 +121,49 @@ async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Pr
     return Prepared(record, alerts, matches, sig)
 
 
+def given_up(rt: Runtime, source: SourceConfig, candidate: Candidate, exc: Exception) -> Prepared:
+    """The last resort for an article a stage failed on unexpectedly (``internal``) or
+    that overran its budget (``too_slow``): recorded with that kind as its quality and
+    no alerts, counted, its traceback in the debug log; the poll goes on."""
+    kind = exc.kind if isinstance(exc, MonitorError) else "internal"
+    _count_failure(rt, source, candidate.url, kind, exc)
+    entry = candidate.entry
+    title = (entry.title if entry else "") or ""
+    record = NewArticle(
+        url_key=candidate.key,
+        url=candidate.url,
+        canonical_url=candidate.url,
+        source=source.name,
+        title=title,
+        body="",
+        first_seen=rt.clock(),
+        guid=entry.guid if entry else None,
+        summary=entry.summary if entry else "",
+        published=entry.published if entry else None,
+        updated=(entry.updated or entry.published) if entry else None,
+        quality=kind,
+        title_keys=article_keys(title, "", source.language),
+        search_keys=article_keys(title, "", source.language),
+    )
+    return Prepared(record, [], {}, signature(""))
+
+
+def _count_failure(rt: Runtime, source: SourceConfig, url: str, kind: str, exc: Exception) -> None:
+    rt.metrics.article_errors.labels(kind).inc()
+    event(
+        log, "article given up", logging.WARNING if kind == "too_slow" else logging.ERROR,
+        source=source.name, url=redact_url(url), kind=kind, error=f"{type(exc).__name__}: {exc}",
+    )  # fmt: skip
+    if log.isEnabledFor(logging.DEBUG):
+        trace = "".join(traceback.format_exception(exc))
+        event(log, "article traceback", logging.DEBUG, source=source.name, traceback=trace)
+
+
 async def _fetch_article(
     rt: Runtime, source: SourceConfig, candidate: Candidate
-) -> tuple[Article, str] | None:
-    """The extracted page and its final URL, or None when the page could not be had."""
+) -> tuple[Article, str] | str | None:
+    """The extracted page and its final URL; None when the page could not be had; the
+    kind (``too_slow``, ``internal``) when the extractor gave up on it."""
     entry = candidate.entry
     allow = rt.config.source_allows_private(source)
     try:
@@ -106,7 +178,9 @@ async def _fetch_article(
     rt.metrics.fetch_seconds.observe(page.elapsed)
     started = time.perf_counter()
     try:
-        article = extract_article(
+        article = await off_loop(
+            rt,
+            extract_article,
             page.content,
             page.final_url,
             body_selector=source.body_selector,
@@ -118,6 +192,10 @@ async def _fetch_article(
         event(log, "extraction failed", logging.WARNING, source=source.name, url=page.final_url,
               error=str(exc))  # fmt: skip
         return None
+    except Exception as exc:  # too slow, or a bug: this page only
+        kind = exc.kind if isinstance(exc, MonitorError) else "internal"
+        _count_failure(rt, source, page.final_url, kind, exc)
+        return kind
     rt.metrics.extract_seconds.observe(time.perf_counter() - started)
     return article, page.final_url
 

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from monitor.config import SourceConfig
 from monitor.dedupe import StoryIndex
-from monitor.pipeline._article import Prepared, prepare
+from monitor.errors import StoreError
+from monitor.pipeline._article import Prepared, given_up, prepare
 from monitor.pipeline._listing import Candidate, Listing
 from monitor.pipeline._poll import was_edited
 from monitor.pipeline._runtime import Runtime
@@ -81,7 +82,12 @@ class DryRun:
 
     async def judge(self, candidate: Candidate) -> Verdict | None:
         """None when there is nothing to read (the poll would skip it and retry later)."""
-        prepared = await prepare(self.rt, self.source, candidate)
+        try:
+            prepared = await prepare(self.rt, self.source, candidate)
+        except StoreError:
+            raise
+        except Exception as exc:  # as the poll does: this article only
+            prepared = given_up(self.rt, self.source, candidate, exc)
         if prepared is None:
             return None
         store = self.rt.store

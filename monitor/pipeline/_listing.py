@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from monitor.config import SourceConfig
 from monitor.dedupe import canonical_url, url_key
+from monitor.errors import StageTooSlow
 from monitor.extract import extract_links
 from monitor.feeds import FeedEntry, parse_feed
 from monitor.fetch import FetchResult
 from monitor.pipeline._runtime import Runtime
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,15 +54,19 @@ async def fetch_candidates(
     if result.not_modified:
         return Listing(result, [])
     out: dict[str, Candidate] = {}
+    # Reading a large page or feed takes a while: in a worker thread, within the stage
+    # budget (StageTooSlow fails this poll, not the daemon), so other polls go on.
+    budget = rt.stage_budget
     if source.kind == "page":
-        html = result.content
-        for link in extract_links(html, result.final_url, selector=source.link_selector):
+        links = await within(
+            budget, extract_links, result.content, result.final_url, selector=source.link_selector
+        )
+        for link in links:
             key = url_key(canonical_url(link))
             out.setdefault(key, Candidate(link, key, None))
         return Listing(result, list(out.values()))
-    # Parsing a large feed takes a while: off the event loop, so other polls go on.
-    feed = await asyncio.to_thread(
-        parse_feed, result.content, result.final_url, content_type=result.content_type
+    feed = await within(
+        budget, parse_feed, result.content, result.final_url, content_type=result.content_type
     )
     for entry in feed.entries:
         if entry.url:
@@ -64,3 +74,16 @@ async def fetch_candidates(
             out.setdefault(key, Candidate(entry.url, key, entry))
     dates = tuple(d for e in feed.entries if (d := e.published or e.updated) is not None)
     return Listing(result, list(out.values()), feed.ttl, dates)
+
+
+async def within(budget: float, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``func`` in a worker thread, given ``budget`` seconds (else ``StageTooSlow``).
+
+    A thread cannot be stopped: an overrun one finishes in the background and its answer
+    is dropped. That is safe because every stage is bounded by construction (see
+    docs/robustness.md); the budget is the last resort.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(func, *args, **kwargs), budget)
+    except TimeoutError:
+        raise StageTooSlow(f"took more than {budget:g} s") from None

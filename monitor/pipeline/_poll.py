@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.config import SourceConfig
+from monitor.dedupe import canonical_url, url_key
 from monitor.errors import MonitorError, StoreError
 from monitor.observe import event
-from monitor.pipeline._article import Prepared, prepare
+from monitor.pipeline._article import Prepared, given_up, prepare
 from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
@@ -126,14 +127,29 @@ async def _poll(
     rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
     new = alerts = 0
     for candidate in fresh[:MAX_NEW_PER_POLL]:
-        prepared = await prepare(rt, source, candidate)
+        try:
+            prepared = await prepare(rt, source, candidate)
+        except StoreError:
+            raise
+        except Exception as exc:  # the last resort: this article only, never the poll
+            prepared = given_up(rt, source, candidate, exc)
+            if candidate.key in known:
+                continue  # an edit that failed keeps the stored version whole
         if prepared is None:
             continue  # nothing to read; the next poll tries again
         if candidate.key in known:
             stored = await _store_edit(rt, prepared)
-        else:
-            stored = await _store(rt, prepared)
-            new += stored is not None
+            alerts += stored or 0
+            continue
+        page_key = url_key(canonical_url(prepared.record.canonical_url))
+        alias = page_key if page_key != candidate.key else None
+        owner = await asyncio.to_thread(store.alias_to, candidate.key, alias) if alias else None
+        if owner is not None:
+            # Another link to a page already stored: now one of its aliases.
+            rt.metrics.articles.labels(source.name, "duplicate").inc()
+            continue
+        stored = await _store(rt, prepared, alias)
+        new += stored is not None
         alerts += stored or 0
     return new, alerts, listing
 
@@ -155,14 +171,20 @@ async def _store_edit(rt: Runtime, prepared: Prepared) -> int | None:
     return len(updated.alert_ids)
 
 
-async def _store(rt: Runtime, prepared: Prepared) -> int | None:
-    """Insert the article with its alerts; the number of alerts really created."""
+async def _store(rt: Runtime, prepared: Prepared, alias: str | None = None) -> int | None:
+    """Insert the article with its alerts; the number of alerts really created.
+
+    ``alias``: the url key of the page's own canonical URL when the link differs, kept
+    as another key of the article so later links to that page are known.
+    """
     record, new_alerts = prepared.record, prepared.alerts
     # Only a comparable body (not a paywall notice, not a bot page) joins another story.
     near = rt.near(prepared.signature, record.first_seen) if record.signature else None
     inserted = await asyncio.to_thread(rt.db().insert_article, record, new_alerts, near=near)
     if inserted is None:
         return None
+    if alias is not None:
+        await asyncio.to_thread(rt.db().add_alias, alias, inserted.article_id)
     rt.metrics.articles.labels(record.source, "new").inc()
     for ident, alert in inserted.created:
         rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()

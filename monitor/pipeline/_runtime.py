@@ -15,6 +15,10 @@ from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import BandStories, StoryTracker, stories_for
 from monitor.store import BandQuery, NearFinder, Store
 
+# Far above what any real page needs (a 3 MB page of deeply nested cells extracts in
+# under 3 s), so only a page the bounds failed to tame reaches it.
+STAGE_BUDGET = 20.0
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -31,6 +35,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # None: the database's index on PostgreSQL, one in this process on SQLite.
     stories: StoryTracker | BandStories | None = None
+    # Seconds one page's extraction, or one article's matching, may take in its worker
+    # thread before the poll gives up on that article (kind too_slow).
+    stage_budget: float = field(default_factory=lambda: STAGE_BUDGET)
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
 
     def db(self) -> Store:

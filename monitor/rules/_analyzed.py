@@ -73,6 +73,7 @@ class Analyzed:
         "lang",
         "langs",
         "memo",
+        "near_memo",
         "site",
         "source",
         "tags",
@@ -104,6 +105,9 @@ class Analyzed:
         # Per query word: the chunks it matched, in the title and in the body. Rules
         # share words ("Amazon" in many alerts): the first rule to ask pays for all.
         self.memo: dict[object, tuple[frozenset[str], frozenset[str]]] = {}
+        # Proximity spans by (node, stream): a chain's test, collect and highlights ask
+        # for the same spans of its members (the key holds the node: ids stay unique).
+        self.near_memo: dict[tuple[object, int], list[tuple[int, int, frozenset[int]]]] = {}
         self._occurrences: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
         self._word_spans: tuple[dict[int, tuple[tuple[int, int], ...]], ...] = ({}, {})
         # Snippet texts by first match (None: the title's), shared by the rules that fire.

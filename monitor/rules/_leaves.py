@@ -37,7 +37,13 @@ class WordLike(Positional):
         return doc.positions(stream, self.chunks(doc)[stream])
 
     def spans(self, doc: Analyzed, stream: int) -> list[Span]:
-        return [(p, p, frozenset((p,))) for p in self.positions(doc, stream)]
+        # Remembered on the article: a proximity chain asks again for its highlights.
+        key = (self, stream)
+        found = doc.near_memo.get(key)
+        if found is None:
+            found = [(p, p, frozenset((p,))) for p in self.positions(doc, stream)]
+            doc.near_memo[key] = found
+        return found
 
     def collect(self, doc: Analyzed, mask: int, hits: Hits, label: str | None) -> None:
         # One pass over the article's matching chunks serves both fields.

@@ -78,9 +78,19 @@ def _phrase(query: str, start: int, out: list[Token]) -> int:
 
 
 def _word(query: str, word: str, pos: int, out: list[Token]) -> None:
+    # A loop, not recursion: "-" and "field:" prefixes may repeat a thousand times.
+    while True:
+        rest = _one_word(query, word, pos, out)
+        if rest is None:
+            return
+        word, pos = rest
+
+
+def _one_word(query: str, word: str, pos: int, out: list[Token]) -> tuple[str, int] | None:
+    """Tokenize the front of ``word``; what is left to tokenize, if anything."""
     if word in ("OR", "AND", "NOT"):
         out.append(Token(word, word, pos, pos + len(word)))
-        return
+        return None
     near = _NEAR.match(word)
     if near:
         kind = near.group(1).upper()
@@ -88,13 +98,12 @@ def _word(query: str, word: str, pos: int, out: list[Token]) -> None:
         if distance is None or not distance.isdigit() or not distance.isascii():
             raise fail(query, pos, f"{kind} needs a number of words: write {kind}/5")
         out.append(Token(kind, word, pos, pos + len(word), int(distance)))
-        return
+        return None
     if word.startswith("-"):
         if len(word) == 1:
             raise fail(query, pos, "expected a term right after '-' (no space)")
         out.append(Token("MINUS", "-", pos, pos + 1))
-        _word(query, word[1:], pos + 1, out)
-        return
+        return word[1:], pos + 1
     field = _FIELD.match(word)
     if field and (field.group(1).lower() in FIELDS or not field.group(2).startswith("/")):
         # "https://..." is text to search for, not a field.
@@ -110,10 +119,11 @@ def _word(query: str, word: str, pos: int, out: list[Token]) -> None:
         at = pos + len(field.group(1)) + 1
         out.append(Token("FIELD", name, pos, at))
         rest = field.group(2)
-        if rest:
-            if name in META_FIELDS:
-                out.append(Token("WORD", rest, at, at + len(rest)))
-            else:
-                _word(query, rest, at, out)
-        return
+        if not rest:
+            return None
+        if name in META_FIELDS:
+            out.append(Token("WORD", rest, at, at + len(rest)))
+            return None
+        return rest, at
     out.append(Token("WORD", word, pos, pos + len(word)))
+    return None

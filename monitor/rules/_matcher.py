@@ -6,7 +6,8 @@ re-exported here so that the parser and the index find every node in one place.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterable
 
 from monitor.rules._analyzed import BITS, BOTH, Analyzed
@@ -63,56 +64,65 @@ class Phrase(Positional):
 
 
 class Near(Positional):
-    """``a NEAR/n b``: at most n words between a and b; ONEAR also wants a before b."""
+    """A proximity chain: ``a NEAR/n b NEAR/m c`` (``ONEAR``: in the written order).
 
-    __slots__ = ("distance", "left", "ordered", "right")
+    NEAR: one stretch of a stream holds every member, and at most n + m + … of its
+    words are none of them (two members: at most n words between them, in either
+    order). ONEAR: the members in order, at most n words between a and b, m between b
+    and c. Both are found in one pass over the members' positions sorted together (a
+    sliding window for NEAR, a walk member by member for ONEAR), so the cost grows with
+    the article, never with the number of ways the members combine.
+    """
 
-    def __init__(self, text: str, left: Node, right: Node, distance: int, ordered: bool) -> None:
+    __slots__ = ("distances", "members", "ordered", "same")
+
+    def __init__(
+        self, text: str, members: tuple[Node, ...], distances: tuple[int, ...], ordered: bool
+    ) -> None:
         super().__init__(text)
-        self.left = left
-        self.right = right
-        self.distance = distance
+        self.members = members
+        self.distances = distances
         self.ordered = ordered
+        # Members written alike ("a NEAR/5 a NEAR/5 a": three a's) count as one term
+        # needed that many times.
+        self.same = tuple(
+            next(j for j, other in enumerate(members) if other.text == m.text) for m in members
+        )
 
     def test(self, doc: Analyzed, mask: int) -> bool:
-        if not (self.left.test(doc, mask) and self.right.test(doc, mask)):
+        if not all(member.test(doc, mask) for member in self.members):
             return False
-        return any(self.spans(doc, stream) for stream in STREAMS[mask])
+        return any(self._find(doc, stream, first=True) for stream in STREAMS[mask])
 
     def spans(self, doc: Analyzed, stream: int) -> list[Span]:
-        lefts = self.left.spans(doc, stream)
-        if not lefts:
-            return []
-        rights = sorted(self.right.spans(doc, stream))
-        if not rights:
-            return []
-        starts = [r[0] for r in rights]
-        longest = max(r[1] - r[0] for r in rights)
-        n = self.distance
-        found: dict[tuple[int, int], frozenset[int]] = {}
-        for ls, le, lw in lefts:
-            lo = bisect_left(starts, le + 1)
-            hi = bisect_right(starts, le + 1 + n)
-            pairs = rights[lo:hi]
-            if not self.ordered:
-                lo = bisect_left(starts, ls - 1 - n - longest)
-                hi = bisect_left(starts, ls)
-                pairs += [r for r in rights[lo:hi] if r[1] < ls and ls - r[1] - 1 <= n]
-            for rs, re, rw in pairs:
-                key = (min(ls, rs), max(le, re))
-                found[key] = found.get(key, frozenset()) | lw | rw
-        return [(s, e, w) for (s, e), w in found.items()]
+        return self._find(doc, stream, first=False)
+
+    def _find(self, doc: Analyzed, stream: int, first: bool) -> list[Span]:
+        key = (self, stream)
+        known = doc.near_memo.get(key)
+        if known is not None:
+            return known
+        found = [_member_spans(member, doc, stream) for member in self.members]
+        if not all(found):
+            spans: list[Span] = []
+        elif self.ordered:
+            spans = _in_order(found, self.distances)
+        else:
+            spans = _together(found, self.distances, first, self.same)
+            if first:
+                return spans  # only the first: not the answer to remember
+        doc.near_memo[key] = spans
+        return spans
 
     def collect_at(
         self, doc: Analyzed, stream: int, allowed: set[int], hits: Hits, label: str | None
     ) -> None:
         at: set[int] = set()
         for _, _, words in self.spans(doc, stream):
-            if words & allowed:
-                at |= words & allowed
+            at |= words & allowed
         if at:
-            self.left.collect_at(doc, stream, at, hits, label)
-            self.right.collect_at(doc, stream, at, hits, label)
+            for member in self.members:
+                member.collect_at(doc, stream, at, hits, label)
 
     def collect(self, doc: Analyzed, mask: int, hits: Hits, label: str | None) -> None:
         for stream in STREAMS[mask]:
@@ -120,8 +130,130 @@ class Near(Positional):
             for _, _, words in self.spans(doc, stream):
                 at |= words
             if at:
-                self.left.collect_at(doc, stream, at, hits, label)
-                self.right.collect_at(doc, stream, at, hits, label)
+                for member in self.members:
+                    member.collect_at(doc, stream, at, hits, label)
+
+
+def _member_spans(member: Node, doc: Analyzed, stream: int) -> list[Span]:
+    if isinstance(member, Near):
+        return member.spans(doc, stream)
+    key = (member, stream)
+    known = doc.near_memo.get(key)
+    if known is None:
+        known = doc.near_memo[key] = member.spans(doc, stream)
+    return known
+
+
+def _in_order(found: list[list[Span]], distances: tuple[int, ...]) -> list[Span]:
+    """ONEAR: chains of one span per member, each starting after the previous one ends
+    with at most its distance of words between them."""
+    # Reachable chains by the end of their last span: (first start, words).
+    reach: dict[int, tuple[int, frozenset[int]]] = {}
+    for start, end, words in found[0]:
+        best = reach.get(end)
+        if best is None or start > best[0]:
+            reach[end] = (start, words)
+    for spans, gap in zip(found[1:], distances, strict=True):
+        ends = sorted(reach)
+        step: dict[int, tuple[int, frozenset[int]]] = {}
+        for start, end, words in spans:
+            # The chain ending closest before this span is the one that can reach it.
+            i = bisect_right(ends, start - 1)
+            if i == 0 or ends[i - 1] < start - 1 - gap:
+                continue
+            first, chained = reach[ends[i - 1]]
+            best = step.get(end)
+            if best is None or first > best[0]:
+                step[end] = (first, chained | words)
+        if not step:
+            return []
+        reach = step
+    return [(first, end, words) for end, (first, words) in sorted(reach.items())]
+
+
+def _together(
+    found: list[list[Span]], distances: tuple[int, ...], first: bool, same: tuple[int, ...]
+) -> list[Span]:
+    """NEAR: the stretches holding every member with at most ``sum(distances)`` words
+    that belong to none of them, merged where they overlap (``first``: only the first
+    one, enough to know the chain matches). ``same[i]``: the first member written like
+    member i; a term written twice needs two occurrences."""
+    need = [0] * len(found)
+    for kind in same:
+        need[kind] += 1
+    events = sorted(
+        (start, end, words, member)
+        for member, spans in enumerate(found)
+        if same[member] == member
+        for start, end, words in spans
+    )
+    budget, size = sum(distances), len(found)
+    counts = [0] * size
+    covered: dict[int, int] = {}
+    missing = size
+    ends: deque[int] = deque()  # window indices by decreasing end: the stretch's end
+    left = 0
+    windows: list[tuple[int, int]] = []
+    for right, (_, end, words, member) in enumerate(events):
+        missing -= counts[member] < need[member]
+        counts[member] += 1
+        for at in words:
+            covered[at] = covered.get(at, 0) + 1
+        while ends and events[ends[-1]][1] <= end:
+            ends.pop()
+        ends.append(right)
+        # Drop members seen again further right: the stretch only gets shorter.
+        while counts[events[left][3]] > need[events[left][3]]:
+            _leave(events[left], counts, covered)
+            left += 1
+            while ends[0] < left:
+                ends.popleft()
+        if missing:
+            continue
+        start, last = events[left][0], events[ends[0]][1]
+        # Distinct words at least one per member: one word cannot stand for two of them.
+        if len(covered) >= size and last - start + 1 - len(covered) <= budget:
+            windows.append((start, last))
+            if first:
+                break
+    return _merged(windows, events)
+
+
+def _leave(
+    event: tuple[int, int, frozenset[int], int], counts: list[int], covered: dict[int, int]
+) -> None:
+    counts[event[3]] -= 1
+    for at in event[2]:
+        left = covered[at] - 1
+        if left:
+            covered[at] = left
+        else:
+            del covered[at]
+
+
+def _merged(
+    windows: list[tuple[int, int]], events: list[tuple[int, int, frozenset[int], int]]
+) -> list[Span]:
+    """Overlapping stretches as one span, with the member words inside it."""
+    regions: list[list[int]] = []
+    for first, last in sorted(windows):
+        if regions and first <= regions[-1][1]:
+            regions[-1][1] = max(regions[-1][1], last)
+        else:
+            regions.append([first, last])
+    out: list[Span] = []
+    i = 0
+    for first, last in regions:
+        while i < len(events) and events[i][0] < first:
+            i += 1
+        words: set[int] = set()
+        j = i
+        while j < len(events) and events[j][0] <= last:
+            if events[j][1] <= last:
+                words |= events[j][2]
+            j += 1
+        out.append((first, last, frozenset(words)))
+    return out
 
 
 class Group(Node):

@@ -40,6 +40,12 @@ from monitor.rules._matcher import (
 # Deeper nesting than this is a generated or hostile query, not a person's.
 MAX_DEPTH = 32
 MAX_NEAR = 1000
+# Terms of one proximity chain, and of a whole query: a person's query has a handful;
+# the caps keep every walk of the tree, and its matching, short.
+MAX_CHAIN = 16
+MAX_TERMS = 256
+# Levels of the parsed tree (groups, negations, proximity, fields, synonyms).
+MAX_TREE_DEPTH = 64
 _ENDS_TERM = frozenset({"EOF", "RPAREN", "OR", "AND", "NEAR", "ONEAR"})
 _LANG_CODES = {name: code for code, name in STEMMERS.items()}
 
@@ -154,10 +160,15 @@ class _Parser:
     def parse(self) -> Node:
         if self.peek().kind == "EOF":
             raise self.fail(0, "the query is empty: expected at least one term")
+        terms = sum(tok.kind in ("WORD", "PHRASE") for tok in self.tokens)
+        if terms > MAX_TERMS:
+            raise self.fail(0, f"the query has {terms} terms: at most {MAX_TERMS}")
         node = self.conjunction(0)
         tok = self.peek()
         if tok.kind == "RPAREN":
             raise self.fail(tok.pos, "unexpected ')': there is no '(' for it to close")
+        if _tree_depth(node) > MAX_TREE_DEPTH:
+            raise self.fail(0, f"the query nests more than {MAX_TREE_DEPTH} levels deep")
         if not _looks_for_something(node):
             raise self.fail(0, "the query only excludes: expected at least one term to look for")
         return node
@@ -191,13 +202,21 @@ class _Parser:
 
     def proximity(self, depth: int) -> Node:
         start = self.peek().pos
-        left = self.unary(depth)
+        first = self.unary(depth)
+        if self.peek().kind not in ("NEAR", "ONEAR"):
+            return first
+        # One chain node per run of the same operator: a NEAR run after an ONEAR run
+        # takes the ONEAR chain as its first member.
+        members: list[Node] = [first]
+        distances: list[int] = []
+        kind = self.peek().kind
+        count = 1
         while self.peek().kind in ("NEAR", "ONEAR"):
             op = self.take()
             if self.peek().kind in _ENDS_TERM:
                 raise self.fail(self.peek().pos, f"expected a term after {op.text}")
             right = self.unary(depth)
-            for side in (left, right):
+            for side in (members[-1], right):
                 if not side.positional:
                     raise self.fail(
                         op.pos,
@@ -206,9 +225,23 @@ class _Parser:
                     )
             if op.distance > MAX_NEAR:
                 raise self.fail(op.pos, f"{op.kind}/{op.distance} is too far: at most {MAX_NEAR}")
-            text = self.text_from(start)
-            left = Near(text, left, right, op.distance, op.kind == "ONEAR")
-        return left
+            count += 1
+            if count > MAX_CHAIN:
+                raise self.fail(
+                    op.pos, f"a NEAR/ONEAR chain of more than {MAX_CHAIN} terms: split the query"
+                )
+            if op.kind != kind:
+                members = [self.chain(members, distances, kind, start, op.pos)]
+                distances, kind = [], op.kind
+            members.append(right)
+            distances.append(op.distance)
+        return self.chain(members, distances, kind, start, self.last_end())
+
+    def chain(
+        self, members: list[Node], distances: list[int], kind: str, start: int, end: int
+    ) -> Node:
+        text = self.query[start:end].rstrip()
+        return Near(text, tuple(members), tuple(distances), kind == "ONEAR")
 
     def unary(self, depth: int) -> Node:
         tok = self.peek()
@@ -368,6 +401,29 @@ def _same(member: _Member, folded: tuple[str, ...], lower: str | None) -> bool:
     return any(
         set(query_keys(lang, lower)) & set(text_keys(lang, other)) for lang in DEFAULT_LANGUAGES
     )
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Group):
+        return node.children
+    if isinstance(node, Near):
+        return node.members
+    if isinstance(node, Phrase):
+        return node.items
+    if isinstance(node, Not | Field):
+        return (node.child,)
+    return ()
+
+
+def _tree_depth(root: Node) -> int:
+    """Levels of the tree, counted without recursing (it may be deeper than Python allows)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in _children(node))
+    return deepest
 
 
 def _looks_for_something(node: Node) -> bool:

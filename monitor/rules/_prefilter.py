@@ -104,7 +104,7 @@ def _compile(node: Node) -> KeyQuery:
     if isinstance(node, Phrase):  # positions are the matcher's business
         return key_all(_compile(item) for item in node.items)
     if isinstance(node, Near):
-        return key_all((_compile(node.left), _compile(node.right)))
+        return key_all(_compile(member) for member in node.members)
     if isinstance(node, Field):  # title:/body: — the index does not tell them apart
         return _compile(node.child)
     if isinstance(node, Group):  # Synonyms too: an OR group

@@ -57,7 +57,7 @@ def required(node: Node) -> list[Clause]:
     if isinstance(node, Phrase):
         return [clause for item in node.items for clause in required(item)]
     if isinstance(node, Near):
-        return required(node.left) + required(node.right)
+        return [clause for member in node.members for clause in required(member)]
     if isinstance(node, Field):
         return required(node.child)
     if isinstance(node, Meta):

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from monitor.store._aliases import aliased_keys
 from monitor.store._base import (
     StoreBase,
     alert_id,
@@ -39,7 +40,9 @@ class ArticleOps(StoreBase):
         stored with (the feed's updated date): a known article is not fetched again
         unless its feed says it changed since."""
         found = by_url_key(self.engine, keys, articles_t.c.updated)
-        return {key: updated for key, (updated,) in found.items()}
+        known = {key: updated for key, (updated,) in found.items()}
+        # Other links to a stored page (store/_aliases) are known too.
+        return aliased_keys(self.engine, [k for k in keys if k not in known]) | known
 
     def update_article(self, article: NewArticle, alerts: Sequence[NewAlert]) -> Inserted | None:
         """An edited article (same URL, new text): store the new version and create only

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.url import make_url
 
 from monitor.errors import StoreError
+from monitor.store._aliases import AliasOps
 from monitor.store._articles import ArticleOps
 from monitor.store._base import alert_id
 from monitor.store._engine import normalize_url
@@ -61,7 +62,7 @@ def store_errors(fn: F) -> F:
     return call  # type: ignore[return-value]
 
 
-class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps, SearchOps, RuleOps):
+class Store(SourceOps, ArticleOps, OutboxOps, PreviewOps, SearchOps, RuleOps, AliasOps):
     """The database: one engine, migrated on demand."""
 
 

@@ -185,4 +185,14 @@ class RuleStateRow(SQLModel, table=True):
     synonyms: str = Field(default="[]", sa_type=sa.Text)
 
 
+class AliasRow(SQLModel, table=True):
+    """Another link to a stored article: a redirector, a variant with extra parameters,
+    or the page's own canonical URL when the feed linked elsewhere (alembic 0005)."""
+
+    __tablename__ = "article_aliases"
+
+    url_key: str = Field(max_length=64, primary_key=True)
+    article_id: int = Field(foreign_key="articles.id", index=True)
+
+
 metadata = SQLModel.metadata
