@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
 
 from monitor.alerts import (
+    DeliveryStats,
     Notifier,
     build_notifiers,
     channel_caps,
@@ -37,7 +38,16 @@ from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, serve
 from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
-from monitor.store import ClaimedSource, SourceSpec, Store, open_store, outbox_depth
+from monitor.store import (
+    ClaimedSource,
+    SourceSpec,
+    Store,
+    Unsent,
+    disabled_channels,
+    open_store,
+    outbox_depth,
+    undelivered,
+)
 from monitor.text import redact_url
 from monitor.web import check_bind, web_handler
 
@@ -90,6 +100,41 @@ def owner_is_dead(owner: str, me: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class OnceReport:
+    """What ``run --once`` did: each poll's result, and what it could not send."""
+
+    results: list[PollResult]
+    unsent: list[Unsent]
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: every source failed, or an alert could not be sent."""
+        every = bool(self.results) and not any(r.ok for r in self.results)
+        return every or bool(self.unsent)
+
+    def summary(self) -> str:
+        """One line for stderr, e.g. "3 of 3 sources failed; 2 alerts not sent (...)"."""
+        n = len(self.results)
+        failed = sum(not r.ok for r in self.results)
+        new = sum(r.new_articles for r in self.results)
+        head = (
+            f"{failed} of {n} {_plural(n, 'source')} failed"
+            if failed
+            else (f"polled {n} {_plural(n, 'source')}")
+        )
+        parts = [head, f"{new} new {_plural(new, 'article')}"]
+        if self.unsent:
+            total = sum(u.count for u in self.unsent)
+            why = "; ".join(u.describe() for u in self.unsent)
+            parts.append(f"{total} {_plural(total, 'alert')} not sent ({why})")
+        return "; ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
 @dataclass
 class _Live:
     """What a reload swaps: the runtime (config, rules) and the notifiers."""
@@ -116,7 +161,9 @@ class Daemon:
     )
     # Running state, not configuration.
     _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set, init=False, repr=False)
-    _deliveries: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    _deliveries: set[asyncio.Task[DeliveryStats]] = field(
+        default_factory=set, init=False, repr=False
+    )
     _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
     _last_dispatch: float = field(default_factory=time.monotonic, init=False, repr=False)
     _config_stamp: tuple[float, int] | None = field(default=None, init=False, repr=False)
@@ -126,7 +173,14 @@ class Daemon:
         self._config_stamp = _file_stamp(self.config_path)
 
     async def run_once(self) -> list[PollResult]:
-        """Poll every source once, deliver until nothing is due within a minute, return."""
+        """Poll every source once, deliver until nothing is due within a minute, return.
+
+        What could not be sent is left in ``self.unsent`` (see ``OnceReport``)."""
+        report = await self.run_once_report()
+        return report.results
+
+    async def run_once_report(self) -> OnceReport:
+        """``run --once``: the polls' results and the alerts left undelivered."""
         store = await asyncio.to_thread(open_store, self.config.database)
         try:
             await asyncio.to_thread(self._sync, store)
@@ -147,30 +201,40 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
-                await self._drain(rt, live.notifiers)
+                dead = await self._drain(rt, live.notifiers)
+                unsent = await asyncio.to_thread(undelivered, store, list(live.notifiers), dead)
         finally:
             await asyncio.to_thread(store.close)
-        return results
+        return OnceReport(results, unsent)
 
-    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> DeliveryStats:
         """One round: instant alerts due now, then any digest that fell due."""
-        await deliver_due(
+        stats = await deliver_due(
             rt.db(), notifiers, self.clock, rt.rng,
             metrics=self.metrics, owner=self.owner, caps=channel_caps(rt.config),
         )  # fmt: skip
         schedules = digest_schedules(rt.config)
         await deliver_digests(rt.db(), notifiers, schedules, self.clock, rt.rng, self.owner)
+        return stats
 
-    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> dict[str, int]:
+        """Deliver until every alert is sent, or waits more than ONCE_PATIENCE, or waits
+        on a disabled channel (nothing would ever claim it: waiting on it is a spin).
+        Returns the alerts that went dead meanwhile, per channel."""
+        dead: dict[str, int] = {}
         while True:
-            await self._deliver(rt, notifiers)
-            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, list(notifiers))
+            stats = await self._deliver(rt, notifiers)
+            for channel, n in stats.dead_by.items():
+                dead[channel] = dead.get(channel, 0) + n
+            off = await asyncio.to_thread(disabled_channels, rt.db())
+            live = [name for name in notifiers if name not in off]
+            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, live) if live else None
             if nxt is None:
-                return
+                return dead
             wait = (nxt - self.clock()).total_seconds()
             if wait > ONCE_PATIENCE.total_seconds():
                 event(log, "alerts left for later", next_attempt=nxt)
-                return
+                return dead
             await asyncio.sleep(max(wait, 0.05))
 
     def _live(self, store: Store, fetcher: Fetcher) -> _Live:

@@ -43,6 +43,7 @@ class DeliveryStats:
     dead: int = 0
     sent_by: dict[str, int] = field(default_factory=dict)
     failed_by: dict[str, int] = field(default_factory=dict)
+    dead_by: dict[str, int] = field(default_factory=dict)
 
 
 async def deliver_due(
@@ -144,6 +145,7 @@ async def _record_failure(
     retry_at = next_attempt(item.attempts + 1, item.created, now, rng, exc.retry_after)
     if retry_at is None:
         stats.dead += 1
+        stats.dead_by[item.channel] = stats.dead_by.get(item.channel, 0) + 1
     else:
         stats.failed += 1
     await asyncio.to_thread(store.mark_failed, item.id, now, str(exc), retry_at)

@@ -25,14 +25,11 @@ def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> i
         check_bind(where[0], config.http.token)  # before anything is polled or sent
     daemon = Daemon(path, config, http=where)
     if once:
-        results = asyncio.run(daemon.run_once())
-        failed = [r for r in results if not r.ok]
-        new = sum(r.new_articles for r in results)
-        print(
-            f"polled {len(results)} source(s): {new} new article(s), {len(failed)} failed",
-            file=sys.stderr,
-        )
-        return 0
+        # Exit 1 (with one line saying why) when every source failed or an alert could
+        # not be sent: cron notices; one failed source among others is not fatal.
+        report = asyncio.run(daemon.run_once_report())
+        print(report.summary(), file=sys.stderr)
+        return 1 if report.failed else 0
     asyncio.run(daemon.run())
     return 0
 

@@ -23,11 +23,14 @@ from monitor.store._models import (
     StorySummary,
 )
 from monitor.store._status import (
+    Unsent,
     channel_statuses,
+    disabled_channels,
     list_alerts,
     outbox_depth,
     retry_alerts,
     source_statuses,
+    undelivered,
 )
 from monitor.store._store import Store, alert_id, open_existing, open_store, store_errors
 from monitor.store._tables import metadata
@@ -56,9 +59,11 @@ __all__ = [
     "StoryDetail",
     "StoryLoader",
     "StorySummary",
+    "Unsent",
     "alert_id",
     "articles_per_day",
     "channel_statuses",
+    "disabled_channels",
     "list_alerts",
     "list_deliveries",
     "list_stories",
@@ -74,4 +79,5 @@ __all__ = [
     "store_errors",
     "stories_by_id",
     "story_detail",
+    "undelivered",
 ]
