@@ -113,6 +113,11 @@ class OnceReport:
         every = bool(self.results) and not any(r.ok for r in self.results)
         return every or bool(self.unsent)
 
+    @property
+    def storage_error(self) -> str | None:
+        """The database's own error when a poll failed on it (exit 3, not 1)."""
+        return next((r.error for r in self.results if r.kind == "store"), None)
+
     def summary(self) -> str:
         """One line for stderr, e.g. "3 of 3 sources failed; 2 alerts not sent (...)"."""
         n = len(self.results)
@@ -123,6 +128,8 @@ class OnceReport:
             if failed
             else (f"polled {n} {_plural(n, 'source')}")
         )
+        if self.storage_error:
+            head += f" (database unusable: {self.storage_error})"
         parts = [head, f"{new} new {_plural(new, 'article')}"]
         if self.unsent:
             total = sum(u.count for u in self.unsent)

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +116,93 @@ def test_run_once_exits_0_when_all_went_out(tmp_path: Path, site: FaultServer) -
     done = _once(tmp_path)
     assert done.returncode == 0, done.stderr
     assert [s for _, s in _outbox(tmp_path / "monitor.db")] == ["sent"]
+
+
+# --- storage faults ------------------------------------------------------------------
+
+
+def _hook_ids(site: FaultServer) -> Counter[str]:
+    """Alerts the webhook receiver accepted, counted per id (a repeat shows as 2)."""
+    return Counter(r.headers["webhook-id"] for r in site.requests_to("/hook"))
+
+
+def _integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs of its own, so the test can fill it without touching anyone else's."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (mount -t tmpfs)")
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(disk: Path, leave: int = 0) -> Path:
+    """Take every free block of ``disk`` but ``leave`` bytes (unbuffered writes: the last
+    one is the one refused)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        if leave:
+            os.ftruncate(fd, max(os.fstat(fd).st_size - leave, 0))
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [0, 64 * 1024, 160 * 1024],
+    ids=["full-at-start", "full-at-first-article", "full-after-first-article"],
+)
+def test_sqlite_on_a_full_disk_fails_with_exit_3_loses_nothing_and_resumes(
+    small_disk: Path, site: FaultServer, leave: int
+) -> None:
+    site.route("/hook", Reply(b"", status=204))
+    channel = f"    type: webhook\n    url: {site.url('/hook')}\n    secret: {HOOK_SECRET}"
+    db = small_disk / "monitor.db"
+    (small_disk.parent / "sources.yaml").write_text(
+        _config(site, channel, database=f"sqlite:///{db}")
+    )
+    cwd = small_disk.parent
+    migrated = subprocess.run(
+        [sys.executable, "-m", "monitor", "db", "upgrade"], cwd=cwd, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert migrated.returncode == 0, migrated.stderr
+    filler = _fill(small_disk, leave)
+
+    full = _once(cwd)
+    assert full.returncode == 3, full.stderr
+    assert "Traceback" not in full.stderr
+    last = full.stderr.strip().splitlines()[-1]
+    assert "database" in last and ("disk is full" in last or "disk I/O error" in last), last
+    assert set(_hook_ids(site).values()) <= {1}
+
+    filler.unlink()  # space returns (SQLite cannot even read a WAL database without it)
+    assert _integrity(db) == "ok"
+    done = _once(cwd)
+    assert done.returncode == 0, done.stderr
+    assert _integrity(db) == "ok"
+    ids = _hook_ids(site)
+    # The fixture feed has one article the alert matches: one alert, received once.
+    assert len(ids) == 1 and set(ids.values()) == {1}, ids
+    again = _once(cwd)  # nothing new, nothing sent twice
+    assert again.returncode == 0, again.stderr
+    assert _hook_ids(site) == ids

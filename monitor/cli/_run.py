@@ -16,6 +16,8 @@ from monitor.scheduler import Daemon
 from monitor.web import check_bind, serve_web
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
+# The exit code of a database that cannot be used (cli._main maps StoreError to it too).
+EXIT_DATABASE = 3
 
 
 def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> int:
@@ -29,6 +31,8 @@ def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> i
         # not be sent: cron notices; one failed source among others is not fatal.
         report = asyncio.run(daemon.run_once_report())
         print(report.summary(), file=sys.stderr)
+        if report.storage_error:
+            return EXIT_DATABASE
         return 1 if report.failed else 0
     asyncio.run(daemon.run())
     return 0
