@@ -36,7 +36,7 @@ from monitor.alerts import (
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.observe import Metrics, event, serve
+from monitor.observe import Metrics, event, hold_secrets, serve
 from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
 from monitor.store import (
     ClaimedSource,
@@ -46,10 +46,11 @@ from monitor.store import (
     disabled_channels,
     open_store,
     outbox_depth,
+    password_forms,
     undelivered,
 )
 from monitor.text import redact_url
-from monitor.web import check_bind, web_handler
+from monitor.web import check_bind, secrets_of, web_handler
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -65,6 +66,12 @@ def source_specs(config: Config) -> list[SourceSpec]:
         SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
         for s in config.sources
     ]
+
+
+def config_secrets(config: Config) -> tuple[str, ...]:
+    """Every secret of the config, the database password in each form it can be quoted
+    in included: the log redactor blanks them in any line, a library's too."""
+    return (*secrets_of(config), *password_forms(config.database))
 
 
 def _file_stamp(path: Path) -> tuple[float, int] | None:
@@ -178,6 +185,7 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self._config_stamp = _file_stamp(self.config_path)
+        hold_secrets(config_secrets(self.config))
 
     async def run_once(self) -> list[PollResult]:
         """Poll every source once, deliver until nothing is due within a minute, return.
@@ -438,6 +446,7 @@ class Daemon:
             return
         # The story index survives a reload: it is about the articles, not the config.
         rt = replace(live.rt, config=config, rules=rules, _by_name=None)
+        hold_secrets(config_secrets(config))
         self.config, live.rt, live.notifiers = config, rt, notifiers
         await asyncio.to_thread(self._sync, store)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from tests.clikit import Result
 from tests.faultserver import FaultServer, Reply
+from tests.pgserver import PgServer
+from tests.pgserver import unavailable as pg_unavailable
 from tests.sitekit import HOOK_SECRET, serve_site
 
 
@@ -206,3 +212,152 @@ def test_sqlite_on_a_full_disk_fails_with_exit_3_loses_nothing_and_resumes(
     again = _once(cwd)  # nothing new, nothing sent twice
     assert again.returncode == 0, again.stderr
     assert _hook_ids(site) == ids
+
+
+# --- secrets -------------------------------------------------------------------------
+
+SOURCE_PASSWORD = "hunter2-src-secret"
+APPRISE_TOKEN = "apprisetokenABC123"
+
+
+def _leaks(text: str, *secrets: str) -> list[str]:
+    return [s for s in secrets if s in text]
+
+
+def test_source_credentials_stay_out_of_logs_check_and_fetch(
+    tmp_path: Path, site: FaultServer, run_cli: Callable[..., Result]
+) -> None:
+    site.route("/hook", Reply(b"", status=500))
+    origin = site.origin.replace("http://", f"http://alice:{SOURCE_PASSWORD}@")
+    config = f"""\
+allow_private_networks: true
+database: sqlite:///monitor.db
+fetch: {{min_delay: 0s, timeout: 3s}}
+sources:
+  - name: private-feed
+    url: {origin}/fr/rss.xml
+  - name: private-missing
+    url: {origin}/nowhere.xml
+  - name: private-down
+    url: http://alice:{SOURCE_PASSWORD}@127.0.0.1:9/feed.xml
+alerts:
+  - name: amazon-ia-licenciements
+    query: Amazon IA licenciements
+    notify: [chat]
+channels:
+  chat:
+    type: apprise
+    urls: ["json://127.0.0.1:{site.port}/hook/{APPRISE_TOKEN}"]
+"""
+    (tmp_path / "sources.yaml").write_text(config)
+    # The daemon logs at DEBUG: Apprise's own lines (its request URLs carry the token)
+    # are held to WARNING and pass the redactor.
+    ran = run_cli("--log-level", "DEBUG", "run", "--once", cwd=tmp_path)
+    assert "poll failed" in ran.err and "private-down" in ran.err
+    assert "alert delivery failed" in ran.err  # the receiver answered 500
+    assert _leaks(ran.out + ran.err, SOURCE_PASSWORD, APPRISE_TOKEN) == []
+    assert "alice:***@" in ran.err
+    checked = run_cli("check", cwd=tmp_path)
+    assert checked.code == 0 and "private-feed" in checked.out
+    assert _leaks(checked.out + checked.err, SOURCE_PASSWORD, APPRISE_TOKEN) == []
+    fetched = run_cli("fetch", "private-feed", cwd=tmp_path)
+    assert fetched.code == 0 and "alice:***@" in fetched.out
+    assert _leaks(fetched.out + fetched.err, SOURCE_PASSWORD) == []
+    shown = run_cli("status", cwd=tmp_path)
+    assert _leaks(shown.out + shown.err, SOURCE_PASSWORD, APPRISE_TOKEN) == []
+
+
+def test_the_log_redactor_blanks_url_passwords_and_held_secrets() -> None:
+    from monitor.observe import Redactor
+
+    redactor = Redactor()
+    redactor.hold([APPRISE_TOKEN, 'quo"te-secret'])
+    line = (
+        f"GET https://u:{SOURCE_PASSWORD}@h.example/x token={APPRISE_TOKEN} "
+        'error="quo\\"te-secret" postgresql://m:p/w@x%y@db.example:5432/n'
+    )
+    out = redactor(line)
+    assert _leaks(out, SOURCE_PASSWORD, APPRISE_TOKEN, "quo", "p/w@x%y") == [], out
+    assert "https://u:***@h.example/x" in out and "postgresql://m:***@db.example:5432/n" in out
+    # A port followed by a path starting with @ is no password.
+    assert redactor("https://medium.com:443/@user") == "https://medium.com:443/@user"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_sqlite_files_are_created_0600_and_existing_ones_narrowed(tmp_path: Path) -> None:
+    from monitor.store import open_store, source_statuses
+
+    db = tmp_path / "monitor.db"
+    store = open_store(f"sqlite:///{db}")
+    try:
+        source_statuses(store, datetime.now(UTC))
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("monitor.db")]
+        assert {p.name for p in files} >= {"monitor.db", "monitor.db-wal", "monitor.db-shm"}
+        assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+    finally:
+        store.close()
+    # A database created by an older version (0644) is narrowed on the next open.
+    db.chmod(0o644)
+    store = open_store(f"sqlite:///{db}")
+    store.close()
+    assert _mode(db) == 0o600
+
+
+# --- PostgreSQL: passwords that need escaping, outages --------------------------------
+
+ODD_PASSWORD = "p/w@x%y"
+
+
+@pytest.fixture(scope="module")
+def own_pg() -> Iterator[PgServer]:
+    """A PostgreSQL server of this module's own (password auth on), never 5432's."""
+    why = pg_unavailable()
+    if why:
+        if os.environ.get("MONITOR_REQUIRE_POSTGRES"):
+            pytest.fail(why)
+        pytest.skip(why)
+    server = PgServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def odd_role(own_pg: PgServer) -> Iterator[str]:
+    """A role whose password is ``p/w@x%y`` and its own database; dropped after."""
+    own_pg.psql(f"CREATE ROLE monitor_odd LOGIN PASSWORD '{ODD_PASSWORD}'")
+    own_pg.psql("CREATE DATABASE monitor_odd OWNER monitor_odd")
+    try:
+        yield "monitor_odd"
+    finally:
+        own_pg.psql("DROP DATABASE IF EXISTS monitor_odd WITH (FORCE)")
+        own_pg.psql("DROP ROLE IF EXISTS monitor_odd")
+
+
+@pytest.mark.parametrize("escaped", [True, False], ids=["escaped", "as-is"])
+def test_a_postgres_password_that_needs_escaping_works_and_is_never_printed(
+    tmp_path: Path,
+    site: FaultServer,
+    own_pg: PgServer,
+    odd_role: str,
+    run_cli: Callable[..., Result],
+    escaped: bool,
+) -> None:
+    url = own_pg.url(odd_role, ODD_PASSWORD, odd_role, escape=escaped)
+    forms = (ODD_PASSWORD, quote(ODD_PASSWORD, safe=""))
+    (tmp_path / "sources.yaml").write_text(_config(site, "    type: log", database=url))
+    for argv in (("db", "upgrade"), ("run", "--once"), ("status",), ("check",)):
+        res = run_cli(*argv, cwd=tmp_path)
+        assert res.code == 0, (argv, res.err)
+        assert _leaks(res.out + res.err, *forms) == [], argv
+    assert own_pg.psql("SELECT status FROM outbox", db=odd_role).split() == ["sent"]
+    # MONITOR_DATABASE_URL takes the same URL; a wrong password is exit 3, unprinted.
+    wrong = url.replace(quote(ODD_PASSWORD, safe="") if escaped else ODD_PASSWORD, "n%2Fope")
+    res = run_cli("status", cwd=tmp_path, env={"MONITOR_DATABASE_URL": wrong})
+    assert res.code == 3 and "password authentication failed" in res.err, res.err
+    assert _leaks(res.out + res.err, *forms, "n%2Fope", "n/ope") == [], res.err

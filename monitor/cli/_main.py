@@ -13,7 +13,8 @@ from monitor.cli import _admin, _archive, _extract, _run
 from monitor.cli._parser import build_parser
 from monitor.config import config_path, load_config, parse_duration, summarize
 from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.observe import setup_logging
+from monitor.observe import hold_secrets, redact, setup_logging
+from monitor.scheduler import config_secrets
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
@@ -28,10 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid config:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_DATABASE
     except MonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -42,6 +43,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _extract.extract(args.target, as_json=args.json, selector=args.selector)
     path = config_path(args.config)
     config = load_config(path)
+    hold_secrets(config_secrets(config))  # no log line of this command shows one
     if args.command == "check":
         print(f"{path}: ok")
         print(summarize(config))

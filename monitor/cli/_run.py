@@ -13,6 +13,7 @@ from monitor.errors import MonitorError
 from monitor.observe import parse_listen
 from monitor.pipeline import Verdict, preview_source
 from monitor.scheduler import Daemon
+from monitor.text import redact_url
 from monitor.web import check_bind, serve_web
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
@@ -55,7 +56,8 @@ def dry_run(config: Config, name: str, limit: int) -> int:
 
     async def go() -> None:
         async with preview_source(config, source) as dry:
-            candidates, where = dry.listing.candidates, dry.listing.result.final_url
+            candidates = dry.listing.candidates
+            where = redact_url(dry.listing.result.final_url)
             print(f"{source.name}: {len(candidates)} article link(s) in {where}")
             if dry.database is None:
                 print("(no database yet: cannot tell which articles are already stored)")
@@ -64,7 +66,8 @@ def dry_run(config: Config, name: str, limit: int) -> int:
             for candidate in tqdm(candidates[:limit], file=sys.stderr, disable=None, leave=False):
                 verdict = await dry.judge(candidate)
                 if verdict is None:
-                    tqdm.write(f"\n- {candidate.url}\n  (could not be fetched; nothing to read)")
+                    url = redact_url(candidate.url)
+                    tqdm.write(f"\n- {url}\n  (could not be fetched; nothing to read)")
                     continue
                 _show(verdict)
 
@@ -78,7 +81,8 @@ def _show(verdict: Verdict) -> None:
     r = prepared.record
     when = r.published.isoformat() if r.published else "no date"
     preview = " ".join(r.body.split())[:200]
-    tqdm.write(f"\n- {r.title}\n  {r.canonical_url}\n  {r.language or '?'} · {when}")
+    url = redact_url(r.canonical_url)
+    tqdm.write(f"\n- {r.title}\n  {url}\n  {r.language or '?'} · {when}")
     tqdm.write(f"  {len(r.body)} characters ({r.quality}): {preview}")
     story = f" (story #{verdict.story_id})" if verdict.story_id is not None else ""
     if verdict.skipped:

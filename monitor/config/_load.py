@@ -140,7 +140,7 @@ def summarize(config: Config) -> str:
     for s in config.sources:
         every = _format_duration(s.interval)
         state = "" if s.enabled else " (disabled)"
-        out.append(f"  {s.name:<24} {s.kind:<4} every {every:<5} {s.url}{state}")
+        out.append(f"  {s.name:<24} {s.kind:<4} every {every:<5} {redact_url(s.url)}{state}")
     out.append(f"{len(config.alerts)} alert(s):")
     for a in config.alerts:
         out.append(f"  {a.name:<24} {a.query!r} -> {', '.join(a.notify)}")

@@ -4,7 +4,13 @@ Sources are leased atomically, articles are inserted only when new (ON CONFLICT 
 NOTHING ... RETURNING), and alerts go to the outbox in the article's own transaction.
 """
 
-from monitor.store._engine import make_engine, migrate, normalize_url
+from monitor.store._engine import (
+    display_url,
+    make_engine,
+    migrate,
+    normalize_url,
+    password_forms,
+)
 from monitor.store._models import (
     ChannelStatus,
     ClaimedSource,
@@ -64,6 +70,7 @@ __all__ = [
     "articles_per_day",
     "channel_statuses",
     "disabled_channels",
+    "display_url",
     "list_alerts",
     "list_deliveries",
     "list_stories",
@@ -74,6 +81,7 @@ __all__ = [
     "open_existing",
     "open_store",
     "outbox_depth",
+    "password_forms",
     "retry_alerts",
     "source_statuses",
     "store_errors",
