@@ -9,6 +9,7 @@ keeping the running config when the new one is invalid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -39,14 +40,17 @@ from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, hold_secrets, serve
 from monitor.pipeline import PollResult, Rules, Runtime, poll_source, utcnow
 from monitor.store import (
+    HEARTBEAT_EVERY,
     ClaimedSource,
     SourceSpec,
     Store,
     Unsent,
+    beat,
     disabled_channels,
     open_store,
     outbox_depth,
     password_forms,
+    sign_off,
     undelivered,
 )
 from monitor.text import redact_url
@@ -279,8 +283,10 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         server = None
+        started = self.clock()
         try:
             await asyncio.to_thread(self._sync, store)
+            await self._beat(store, started)
             if self.http is not None:
                 check_bind(self.http[0], self.config.http.token)
                 handler = web_handler(
@@ -299,8 +305,18 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await asyncio.to_thread(store.release_leases, self.owner)
+            with contextlib.suppress(MonitorError):  # the database may be what stopped us
+                await asyncio.to_thread(sign_off, store, self.owner, self.clock())
             await asyncio.to_thread(store.close)
         event(log, "stopped")
+
+    async def _beat(self, store: Store, started: datetime) -> None:
+        """Tell ``monitor status`` this daemon is alive; a failed beat is only logged."""
+        try:
+            host, pid = socket.gethostname(), os.getpid()
+            await asyncio.to_thread(beat, store, self.owner, host, pid, started, self.clock())
+        except MonitorError as exc:
+            event(log, "heartbeat not written", logging.WARNING, error=str(exc))
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
         live = self._live(store, fetcher)
@@ -363,6 +379,10 @@ class Daemon:
         scheduler.add_job(
             self._prune, "interval", hours=24, id="retention", args=(store,),
             next_run_time=datetime.now(UTC), **opts,
+        )  # fmt: skip
+        scheduler.add_job(
+            self._beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(), id="heartbeat",
+            args=(store, self.clock()), **opts,
         )  # fmt: skip
         scheduler.start()
         self._log_schedule()

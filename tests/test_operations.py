@@ -5,7 +5,10 @@ exit 3, and ``monitor status`` tells which daemons are alive.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -13,12 +16,26 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from monitor.alerts import AlertMessage, AlertPayload, ArticleInfo
+from monitor.alerts._render import render_text
+from monitor.pipeline._health import notice_text
+from monitor.store import (
+    NewAlert,
+    SourceSpec,
+    Store,
+    beat,
+    channel_statuses,
+    daemon_statuses,
+    open_store,
+    sign_off,
+)
 from tests.clikit import Result
 from tests.faultserver import FaultServer, Reply
 from tests.pgserver import PgServer
@@ -361,3 +378,117 @@ def test_a_postgres_password_that_needs_escaping_works_and_is_never_printed(
     res = run_cli("status", cwd=tmp_path, env={"MONITOR_DATABASE_URL": wrong})
     assert res.code == 3 and "password authentication failed" in res.err, res.err
     assert _leaks(res.out + res.err, *forms, "n%2Fope", "n/ope") == [], res.err
+
+
+# --- status: daemons, channel errors, health notices ----------------------------------
+
+T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = open_store(db_url)
+    yield s
+    s.close()
+
+
+def test_heartbeats_tell_alive_stopped_and_gone_daemons(store: Store) -> None:
+    beat(store, "h1:10:aa", "h1", 10, T0, T0)
+    beat(store, "h2:20:bb", "h2", 20, T0, T0)
+    beat(store, "h1:10:aa", "h1", 10, T0 + timedelta(minutes=5), T0 + timedelta(minutes=5))
+    sign_off(store, "h2:20:bb", T0 + timedelta(minutes=1))
+    beat(store, "h3:30:cc", "h3", 30, T0, T0)  # then killed: no more beats, no sign-off
+    now = T0 + timedelta(minutes=5, seconds=10)
+    got = {d.host: (d.state, d.started, d.pid) for d in daemon_statuses(store, now)}
+    assert got == {"h1": ("alive", T0, 10), "h2": ("stopped", T0, 20), "h3": ("gone", T0, 30)}
+    assert daemon_statuses(store, now)[0].host == "h1"  # alive ones first
+    # A week later the dead are forgotten on the next beat.
+    later = T0 + timedelta(days=8)
+    beat(store, "h1:10:aa", "h1", 10, T0, later)
+    assert [d.host for d in daemon_statuses(store, later)] == ["h1"]
+
+
+def test_a_channel_error_clears_on_its_next_success(store: Store) -> None:
+    store.sync_sources([SourceSpec("s", "https://example.org/feed", "feed", 600)], T0)
+    (claimed,) = store.claim_due(T0, "me", timedelta(minutes=5), 10)
+    notices = [(f"id{i}", NewAlert("source-health", "team", "{}")) for i in range(2)]
+    store.queue_notices(claimed.id, True, notices, T0)
+    first, second = store.claim_outbox(T0, timedelta(minutes=2), 10, ["team"])
+    store.mark_failed(first.id, T0, "HTTP 503 from the receiver", T0 + timedelta(minutes=1))
+    (team,) = channel_statuses(store, ["team"])
+    assert team.last_error == "HTTP 503 from the receiver"
+    store.mark_sent(second.id, T0 + timedelta(seconds=5))
+    (team,) = channel_statuses(store, ["team"])
+    assert team.last_error is None and team.last_success == T0 + timedelta(seconds=5)
+
+
+def test_health_notices_say_since_when_for_how_long_and_why() -> None:
+    since = datetime(2026, 12, 2, 6, 30, tzinfo=UTC)
+    now = since + timedelta(hours=6, minutes=5)
+    title, body = notice_text("lemonde", since, now, recovered=False, error="HTTP 503")
+    assert title == "Source lemonde has been failing for 6 h 5 min: HTTP 503"
+    assert body.startswith(
+        "Source lemonde has been failing since 2026-12-02 06:30 UTC, for 6 h 5 min now. "
+        "Its last error: HTTP 503."
+    )
+    title, body = notice_text("lemonde", since, now, recovered=True)
+    assert title == "Source lemonde is back after 6 h 5 min of failures"
+    assert "failing since 2026-12-02 06:30 UTC, for 6 h 5 min" in body
+    # A notice right after the threshold is not "0.0 h".
+    title, _ = notice_text("x", since, since + timedelta(seconds=40), recovered=False, error="e")
+    assert "for 40 s" in title
+    # Its message carries no empty "Query:" line.
+    payload = AlertPayload(
+        "source-health", "", ("failing",),
+        ArticleInfo(url="https://example.org/feed", title=title, source="x", published=now,
+                    language=None, snippet=body, snippet_html=""),
+    )  # fmt: skip
+    text = render_text(AlertMessage.from_payload("msg_x", payload, None, now))
+    assert "Query:" not in text and body in text
+
+
+def _status_json(cwd: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "status", "--json"], cwd=cwd, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_status_shows_the_running_daemon_then_that_none_runs(
+    tmp_path: Path, site: FaultServer, run_cli: Callable[..., Result]
+) -> None:
+    (tmp_path / "sources.yaml").write_text(_config(site, "    type: log"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until its first poll queued the alert
+            with contextlib.suppress(sqlite3.OperationalError):  # not migrated yet
+                if (tmp_path / "monitor.db").exists() and _outbox(tmp_path / "monitor.db"):
+                    break
+            time.sleep(0.2)
+        doc = _status_json(tmp_path)
+        assert [(d["pid"], d["state"]) for d in doc["daemons"]] == [(proc.pid, "alive")]
+        assert [s["name"] for s in doc["sources"]] == ["qdn-tech"] and doc["sources"][0]["ok"]
+        assert doc["channels"][0]["name"] == "team"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    doc = _status_json(tmp_path)
+    assert [(d["pid"], d["state"]) for d in doc["daemons"]] == [(proc.pid, "stopped")]
+    # Its source's next check passes with no daemon left: status says so, not "1m ago".
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        conn.execute("UPDATE sources SET next_check = '2020-01-01 00:00:00'")
+    shown = run_cli("status", cwd=tmp_path)
+    assert shown.code == 0
+    row = next(line for line in shown.out.splitlines() if line.startswith("qdn-tech"))
+    assert "no daemon" in row, row  # the NEXT column; it read "2190d ago" before
+    assert "stopped" in shown.out and "no daemon is running" in shown.out

@@ -60,7 +60,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         since = parse_duration(args.since) if args.since else None
         return _archive.search(config, args.query, since, args.limit)
     if args.command == "status":
-        return _admin.status(config)
+        return _admin.status(config, as_json=getattr(args, "json", False))
     if args.command == "alerts":
         return _admin.alerts(config, args.action, args.alert_id, args.status, args.limit)
     if args.command == "db":

@@ -55,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--since", default=None, help="how far back (default: everything)")
     search.add_argument("--limit", type=int, default=20)
 
-    sub.add_parser("status", help="sources and channels at a glance")
+    status = sub.add_parser("status", help="sources, channels and daemons at a glance")
+    status.add_argument(
+        "--json", action="store_true", help="one JSON object: sources, channels, daemons"
+    )
 
     alerts = sub.add_parser("alerts", help="list alerts, or send some again")
     alerts.add_argument("action", nargs="?", choices=["list", "retry"], default="list")

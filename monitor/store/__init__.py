@@ -11,6 +11,13 @@ from monitor.store._engine import (
     normalize_url,
     password_forms,
 )
+from monitor.store._heartbeats import (
+    HEARTBEAT_EVERY,
+    DaemonStatus,
+    beat,
+    daemon_statuses,
+    sign_off,
+)
 from monitor.store._models import (
     ChannelStatus,
     ClaimedSource,
@@ -49,8 +56,10 @@ from monitor.store._views import (
 )
 
 __all__ = [
+    "HEARTBEAT_EVERY",
     "ChannelStatus",
     "ClaimedSource",
+    "DaemonStatus",
     "Delivery",
     "Health",
     "Inserted",
@@ -68,7 +77,9 @@ __all__ = [
     "Unsent",
     "alert_id",
     "articles_per_day",
+    "beat",
     "channel_statuses",
+    "daemon_statuses",
     "disabled_channels",
     "display_url",
     "list_alerts",
@@ -83,6 +94,7 @@ __all__ = [
     "outbox_depth",
     "password_forms",
     "retry_alerts",
+    "sign_off",
     "source_statuses",
     "store_errors",
     "stories_by_id",
