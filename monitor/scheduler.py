@@ -183,6 +183,8 @@ class Daemon:
         default_factory=set, init=False, repr=False
     )
     _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
+    _unrecorded: set[int] = field(default_factory=set, init=False, repr=False)
+    _db_down: bool = field(default=False, init=False, repr=False)
     _last_dispatch: float = field(default_factory=time.monotonic, init=False, repr=False)
     _config_stamp: tuple[float, int] | None = field(default=None, init=False, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -325,6 +327,21 @@ class Daemon:
         async def dispatch() -> None:
             self._last_dispatch = time.monotonic()
             self.metrics.last_dispatch.set_to_current_time()
+            try:
+                await claim_and_start()
+                self._db_ok()
+            except MonitorError as exc:
+                # The database is away (a restart, an outage): /healthz says 503 meanwhile,
+                # and the next tick tries again. Nothing was claimed, so nothing is lost.
+                self._db_trouble("dispatch", exc)
+
+        async def claim_and_start() -> None:
+            if self._unrecorded:
+                # Polls whose outcome could not be written still hold their lease: free
+                # them now the database answers, rather than at the lease's end.
+                ids = list(self._unrecorded)
+                await asyncio.to_thread(store.renew_leases, self.owner, ids, self.clock())
+                self._unrecorded.difference_update(ids)
             if self._in_flight:
                 until = self.clock() + POLL_LEASE
                 ids = list(self._in_flight)
@@ -348,11 +365,14 @@ class Daemon:
             task.add_done_callback(self._deliveries.discard)
             try:
                 await asyncio.shield(task)
+                depth = await asyncio.to_thread(outbox_depth, store)
             except asyncio.CancelledError:
                 # The scheduler stops its jobs on shutdown; the send itself goes on and
                 # _settle waits for it, so this is not a failure worth a traceback.
                 return
-            depth = await asyncio.to_thread(outbox_depth, store)
+            except MonitorError as exc:
+                self._db_trouble("deliver", exc)
+                return
             for channel in live.notifiers:
                 self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
 
@@ -407,9 +427,23 @@ class Daemon:
         self._in_flight.add(claimed.id)
         try:
             async with slots:
-                return await poll_source(rt, claimed)
+                result = await poll_source(rt, claimed)
         finally:
             self._in_flight.discard(claimed.id)
+        if result.kind == "store":
+            self._unrecorded.add(claimed.id)
+        return result
+
+    def _db_trouble(self, job: str, exc: MonitorError) -> None:
+        """One line per outage (and one when it ends), not a traceback every tick."""
+        if not self._db_down:
+            event(log, "database unavailable", logging.ERROR, job=job, error=str(exc))
+        self._db_down = True
+
+    def _db_ok(self) -> None:
+        if self._db_down:
+            event(log, "database answers again")
+        self._db_down = False
 
     async def _settle(self) -> None:
         """Let in-flight polls and sends finish within the grace period; cancel the rest
@@ -448,7 +482,11 @@ class Daemon:
         if self.config.retention is None:
             return
         before = self.clock() - self.config.retention
-        counts = await asyncio.to_thread(store.prune, before)
+        try:
+            counts = await asyncio.to_thread(store.prune, before)
+        except MonitorError as exc:  # tomorrow's run prunes what today's could not
+            self._db_trouble("retention", exc)
+            return
         event(log, "retention", before=before, **counts)
 
     async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
@@ -468,5 +506,8 @@ class Daemon:
         rt = replace(live.rt, config=config, rules=rules, _by_name=None)
         hold_secrets(config_secrets(config))
         self.config, live.rt, live.notifiers = config, rt, notifiers
-        await asyncio.to_thread(self._sync, store)
+        try:
+            await asyncio.to_thread(self._sync, store)
+        except MonitorError as exc:  # the next reload or restart syncs; polls go on
+            self._db_trouble("reload", exc)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

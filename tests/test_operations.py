@@ -14,6 +14,8 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,10 +39,11 @@ from monitor.store import (
     sign_off,
 )
 from tests.clikit import Result
+from tests.crashkit import GrowingSite, HookReceiver, monitor_env
 from tests.faultserver import FaultServer, Reply
 from tests.pgserver import PgServer
 from tests.pgserver import unavailable as pg_unavailable
-from tests.sitekit import HOOK_SECRET, serve_site
+from tests.sitekit import HOOK_SECRET, free_port, serve_site
 
 
 @pytest.fixture
@@ -492,3 +495,86 @@ def test_status_shows_the_running_daemon_then_that_none_runs(
     row = next(line for line in shown.out.splitlines() if line.startswith("qdn-tech"))
     assert "no daemon" in row, row  # the NEXT column; it read "2190d ago" before
     assert "stopped" in shown.out and "no daemon is running" in shown.out
+
+
+def _healthz(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+    except OSError:
+        return 0
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Wait for ``check``; returns how long it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing(
+    tmp_path: Path, own_pg: PgServer
+) -> None:
+    # Down for 8 s here, not the 30 s of the issue: the path is the same (every tick
+    # fails, /healthz says 503), only the wait is shorter.
+    down_for = 8.0
+    own_pg.psql("CREATE ROLE monitor_out LOGIN PASSWORD 'outage-pw'")
+    own_pg.psql("CREATE DATABASE monitor_out OWNER monitor_out")
+    hooks = HookReceiver(fail_every=0)
+    with FaultServer() as server:
+        site = GrowingSite(server, feeds=1, total=40, every=3.0, initial=2)
+        server.route("/hook", hooks)
+        port = free_port()
+        (tmp_path / "sources.yaml").write_text(
+            f"database: {own_pg.url('monitor_out', 'outage-pw', 'monitor_out')}\n"
+            "allow_private_networks: true\nfetch: {min_delay: 0s, timeout: 5s}\n"
+            f"sources:\n  - {{name: gazette, url: '{site.feed_urls()[0]}', interval: 30s,"
+            " adaptive: false, language: fr}\n"
+            "alerts:\n  - {name: amazon, query: Amazon IA licenciements, notify: [ops-hook]}\n"
+            f"channels:\n  ops-hook: {{type: webhook, url: '{server.url('/hook')}', "
+            f"secret: {HOOK_SECRET}, timeout: 5}}\n"
+        )
+        log = (tmp_path / "daemon.log").open("w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--http", f"127.0.0.1:{port}"],
+            cwd=tmp_path, env=monitor_env(), stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        try:
+            _until(lambda: len(hooks.accepted) >= 1, 30, "the first alert")
+            assert _healthz(port) == 200
+            own_pg.stop("fast")
+            went_down = time.monotonic()
+            _until(lambda: _healthz(port) == 503, 10, "/healthz 503 while PostgreSQL is down")
+            while time.monotonic() - went_down < down_for:
+                assert proc.poll() is None, "the daemon died with its database"
+                time.sleep(0.5)
+            own_pg.start()
+            _until(lambda: _healthz(port) == 200, 20, "/healthz 200 once PostgreSQL is back")
+            # Articles published meanwhile are polled, stored and alerted once it is back.
+            _until(lambda: site.published() >= 12, 40, "the site to grow")
+            published = site.freeze()
+            wanted = {site.url(i) for i in range(0, published, 2)}
+            _until(lambda: {d.url for d in hooks.accepted} >= wanted, 75, "every alert")
+            time.sleep(6)  # a delivery round or two more: any repeat would show now
+            assert proc.poll() is None
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    per_id = Counter(d.alert_id for d in hooks.accepted)
+    assert set(per_id.values()) == {1}, per_id  # none doubled
+    assert {d.url for d in hooks.accepted} == wanted  # none lost, none extra
+    assert all(not d.problem for d in hooks.accepted)
+    text = (tmp_path / "daemon.log").read_text()
+    assert "database unavailable" in text and "Traceback" not in text, text[-3000:]
+    assert "outage-pw" not in text
+    assert proc.returncode == 0

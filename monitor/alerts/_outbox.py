@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from monitor.alerts._message import AlertMessage, AlertPayload, Notifier, StoryInfo
 from monitor.alerts._retry import next_attempt
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, StoreError
 from monitor.observe import Metrics, event
 from monitor.store import OutboxItem, Store
 
@@ -126,10 +126,26 @@ async def _deliver_channel(
             wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
             await _record_failure(store, item, wrapped, clock, rng, stats)
             continue
-        await asyncio.to_thread(store.mark_sent, item.id, clock())
+        await _mark_sent(store, item, clock)
         stats.sent += 1
         stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
         event(log, "alert sent", status="sent", **fields)
+
+
+async def _mark_sent(store: Store, item: OutboxItem, clock: Callable[[], datetime]) -> None:
+    """Record a delivery the receiver accepted, waiting out a database outage for up to
+    half the send lease: given up, the alert would be sent again once the lease ends."""
+    deadline = asyncio.get_running_loop().time() + SEND_LEASE.total_seconds() / 2
+    while True:
+        try:
+            await asyncio.to_thread(store.mark_sent, item.id, clock())
+            return
+        except StoreError as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            event(log, "sent, not recorded yet: database unavailable", logging.WARNING,
+                  alert_id=item.alert_id, channel=item.channel, error=str(exc))  # fmt: skip
+            await asyncio.sleep(1.0)
 
 
 async def _record_failure(
