@@ -134,11 +134,8 @@ class OnceReport:
         n = len(self.results)
         failed = sum(not r.ok for r in self.results)
         new = sum(r.new_articles for r in self.results)
-        head = (
-            f"{failed} of {n} {_plural(n, 'source')} failed"
-            if failed
-            else (f"polled {n} {_plural(n, 'source')}")
-        )
+        sources = _plural(n, "source")
+        head = f"{failed} of {n} {sources} failed" if failed else f"polled {n} {sources}"
         if self.storage_error:
             head += f" (database unusable: {self.storage_error})"
         parts = [head, f"{new} new {_plural(new, 'article')}"]
@@ -194,9 +191,8 @@ class Daemon:
         hold_secrets(config_secrets(self.config))
 
     async def run_once(self) -> list[PollResult]:
-        """Poll every source once, deliver until nothing is due within a minute, return.
-
-        What could not be sent is left in ``self.unsent`` (see ``OnceReport``)."""
+        """Poll every source once, deliver until nothing is due within a minute, return
+        the polls' results (``run_once_report`` also says what could not be sent)."""
         report = await self.run_once_report()
         return report.results
 

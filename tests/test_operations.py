@@ -578,3 +578,48 @@ def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing
     assert "database unavailable" in text and "Traceback" not in text, text[-3000:]
     assert "outage-pw" not in text
     assert proc.returncode == 0
+
+
+def test_an_alert_sent_as_postgres_goes_down_is_recorded_once_it_is_back(
+    tmp_path: Path, own_pg: PgServer
+) -> None:
+    """The receiver holds its 204 while PostgreSQL stops: the send succeeded, its record
+    cannot be written. Given up, the alert would stay leased and go out again once the
+    lease ends (2 min); the daemon waits the outage out and records it sent."""
+    own_pg.psql("CREATE ROLE monitor_mark LOGIN PASSWORD 'mark-pw'")
+    own_pg.psql("CREATE DATABASE monitor_mark OWNER monitor_mark")
+    hooks = HookReceiver(fail_every=0, hold=3.0)
+    with FaultServer() as server:
+        site = GrowingSite(server, feeds=1, total=1, every=0, initial=1)
+        server.route("/hook", hooks)
+        (tmp_path / "sources.yaml").write_text(
+            f"database: {own_pg.url('monitor_mark', 'mark-pw', 'monitor_mark')}\n"
+            "allow_private_networks: true\nfetch: {min_delay: 0s, timeout: 5s}\n"
+            f"sources:\n  - {{name: gazette, url: '{site.feed_urls()[0]}', interval: 30s}}\n"
+            "alerts:\n  - {name: amazon, query: Amazon IA licenciements, notify: [ops-hook]}\n"
+            f"channels:\n  ops-hook: {{type: webhook, url: '{server.url('/hook')}', "
+            f"secret: {HOOK_SECRET}, timeout: 10}}\n"
+        )
+        log = (tmp_path / "daemon.log").open("w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"], cwd=tmp_path, env=monitor_env(),
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        try:
+            _until(lambda: hooks.in_flight == 1, 30, "the receiver holding the alert")
+            own_pg.stop("fast")
+            time.sleep(5)
+            own_pg.start()
+            status = lambda: own_pg.psql("SELECT status FROM outbox", db="monitor_mark").split()  # noqa: E731
+            _until(lambda: status() == ["sent"], 20, "the alert recorded as sent")
+            time.sleep(6)
+            assert len(hooks.accepted) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    assert "sent, not recorded yet" in (tmp_path / "daemon.log").read_text()
