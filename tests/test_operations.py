@@ -40,7 +40,7 @@ from monitor.store import (
 )
 from tests.clikit import Result
 from tests.crashkit import GrowingSite, HookReceiver, monitor_env
-from tests.faultserver import FaultServer, Reply
+from tests.faultserver import Delay, FaultServer, Reply
 from tests.pgserver import PgServer
 from tests.pgserver import unavailable as pg_unavailable
 from tests.sitekit import HOOK_SECRET, free_port, serve_site
@@ -529,6 +529,11 @@ def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing
     with FaultServer() as server:
         site = GrowingSite(server, feeds=1, total=40, every=3.0, initial=2)
         server.route("/hook", hooks)
+        # The first articles answer slowly: the first poll is in flight when the
+        # database goes, and its outcome cannot be recorded.
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        for i in (0, 1):
+            server.route(f"/articles/{i}", Delay(2.0, Reply(site._page(i), headers=html)))
         port = free_port()
         (tmp_path / "sources.yaml").write_text(
             f"database: {own_pg.url('monitor_out', 'outage-pw', 'monitor_out')}\n"
@@ -545,7 +550,7 @@ def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing
             cwd=tmp_path, env=monitor_env(), stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
-            _until(lambda: len(hooks.accepted) >= 1, 30, "the first alert")
+            _until(lambda: server.requests_to("/articles/0"), 30, "the first poll's articles")
             assert _healthz(port) == 200
             own_pg.stop("fast")
             went_down = time.monotonic()
@@ -555,7 +560,8 @@ def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing
                 time.sleep(0.5)
             own_pg.start()
             _until(lambda: _healthz(port) == 200, 20, "/healthz 200 once PostgreSQL is back")
-            # Articles published meanwhile are polled, stored and alerted once it is back.
+            # The interrupted poll is taken up again at once (not when its 5 min lease
+            # ends), and what was published meanwhile is polled, stored and alerted.
             _until(lambda: site.published() >= 12, 40, "the site to grow")
             published = site.freeze()
             wanted = {site.url(i) for i in range(0, published, 2)}
@@ -576,6 +582,7 @@ def test_postgres_down_while_the_daemon_runs_then_back_loses_and_doubles_nothing
     assert all(not d.problem for d in hooks.accepted)
     text = (tmp_path / "daemon.log").read_text()
     assert "database unavailable" in text and "Traceback" not in text, text[-3000:]
+    assert 'event="poll not recorded"' in text  # the path this test is about
     assert "outage-pw" not in text
     assert proc.returncode == 0
 
