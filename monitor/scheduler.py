@@ -199,8 +199,11 @@ class Daemon:
     async def run_once_report(self) -> OnceReport:
         """``run --once``: the polls' results and the alerts left undelivered."""
         store = await asyncio.to_thread(open_store, self.config.database)
+        beating: asyncio.Task[None] | None = None
         try:
             await asyncio.to_thread(self._sync, store)
+            # A run from cron is a daemon while it runs: status shows it, then "stopped".
+            beating = asyncio.create_task(self._beat_every(store, self.clock()))
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 live = self._live(store, fetcher)
                 rt = live.rt
@@ -218,11 +221,27 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
+                if any(r.kind == "store" for r in results):
+                    # The database fails (a full disk): a send it could not record would
+                    # go out again next run. The alerts wait, queued, for that run.
+                    event(log, "database failing: alerts left queued", logging.ERROR)
+                    return OnceReport(results, [])
                 dead = await self._drain(rt, live.notifiers)
                 unsent = await asyncio.to_thread(undelivered, store, list(live.notifiers), dead)
         finally:
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError, MonitorError):
+                    await beating
+                with contextlib.suppress(MonitorError):
+                    await asyncio.to_thread(sign_off, store, self.owner, self.clock())
             await asyncio.to_thread(store.close)
         return OnceReport(results, unsent)
+
+    async def _beat_every(self, store: Store, started: datetime) -> None:
+        while True:
+            await self._beat(store, started)
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
 
     async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> DeliveryStats:
         """One round: instant alerts due now, then any digest that fell due."""
@@ -252,7 +271,9 @@ class Daemon:
             if wait > ONCE_PATIENCE.total_seconds():
                 event(log, "alerts left for later", next_attempt=nxt)
                 return dead
-            await asyncio.sleep(max(wait, 0.05))
+            # Due but nothing claimed: another sender holds its lease; do not spin on it.
+            idle = not (stats.sent or stats.failed or stats.dead)
+            await asyncio.sleep(max(wait, 1.0 if idle else 0.05))
 
     def _live(self, store: Store, fetcher: Fetcher) -> _Live:
         """The running set for the current config: its runtime and its notifiers."""

@@ -142,6 +142,10 @@ def test_run_once_exits_0_when_all_went_out(tmp_path: Path, site: FaultServer) -
     done = _once(tmp_path)
     assert done.returncode == 0, done.stderr
     assert [s for _, s in _outbox(tmp_path / "monitor.db")] == ["sent"]
+    # A run from cron shows in status as a daemon that ran and stopped.
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        beats = conn.execute("SELECT pid, stopped IS NOT NULL FROM heartbeats").fetchall()
+    assert len(beats) == 1 and beats[0][1] == 1, beats
 
 
 # --- storage faults ------------------------------------------------------------------

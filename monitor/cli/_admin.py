@@ -72,7 +72,7 @@ def status(config: Config, *, as_json: bool = False) -> int:
         drows.append((f"{d.host} pid {d.pid}", d.state, ago(d.started, now), ago(d.last_seen, now)))
     table(drows)
     if not running:
-        print("no daemon is running: nothing is polled until one starts")
+        print("no daemon is running: nothing is polled until one starts (or run --once runs)")
     return 0
 
 
