@@ -9,6 +9,7 @@ keeping the running config when the new one is invalid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
 
 from monitor.alerts import (
+    DeliveryStats,
     Notifier,
     build_notifiers,
     channel_caps,
@@ -35,7 +37,7 @@ from monitor.alerts import (
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.observe import Metrics, event, serve
+from monitor.observe import Metrics, event, hold_secrets, serve
 from monitor.pipeline import (
     STORY_WINDOW,
     PollResult,
@@ -45,9 +47,22 @@ from monitor.pipeline import (
     sync_rules,
     utcnow,
 )
-from monitor.store import ClaimedSource, SourceSpec, Store, open_store, outbox_depth
+from monitor.store import (
+    HEARTBEAT_EVERY,
+    ClaimedSource,
+    SourceSpec,
+    Store,
+    Unsent,
+    beat,
+    disabled_channels,
+    open_store,
+    outbox_depth,
+    password_forms,
+    sign_off,
+    undelivered,
+)
 from monitor.text import redact_url
-from monitor.web import check_bind, web_handler
+from monitor.web import check_bind, secrets_of, web_handler
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -63,6 +78,12 @@ def source_specs(config: Config) -> list[SourceSpec]:
         SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
         for s in config.sources
     ]
+
+
+def config_secrets(config: Config) -> tuple[str, ...]:
+    """Every secret of the config, the database password in each form it can be quoted
+    in included: the log redactor blanks them in any line, a library's too."""
+    return (*secrets_of(config), *password_forms(config.database))
 
 
 def _file_stamp(path: Path) -> tuple[float, int] | None:
@@ -98,6 +119,45 @@ def owner_is_dead(owner: str, me: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class OnceReport:
+    """What ``run --once`` did: each poll's result, and what it could not send."""
+
+    results: list[PollResult]
+    unsent: list[Unsent]
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: every source failed, or an alert could not be sent."""
+        every = bool(self.results) and not any(r.ok for r in self.results)
+        return every or bool(self.unsent)
+
+    @property
+    def storage_error(self) -> str | None:
+        """The database's own error when a poll failed on it (exit 3, not 1)."""
+        return next((r.error for r in self.results if r.kind == "store"), None)
+
+    def summary(self) -> str:
+        """One line for stderr, e.g. "3 of 3 sources failed; 2 alerts not sent (...)"."""
+        n = len(self.results)
+        failed = sum(not r.ok for r in self.results)
+        new = sum(r.new_articles for r in self.results)
+        sources = _plural(n, "source")
+        head = f"{failed} of {n} {sources} failed" if failed else f"polled {n} {sources}"
+        if self.storage_error:
+            head += f" (database unusable: {self.storage_error})"
+        parts = [head, f"{new} new {_plural(new, 'article')}"]
+        if self.unsent:
+            total = sum(u.count for u in self.unsent)
+            why = "; ".join(u.describe() for u in self.unsent)
+            parts.append(f"{total} {_plural(total, 'alert')} not sent ({why})")
+        return "; ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
 @dataclass
 class _Live:
     """What a reload swaps: the runtime (config, rules) and the notifiers."""
@@ -124,20 +184,34 @@ class Daemon:
     )
     # Running state, not configuration.
     _tasks: set[asyncio.Task[PollResult]] = field(default_factory=set, init=False, repr=False)
-    _deliveries: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    _deliveries: set[asyncio.Task[DeliveryStats]] = field(
+        default_factory=set, init=False, repr=False
+    )
     _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
+    _unrecorded: set[int] = field(default_factory=set, init=False, repr=False)
+    _db_down: bool = field(default=False, init=False, repr=False)
     _last_dispatch: float = field(default_factory=time.monotonic, init=False, repr=False)
     _config_stamp: tuple[float, int] | None = field(default=None, init=False, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._config_stamp = _file_stamp(self.config_path)
+        hold_secrets(config_secrets(self.config))
 
     async def run_once(self) -> list[PollResult]:
-        """Poll every source once, deliver until nothing is due within a minute, return."""
+        """Poll every source once, deliver until nothing is due within a minute, return
+        the polls' results (``run_once_report`` also says what could not be sent)."""
+        report = await self.run_once_report()
+        return report.results
+
+    async def run_once_report(self) -> OnceReport:
+        """``run --once``: the polls' results and the alerts left undelivered."""
         store = await asyncio.to_thread(open_store, self.config.database)
+        beating: asyncio.Task[None] | None = None
         try:
             await asyncio.to_thread(self._sync, store)
+            # A run from cron is a daemon while it runs: status shows it, then "stopped".
+            beating = asyncio.create_task(self._beat_every(store, self.clock()))
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 live = self._live(store, fetcher)
                 rt = live.rt
@@ -155,31 +229,59 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
-                await self._drain(rt, live.notifiers)
+                if any(r.kind == "store" for r in results):
+                    # The database fails (a full disk): a send it could not record would
+                    # go out again next run. The alerts wait, queued, for that run.
+                    event(log, "database failing: alerts left queued", logging.ERROR)
+                    return OnceReport(results, [])
+                dead = await self._drain(rt, live.notifiers)
+                unsent = await asyncio.to_thread(undelivered, store, list(live.notifiers), dead)
         finally:
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError, MonitorError):
+                    await beating
+                with contextlib.suppress(MonitorError):
+                    await asyncio.to_thread(sign_off, store, self.owner, self.clock())
             await asyncio.to_thread(store.close)
-        return results
+        return OnceReport(results, unsent)
 
-    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+    async def _beat_every(self, store: Store, started: datetime) -> None:
+        while True:
+            await self._beat(store, started)
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
+
+    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> DeliveryStats:
         """One round: instant alerts due now, then any digest that fell due."""
-        await deliver_due(
+        stats = await deliver_due(
             rt.db(), notifiers, self.clock, rt.rng,
             metrics=self.metrics, owner=self.owner, caps=channel_caps(rt.config),
         )  # fmt: skip
         schedules = digest_schedules(rt.config)
         await deliver_digests(rt.db(), notifiers, schedules, self.clock, rt.rng, self.owner)
+        return stats
 
-    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> None:
+    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> dict[str, int]:
+        """Deliver until every alert is sent, or waits more than ONCE_PATIENCE, or waits
+        on a disabled channel (nothing would ever claim it: waiting on it is a spin).
+        Returns the alerts that went dead meanwhile, per channel."""
+        dead: dict[str, int] = {}
         while True:
-            await self._deliver(rt, notifiers)
-            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, list(notifiers))
+            stats = await self._deliver(rt, notifiers)
+            for channel, n in stats.dead_by.items():
+                dead[channel] = dead.get(channel, 0) + n
+            off = await asyncio.to_thread(disabled_channels, rt.db())
+            live = [name for name in notifiers if name not in off]
+            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, live) if live else None
             if nxt is None:
-                return
+                return dead
             wait = (nxt - self.clock()).total_seconds()
             if wait > ONCE_PATIENCE.total_seconds():
                 event(log, "alerts left for later", next_attempt=nxt)
-                return
-            await asyncio.sleep(max(wait, 0.05))
+                return dead
+            # Due but nothing claimed: another sender holds its lease; do not spin on it.
+            idle = not (stats.sent or stats.failed or stats.dead)
+            await asyncio.sleep(max(wait, 1.0 if idle else 0.05))
 
     def _live(self, store: Store, fetcher: Fetcher) -> _Live:
         """The running set for the current config: its runtime and its notifiers."""
@@ -209,8 +311,10 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         server = None
+        started = self.clock()
         try:
             await asyncio.to_thread(self._sync, store)
+            await self._beat(store, started)
             if self.http is not None:
                 check_bind(self.http[0], self.config.http.token)
                 handler = web_handler(
@@ -229,8 +333,18 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await asyncio.to_thread(store.release_leases, self.owner)
+            with contextlib.suppress(MonitorError):  # the database may be what stopped us
+                await asyncio.to_thread(sign_off, store, self.owner, self.clock())
             await asyncio.to_thread(store.close)
         event(log, "stopped")
+
+    async def _beat(self, store: Store, started: datetime) -> None:
+        """Tell ``monitor status`` this daemon is alive; a failed beat is only logged."""
+        try:
+            host, pid = socket.gethostname(), os.getpid()
+            await asyncio.to_thread(beat, store, self.owner, host, pid, started, self.clock())
+        except MonitorError as exc:
+            event(log, "heartbeat not written", logging.WARNING, error=str(exc))
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
         live = self._live(store, fetcher)
@@ -239,6 +353,21 @@ class Daemon:
         async def dispatch() -> None:
             self._last_dispatch = time.monotonic()
             self.metrics.last_dispatch.set_to_current_time()
+            try:
+                await claim_and_start()
+                self._db_ok()
+            except MonitorError as exc:
+                # The database is away (a restart, an outage): /healthz says 503 meanwhile,
+                # and the next tick tries again. Nothing was claimed, so nothing is lost.
+                self._db_trouble("dispatch", exc)
+
+        async def claim_and_start() -> None:
+            if self._unrecorded:
+                # Polls whose outcome could not be written still hold their lease: free
+                # them now the database answers, rather than at the lease's end.
+                ids = list(self._unrecorded)
+                await asyncio.to_thread(store.renew_leases, self.owner, ids, self.clock())
+                self._unrecorded.difference_update(ids)
             if self._in_flight:
                 until = self.clock() + POLL_LEASE
                 ids = list(self._in_flight)
@@ -262,11 +391,14 @@ class Daemon:
             task.add_done_callback(self._deliveries.discard)
             try:
                 await asyncio.shield(task)
+                depth = await asyncio.to_thread(outbox_depth, store)
             except asyncio.CancelledError:
                 # The scheduler stops its jobs on shutdown; the send itself goes on and
                 # _settle waits for it, so this is not a failure worth a traceback.
                 return
-            depth = await asyncio.to_thread(outbox_depth, store)
+            except MonitorError as exc:
+                self._db_trouble("deliver", exc)
+                return
             for channel in live.notifiers:
                 self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
 
@@ -294,6 +426,10 @@ class Daemon:
             self._prune, "interval", hours=24, id="retention", args=(store,),
             next_run_time=datetime.now(UTC), **opts,
         )  # fmt: skip
+        scheduler.add_job(
+            self._beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(), id="heartbeat",
+            args=(store, self.clock()), **opts,
+        )  # fmt: skip
         scheduler.start()
         self._log_schedule()
         await dispatch()
@@ -317,9 +453,23 @@ class Daemon:
         self._in_flight.add(claimed.id)
         try:
             async with slots:
-                return await poll_source(rt, claimed)
+                result = await poll_source(rt, claimed)
         finally:
             self._in_flight.discard(claimed.id)
+        if result.kind == "store":
+            self._unrecorded.add(claimed.id)
+        return result
+
+    def _db_trouble(self, job: str, exc: MonitorError) -> None:
+        """One line per outage (and one when it ends), not a traceback every tick."""
+        if not self._db_down:
+            event(log, "database unavailable", logging.ERROR, job=job, error=str(exc))
+        self._db_down = True
+
+    def _db_ok(self) -> None:
+        if self._db_down:
+            event(log, "database answers again")
+        self._db_down = False
 
     async def _settle(self) -> None:
         """Let in-flight polls and sends finish within the grace period; cancel the rest
@@ -360,7 +510,11 @@ class Daemon:
         if self.config.retention is None:
             return
         before = self.clock() - self.config.retention
-        counts = await asyncio.to_thread(store.prune, before)
+        try:
+            counts = await asyncio.to_thread(store.prune, before)
+        except MonitorError as exc:  # tomorrow's run prunes what today's could not
+            self._db_trouble("retention", exc)
+            return
         event(log, "retention", before=before, **counts)
 
     async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
@@ -378,6 +532,10 @@ class Daemon:
             return
         # The story index survives a reload: it is about the articles, not the config.
         rt = replace(live.rt, config=config, rules=rules, _by_name=None)
+        hold_secrets(config_secrets(config))
         self.config, live.rt, live.notifiers = config, rt, notifiers
-        await asyncio.to_thread(self._sync, store)
+        try:
+            await asyncio.to_thread(self._sync, store)
+        except MonitorError as exc:  # the next reload or restart syncs; polls go on
+            self._db_trouble("reload", exc)
         event(log, "reloaded", sources=len(config.sources), alerts=len(config.alerts))

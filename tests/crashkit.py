@@ -512,9 +512,13 @@ def settle(spawner: Spawner, config: Path, rounds: int = 6, timeout: float = 300
         if code is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(30)
-        if code != 0:
+        # 1: an alert was left for a later try (the receiver fails one request in five).
+        if code not in (0, 1):
             raise AssertionError(f"the clean run ended with {code} (None: hung); see {log}")
-        if not _query(config, "SELECT alert_id FROM outbox WHERE status != 'sent'"):
+        left = _query(config, "SELECT alert_id FROM outbox WHERE status != 'sent'")
+        if code == 1 and not left:
+            raise AssertionError(f"exit 1 though every alert was sent; see {log}")
+        if not left:
             return requeued
     raise AssertionError(f"alerts still undelivered after {rounds} clean runs")
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from monitor.alerts._message import AlertMessage, AlertPayload, Notifier, StoryInfo
 from monitor.alerts._retry import next_attempt
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, StoreError
 from monitor.observe import Metrics, event
 from monitor.store import OutboxItem, Store
 
@@ -43,6 +43,7 @@ class DeliveryStats:
     dead: int = 0
     sent_by: dict[str, int] = field(default_factory=dict)
     failed_by: dict[str, int] = field(default_factory=dict)
+    dead_by: dict[str, int] = field(default_factory=dict)
 
 
 async def deliver_due(
@@ -174,7 +175,7 @@ async def _send_one(
         wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
         await _record_failure(store, item, wrapped, clock, rng, stats)
         return
-    marked = await asyncio.to_thread(store.mark_sent, item.id, clock(), token=item.lease_token)
+    marked = await _mark_sent(store, item, clock)
     if not marked:
         # Our lease ran out and another sender claimed the row: it records the outcome.
         event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
@@ -182,6 +183,24 @@ async def _send_one(
     stats.sent += 1
     stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
     event(log, "alert sent", status="sent", **fields)
+
+
+async def _mark_sent(store: Store, item: OutboxItem, clock: Callable[[], datetime]) -> bool:
+    """Record a delivery the receiver accepted, waiting out a database outage for up to
+    half the send lease: given up, the alert would be sent again once the lease ends.
+    False when the lease's token no longer matches (another sender owns the row)."""
+    deadline = asyncio.get_running_loop().time() + SEND_LEASE.total_seconds() / 2
+    while True:
+        try:
+            return await asyncio.to_thread(
+                store.mark_sent, item.id, clock(), token=item.lease_token
+            )
+        except StoreError as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            event(log, "sent, not recorded yet: database unavailable", logging.WARNING,
+                  alert_id=item.alert_id, channel=item.channel, error=str(exc))  # fmt: skip
+            await asyncio.sleep(1.0)
 
 
 async def _record_failure(
@@ -197,6 +216,7 @@ async def _record_failure(
     retry_at = next_attempt(item.attempts + 1, item.created, now, rng, exc.retry_after)
     if retry_at is None:
         stats.dead += 1
+        stats.dead_by[item.channel] = stats.dead_by.get(item.channel, 0) + 1
     else:
         stats.failed += 1
     await asyncio.to_thread(

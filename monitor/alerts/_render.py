@@ -170,7 +170,8 @@ def render_text(message: AlertMessage) -> str:
     article = message.article
     lines = [
         f'Alert "{message.alert}" matched: {", ".join(message.matched) or "-"}',
-        f"Query: {message.query}",
+        # A notice about a source's health has no query: no empty "Query:" line.
+        *([f"Query: {message.query}"] if message.query else []),
         "",
         _one_line(article.title) or article.url,
         _meta_line(message),
@@ -211,9 +212,10 @@ def _html_article(message: AlertMessage, outlets: Sequence[str], heading: str) -
 def render_html(message: AlertMessage) -> str:
     """The HTML body of one alert: title, source, date, link and the highlighted snippet."""
     matched = ", ".join(message.matched) or "-"
+    query = f" (query: <code>{html.escape(message.query)}</code>)" if message.query else ""
     intro = (
         f"<p>Alert <strong>{html.escape(message.alert)}</strong> matched "
-        f"<em>{html.escape(matched)}</em> (query: <code>{html.escape(message.query)}</code>)</p>"
+        f"<em>{html.escape(matched)}</em>{query}</p>"
     )
     outlets = message.story.outlets if message.story else ()
     return _html_page(message.article.title, intro + "\n" + _html_article(message, outlets, "h2"))

@@ -8,16 +8,21 @@ from datetime import UTC, datetime
 
 from monitor.cli._table import scrub, table
 from monitor.config import Config
+from monitor.observe import redact
 from monitor.pipeline import utcnow
 from monitor.store import (
+    ChannelStatus,
+    DaemonStatus,
+    SourceStatus,
     Store,
     channel_statuses,
+    daemon_statuses,
     list_alerts,
     open_store,
     retry_alerts,
     source_statuses,
 )
-from monitor.text import ago
+from monitor.text import ago, redact_url
 
 
 def open_db(config: Config) -> Store:
@@ -25,24 +30,27 @@ def open_db(config: Config) -> Store:
     return open_store(config.database)
 
 
-def status(config: Config) -> int:
+def status(config: Config, *, as_json: bool = False) -> int:
     store = open_db(config)
     now = utcnow()
     try:
-        sources = source_statuses(store, now)
+        configured = {s.name for s in config.sources}
+        sources = [s for s in source_statuses(store, now) if s.name in configured]
         channels = channel_statuses(store, list(config.channels))
+        daemons = daemon_statuses(store, now)
     finally:
         store.close()
-    configured = {s.name for s in config.sources}
+    if as_json:
+        print(json.dumps(status_document(sources, channels, daemons), ensure_ascii=False, indent=2))
+        return 0
+    running = any(d.state == "alive" for d in daemons)
     rows = [("SOURCE", "STATE", "LAST POLL", "LAST OK", "ART/DAY", "NEXT", "LAST ERROR")]
     for s in sources:
-        if s.name not in configured:
-            continue
         state = "disabled" if not s.enabled else "ok" if s.ok else f"failing x{s.error_count}"
         error = f"{s.last_error_kind}: {s.last_error}" if s.last_error and not s.ok else ""
         rows.append(
             (s.name, state, ago(s.last_poll, now), ago(s.last_success, now),
-             str(s.articles_last_day), ago(s.next_check, now), error[:80])
+             str(s.articles_last_day), _next(s, now, running), redact(error)[:80])
         )  # fmt: skip
     table(rows)
     print()
@@ -53,10 +61,69 @@ def status(config: Config) -> int:
         crows.append(
             (c.name, state, str(n.get("pending", 0)), str(n.get("sent", 0)),
              str(n.get("failed", 0)), str(n.get("dead", 0)),
-             (c.disabled_reason or c.last_error or "")[:80])
+             redact(c.disabled_reason or c.last_error or "")[:80])
         )  # fmt: skip
     table(crows)
+    print()
+    if not daemons:
+        print("no daemon has run on this database yet (monitor run)")
+        return 0
+    drows = [("DAEMON", "STATE", "STARTED", "LAST SEEN")]
+    for d in daemons:
+        drows.append((f"{d.host} pid {d.pid}", d.state, ago(d.started, now), ago(d.last_seen, now)))
+    table(drows)
+    if not running:
+        print("no daemon is running: nothing is polled until one starts (or run --once runs)")
     return 0
+
+
+def _next(s: SourceStatus, now: datetime, running: bool) -> str:
+    """When the source is polled next; a past time only means "due" if a daemon runs."""
+    if not s.enabled:
+        return "-"
+    if s.next_check is None or s.next_check <= now:
+        return "due" if running else "no daemon"
+    return ago(s.next_check, now)
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def status_document(
+    sources: list[SourceStatus], channels: list[ChannelStatus], daemons: list[DaemonStatus]
+) -> dict[str, object]:
+    """``monitor status --json``: what the tables show, with full times, for scripts."""
+    return {
+        "sources": [
+            {
+                "name": s.name, "url": redact_url(s.url), "enabled": s.enabled, "ok": s.ok,
+                "error_count": s.error_count, "last_poll": _when(s.last_poll),
+                "last_success": _when(s.last_success), "next_check": _when(s.next_check),
+                "articles_last_day": s.articles_last_day, "polls": s.polls,
+                "failures": s.failures, "last_error_kind": None if s.ok else s.last_error_kind,
+                "last_error": None if s.ok or not s.last_error else redact(s.last_error),
+            }
+            for s in sources
+        ],
+        "channels": [
+            {
+                "name": c.name, "disabled": c.disabled,
+                "disabled_reason": redact(c.disabled_reason) if c.disabled_reason else None,
+                "last_error": redact(c.last_error) if c.last_error else None,
+                "last_success": _when(c.last_success),
+                "counts": {k: c.counts.get(k, 0) for k in ("pending", "sent", "failed", "dead")},
+            }
+            for c in channels
+        ],
+        "daemons": [
+            {
+                "host": d.host, "pid": d.pid, "state": d.state, "started": _when(d.started),
+                "last_seen": _when(d.last_seen), "stopped": _when(d.stopped),
+            }
+            for d in daemons
+        ],
+    }  # fmt: skip
 
 
 def retry(config: Config, alert_id: str | None) -> int:

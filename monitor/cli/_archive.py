@@ -18,6 +18,7 @@ from monitor.pipeline import (
     replay_alert,
     utcnow,
 )
+from monitor.text import redact_url
 
 
 def _matching(config: Config, query: str, since: timedelta | None, limit: int) -> int:
@@ -36,7 +37,7 @@ def _matching(config: Config, query: str, since: timedelta | None, limit: int) -
             shown += 1
             if shown <= limit:
                 when = (art.published or art.first_seen).strftime("%Y-%m-%d %H:%M")
-                tqdm.write(f"{when}  [{art.source}]  {art.title}\n    {art.url}")
+                tqdm.write(f"{when}  [{art.source}]  {art.title}\n    {redact_url(art.url)}")
                 tqdm.write(f"    {match.snippet_marked('«', '»')}")
                 if art.story_id is not None:
                     outlets = store.story_outlets({art.story_id}).get(art.story_id, ())
@@ -100,7 +101,7 @@ def _show_replay(result: AlertReplay, since: timedelta, limit: int) -> None:
 def _line(item: Replayed) -> str:
     art = item.article
     when = (art.published or art.first_seen).strftime("%Y-%m-%d %H:%M")
-    return f"{when}  [{art.source}]  {art.title}  {art.url}"
+    return f"{when}  [{art.source}]  {art.title}  {redact_url(art.url)}"
 
 
 def _filters(alert: AlertConfig) -> str:

@@ -16,7 +16,6 @@ from monitor.cli import _admin, _archive, _extract, _run
 from monitor.cli._completion import completion_script
 from monitor.cli._parser import build_parser, finish
 from monitor.cli._style import paint
-from monitor.cli._table import scrub
 from monitor.config import (
     InvalidConfig,
     check_report,
@@ -26,7 +25,8 @@ from monitor.config import (
     summarize,
 )
 from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.observe import setup_logging
+from monitor.observe import hold_secrets, redact, setup_logging
+from monitor.scheduler import config_secrets
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
@@ -44,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{_error()} invalid config:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:
-        print(f"{_error()} {scrub(str(exc))}", file=sys.stderr)
+        print(f"{_error()} {redact(str(exc))}", file=sys.stderr)
         return EXIT_DATABASE
     except MonitorError as exc:
-        print(f"{_error()} {scrub(str(exc))}", file=sys.stderr)
+        print(f"{_error()} {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -83,6 +83,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 0
     path = config_path(args.config)
     config = load_config(path)
+    hold_secrets(config_secrets(config))  # no log line of this command shows one
     if args.command == "check":
         if args.json:
             print(json.dumps(check_report(config, str(path)), ensure_ascii=False, indent=2))
@@ -103,7 +104,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "search":
         return _archive.search(config, args.query, args.since, args.limit)
     if args.command == "status":
-        return _admin.status(config)
+        return _admin.status(config, as_json=getattr(args, "json", False))
     if args.command == "alerts":
         if args.alerts_command == "retry":
             return _admin.retry(config, args.alert_id)

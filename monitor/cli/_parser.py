@@ -135,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--since", type=_duration, help="how far back (default: everything)")
     search.add_argument("--limit", type=_positive, default=20)
 
-    command(sub, "status", "sources and channels at a glance")
+    status = command(sub, "status", "sources, channels and daemons at a glance")
+    status.add_argument(
+        "--json", action="store_true", help="one JSON object: sources, channels, daemons"
+    )
 
     _alerts(sub, command)
 

@@ -19,6 +19,8 @@ from monitor.web import check_bind, serve_web
 from monitor.worker import run_worker
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
+# The exit code of a database that cannot be used (cli._main maps StoreError to it too).
+EXIT_DATABASE = 3
 
 
 def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> int:
@@ -28,14 +30,13 @@ def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> i
         check_bind(where[0], config.http.token)  # before anything is polled or sent
     daemon = Daemon(path, config, http=where)
     if once:
-        results = asyncio.run(daemon.run_once())
-        failed = [r for r in results if not r.ok]
-        new = sum(r.new_articles for r in results)
-        print(
-            f"polled {len(results)} source(s): {new} new article(s), {len(failed)} failed",
-            file=sys.stderr,
-        )
-        return 0
+        # Exit 1 (with one line saying why) when every source failed or an alert could
+        # not be sent: cron notices; one failed source among others is not fatal.
+        report = asyncio.run(daemon.run_once_report())
+        print(report.summary(), file=sys.stderr)
+        if report.storage_error:
+            return EXIT_DATABASE
+        return 1 if report.failed else 0
     asyncio.run(daemon.run())
     return 0
 

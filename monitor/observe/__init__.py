@@ -10,7 +10,15 @@ from monitor.observe._http import (
     serve,
     text_response,
 )
-from monitor.observe._log import JsonFormatter, KeyValueFormatter, event, setup_logging
+from monitor.observe._log import (
+    JsonFormatter,
+    KeyValueFormatter,
+    Redactor,
+    event,
+    hold_secrets,
+    redact,
+    setup_logging,
+)
 from monitor.observe._metrics import Metrics
 
 __all__ = [
@@ -19,11 +27,14 @@ __all__ = [
     "JsonFormatter",
     "KeyValueFormatter",
     "Metrics",
+    "Redactor",
     "Request",
     "Response",
     "event",
+    "hold_secrets",
     "observe_routes",
     "parse_listen",
+    "redact",
     "serve",
     "setup_logging",
     "text_response",

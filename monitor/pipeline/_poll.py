@@ -39,6 +39,7 @@ class PollResult:
     new_articles: int = 0
     alerts: int = 0
     error: str | None = None
+    kind: str | None = None  # the error's kind ("store": the database failed)
 
 
 async def poll_source(rt: Runtime, claimed: ClaimedSource) -> PollResult:
@@ -50,7 +51,8 @@ async def poll_source(rt: Runtime, claimed: ClaimedSource) -> PollResult:
         # so the lease runs out and the source is polled again; the daemon goes on.
         message = _describe(exc)
         event(log, "poll not recorded", logging.ERROR, source=claimed.name, error=message)
-        return PollResult(claimed.name, False, error=message)
+        kind = exc.kind if isinstance(exc, MonitorError) else "internal"
+        return PollResult(claimed.name, False, error=message, kind=kind)
 
 
 async def _poll_and_record(rt: Runtime, claimed: ClaimedSource) -> PollResult:
@@ -106,7 +108,7 @@ async def _failed(
     since = health.failing_since
     if limits and since and not health.notified and now - since >= limits.after:
         await health_notice(rt, source, claimed.id, since, recovered=False, error=message)
-    return PollResult(source.name, False, error=message)
+    return PollResult(source.name, False, error=message, kind=kind)
 
 
 def _describe(exc: BaseException) -> str:

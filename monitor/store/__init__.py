@@ -4,7 +4,22 @@ Sources are leased atomically, articles are inserted only when new (ON CONFLICT 
 NOTHING ... RETURNING), and alerts go to the outbox in the article's own transaction.
 """
 
-from monitor.store._engine import is_postgres, libpq_url, make_engine, migrate, normalize_url
+from monitor.store._engine import (
+    display_url,
+    is_postgres,
+    libpq_url,
+    make_engine,
+    migrate,
+    normalize_url,
+    password_forms,
+)
+from monitor.store._heartbeats import (
+    HEARTBEAT_EVERY,
+    DaemonStatus,
+    beat,
+    daemon_statuses,
+    sign_off,
+)
 from monitor.store._models import (
     BandQuery,
     ChannelStatus,
@@ -29,11 +44,14 @@ from monitor.store._models import (
 from monitor.store._rules import RULES_CHANNEL, RuleListener
 from monitor.store._sources import host_key
 from monitor.store._status import (
+    Unsent,
     channel_statuses,
+    disabled_channels,
     list_alerts,
     outbox_depth,
     retry_alerts,
     source_statuses,
+    undelivered,
 )
 from monitor.store._store import Store, alert_id, open_existing, open_store, store_errors
 from monitor.store._tables import metadata
@@ -46,10 +64,12 @@ from monitor.store._views import (
 )
 
 __all__ = [
+    "HEARTBEAT_EVERY",
     "RULES_CHANNEL",
     "BandQuery",
     "ChannelStatus",
     "ClaimedSource",
+    "DaemonStatus",
     "Delivery",
     "Health",
     "Inserted",
@@ -68,9 +88,14 @@ __all__ = [
     "StoryDetail",
     "StoryLoader",
     "StorySummary",
+    "Unsent",
     "alert_id",
     "articles_per_day",
+    "beat",
     "channel_statuses",
+    "daemon_statuses",
+    "disabled_channels",
+    "display_url",
     "host_key",
     "is_postgres",
     "libpq_url",
@@ -84,9 +109,12 @@ __all__ = [
     "open_existing",
     "open_store",
     "outbox_depth",
+    "password_forms",
     "retry_alerts",
+    "sign_off",
     "source_statuses",
     "store_errors",
     "stories_by_id",
     "story_detail",
+    "undelivered",
 ]

@@ -189,7 +189,8 @@ class OutboxOps(StoreBase):
         c = channels_t.c
         values: dict[str, Any] = {}
         if success is not None:
-            values.update(last_success=success, delivered=c.delivered + 1)
+            # A delivery that went through ends the channel's error: status shows none.
+            values.update(last_success=success, delivered=c.delivered + 1, last_error=None)
         if error is not None:
             values.update(last_error=error[:MAX_ERROR], failures=c.failures + 1)
         if disable is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from monitor.store._base import articles_t, channels_t, outbox_t, sources_t
+from monitor.store._base import articles_t, aware_utc, channels_t, outbox_t, sources_t
 from monitor.store._models import ChannelStatus, SourceStatus
 from monitor.store._store import Store, store_errors
 
@@ -116,3 +118,61 @@ def outbox_depth(store: Store) -> dict[str, int]:
     )
     with store.engine.connect() as conn:
         return {channel: int(n) for channel, n in conn.execute(query)}
+
+
+@store_errors
+def disabled_channels(store: Store) -> dict[str, str]:
+    """Channels disabled by a permanent failure, with the reason."""
+    c = channels_t.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(c.name, c.disabled_reason).where(c.disabled.is_(True)))
+        return {name: reason or "" for name, reason in rows}
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """Alerts of one channel that a ``run --once`` leaves undelivered, and why."""
+
+    channel: str
+    count: int
+    disabled: bool
+    reason: str
+    next_attempt: datetime | None = None
+
+    def describe(self) -> str:
+        why = " ".join(self.reason.split())[:160]
+        if self.disabled:
+            return f"channel {self.channel} disabled: {why}"
+        if why:
+            return f"channel {self.channel}: {why}"
+        when = f"next try {self.next_attempt:%Y-%m-%d %H:%M} UTC" if self.next_attempt else "later"
+        return f"channel {self.channel}: {when}"
+
+
+@store_errors
+def undelivered(
+    store: Store, channels: Sequence[str], dead: Mapping[str, int] | None = None
+) -> list[Unsent]:
+    """Per channel: alerts still pending or failed, plus ``dead`` (alerts given up on
+    during the run), with the channel's reason (its disabled reason, else last error)."""
+    o, c = outbox_t.c, channels_t.c
+    query = (
+        sa.select(o.channel, sa.func.count(), sa.func.min(o.next_attempt))
+        .where(o.status.in_(("pending", "failed")), o.channel.in_(list(channels)))
+        .group_by(o.channel)
+    )
+    with store.engine.connect() as conn:
+        waiting = {ch: (int(n), nxt) for ch, n, nxt in conn.execute(query)}
+        state = {
+            r.name: r for r in conn.execute(sa.select(channels_t).where(c.name.in_(list(channels))))
+        }
+    out = []
+    for name in sorted(set(waiting) | {ch for ch, n in (dead or {}).items() if n}):
+        n, nxt = waiting.get(name, (0, None))
+        row = state.get(name)
+        disabled = bool(row and row.disabled)
+        reason = (row.disabled_reason if disabled else row.last_error) if row else None
+        out.append(
+            Unsent(name, n + (dead or {}).get(name, 0), disabled, reason or "", aware_utc(nxt))
+        )
+    return out

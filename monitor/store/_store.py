@@ -21,20 +21,20 @@ from monitor.errors import StoreError
 from monitor.store._aliases import AliasOps
 from monitor.store._articles import ArticleOps
 from monitor.store._base import alert_id
-from monitor.store._engine import normalize_url
+from monitor.store._engine import display_url, normalize_url, password_forms
 from monitor.store._outbox import OutboxOps
 from monitor.store._preview import PreviewOps
 from monitor.store._rules import RuleOps
 from monitor.store._search import SearchOps
 from monitor.store._sources import SourceOps
-from monitor.text import redact_url
+from monitor.text import redact_urls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _failure(name: str, exc: sa.exc.SQLAlchemyError) -> StoreError:
     cause = getattr(exc, "orig", None) or exc
-    first = (str(cause).strip().splitlines() or [""])[0][:300]
+    first = redact_urls((str(cause).strip().splitlines() or [""])[0][:300])
     return StoreError(f"database error in {name}: {type(cause).__name__}: {first}")
 
 
@@ -78,8 +78,14 @@ def open_store(url: str) -> Store:
         store.migrate()
     except Exception as exc:
         store.close()
-        where = redact_url(url)
-        raise StoreError(f"cannot open the database {where}: {type(exc).__name__}: {exc}") from exc
+        # The driver's message may quote the URL or the password itself (in any form).
+        detail = redact_urls(str(exc))
+        for form in password_forms(url):
+            detail = detail.replace(form, "***")
+        where = display_url(url)
+        raise StoreError(
+            f"cannot open the database {where}: {type(exc).__name__}: {detail}"
+        ) from None
     return store
 
 

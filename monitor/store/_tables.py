@@ -195,4 +195,18 @@ class AliasRow(SQLModel, table=True):
     article_id: int = Field(foreign_key="articles.id", index=True)
 
 
+class HeartbeatRow(SQLModel, table=True):
+    """One row per daemon: ``monitor status`` tells a running one from one that stopped
+    (``stopped`` set) or died (``last_seen`` too old)."""
+
+    __tablename__ = "heartbeats"
+
+    owner: str = Field(max_length=100, primary_key=True)  # host:pid:nonce, as leases name it
+    host: str = Field(max_length=255)
+    pid: int
+    started: datetime | None = _ts(nullable=False)
+    last_seen: datetime | None = _ts(nullable=False)
+    stopped: datetime | None = _ts()
+
+
 metadata = SQLModel.metadata

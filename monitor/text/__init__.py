@@ -12,7 +12,14 @@ from monitor.text._charset import (
 from monitor.text._headers import header_value, parse_http_date, parse_retry_after
 from monitor.text._keyquery import EVERYTHING, KeyAll, KeyAny, KeyQuery, KeyTerm, key_all, key_any
 from monitor.text._time import ago
-from monitor.text._urls import host_of, on_site, redact_url, site_of, split_host_port
+from monitor.text._urls import (
+    host_of,
+    on_site,
+    redact_url,
+    redact_urls,
+    site_of,
+    split_host_port,
+)
 
 __all__ = [
     "EVERYTHING",
@@ -33,6 +40,7 @@ __all__ = [
     "parse_http_date",
     "parse_retry_after",
     "redact_url",
+    "redact_urls",
     "site_of",
     "split_host_port",
     "strict_decode",

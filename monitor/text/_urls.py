@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
+
+# ``scheme://user:password@`` anywhere in a text (a log line, an error quoting a URL).
+# An unescaped password may hold "/" or "@": it runs to the "@" before the host, unless
+# what precedes a "/" is a port (``http://host:8080/@user`` has no password).
+_USERINFO = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:)"
+    r"(?P<password>(?!\d+/)[^\s?#]*?)"
+    r"@(?=[^\s@/?#]*(?:[\s/?#]|$))",
+    re.IGNORECASE,
+)
 
 
 def redact_url(url: str) -> str:
     """Drop a password from a URL before it is printed or logged."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed host: the text-wide rule still applies
+        return redact_urls(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
-    return url
+    # An unescaped "/" or "@" in a password hides it from urlsplit.
+    return redact_urls(url)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(lambda m: f"{m['head']}***@", text)
 
 
 def host_of(url: str) -> str:

@@ -19,7 +19,7 @@ from monitor.config import Config
 from monitor.observe import Handler, HealthCheck, Metrics, event, observe_routes, serve
 from monitor.store import Store, open_store
 from monitor.web._app import WebApp
-from monitor.web._security import check_bind, guarded, is_loopback
+from monitor.web._security import check_bind, guarded, is_loopback, secrets_of
 
 log = logging.getLogger("monitor.web")
 
@@ -58,4 +58,12 @@ async def serve_web(config: Config, host: str, port: int) -> None:
         event(log, "stopped", seconds=round(time.monotonic() - started))
 
 
-__all__ = ["WebApp", "check_bind", "guarded", "is_loopback", "serve_web", "web_handler"]
+__all__ = [
+    "WebApp",
+    "check_bind",
+    "guarded",
+    "is_loopback",
+    "secrets_of",
+    "serve_web",
+    "web_handler",
+]
