@@ -25,6 +25,9 @@ log = logging.getLogger("monitor.alerts.outbox")
 
 # Long enough for a slow SMTP exchange; a worker that dies frees its alerts after it.
 SEND_LEASE = timedelta(minutes=2)
+# How long a finished send waits for others to share its mark's transaction: it adds
+# this to the window in which a crash resends an accepted alert (with the same id).
+MARK_LINGER = 0.05
 
 
 def message_from(item: OutboxItem) -> AlertMessage:
@@ -123,8 +126,74 @@ async def deliver_channel(
     )
     if cap is not None:
         items = await _apply_cap(store, channel, items, cap, clock())
-    await _deliver_channel(store, notifier, items, clock, rng, stats, concurrency)
+    # A worker sends hundreds a second: one line per alert would cost more CPU than the
+    # send; each alert's line is at debug, and the batch gets one.
+    await _deliver_channel(store, notifier, items, clock, rng, stats, concurrency, logging.DEBUG)
+    if items:
+        event(
+            log, "alerts delivered", channel=channel, sent=stats.sent, failed=stats.failed,
+            dead=stats.dead,
+        )  # fmt: skip
     return stats
+
+
+class _Marks:
+    """Group commit of the outcomes of one channel's sends.
+
+    A finished send's row joins the pending group; the first send to find no mark
+    running writes the group (and whatever finishes meanwhile, in the next one) with one
+    fenced UPDATE, so a busy channel pays one transaction per group, not per alert.
+    Rows stay leased until their group commits: a crash in between resends at most the
+    sends in flight and the pending group (``MARK_LINGER`` of finished sends), with the
+    same ids, which the receiver drops as repeats.
+    """
+
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], stats: DeliveryStats, level: int
+    ) -> None:
+        self._store, self._clock, self._stats, self._level = store, clock, stats, level
+        self._pending: list[OutboxItem] = []
+        self._writing = False
+
+    async def sent(self, item: OutboxItem) -> None:
+        self._pending.append(item)
+        if self._writing:
+            return  # the running writer takes it in its next group
+        self._writing = True
+        try:
+            while self._pending:
+                # Let the sends finishing meanwhile join: a mark is quick next to a send,
+                # so without the wait most groups would hold a single row.
+                await asyncio.sleep(MARK_LINGER)
+                group, self._pending = self._pending, []
+                await self._write(group)
+        finally:
+            self._writing = False
+
+    async def _write(self, group: list[OutboxItem]) -> None:
+        by_token: dict[str | None, list[OutboxItem]] = {}
+        for item in group:
+            by_token.setdefault(item.lease_token, []).append(item)
+        now = self._clock()
+        for token, items in by_token.items():
+            ids = [i.id for i in items]
+            if token is None:  # an item that was never claimed (a test's): unfenced
+                done = [await asyncio.to_thread(self._store.mark_sent, i, now) for i in ids]
+                marked = {i for i, ok in zip(ids, done, strict=True) if ok}
+            else:
+                marked = set(await asyncio.to_thread(self._store.mark_sent_many, ids, now, token))
+            for item in items:
+                self._record(item, item.id in marked)
+
+    def _record(self, item: OutboxItem, marked: bool) -> None:
+        fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
+        if not marked:
+            # Our lease ran out and another sender claimed the row: it records the outcome.
+            event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
+            return
+        self._stats.sent += 1
+        self._stats.sent_by[item.channel] = self._stats.sent_by.get(item.channel, 0) + 1
+        event(log, "alert sent", self._level, status="sent", **fields)
 
 
 async def _deliver_channel(
@@ -135,14 +204,18 @@ async def _deliver_channel(
     rng: random.Random,
     stats: DeliveryStats,
     concurrency: int = 1,
+    level: int = logging.INFO,
 ) -> None:
     slots = asyncio.Semaphore(max(concurrency, 1))
     gone: list[str] = []  # set once the receiver says it is gone for good
+    marks = _Marks(store, clock, stats, level)
 
     async def one(item: OutboxItem) -> None:
         async with slots:
-            if not gone:
-                await _send_one(store, notifier, item, clock, rng, stats, gone)
+            if gone or not await _send_one(store, notifier, item, clock, rng, stats, gone):
+                return
+        # The slot is free before the mark: the next send need not wait for the database.
+        await marks.sent(item)
 
     await asyncio.gather(*(one(item) for item in items))
 
@@ -155,7 +228,8 @@ async def _send_one(
     rng: random.Random,
     stats: DeliveryStats,
     gone: list[str],
-) -> None:
+) -> bool:
+    """Send one alert; True when the receiver accepted it (the caller marks it sent)."""
     fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
     try:
         await notifier.send(message_from(item))
@@ -169,19 +243,12 @@ async def _send_one(
                 log, "channel disabled", logging.ERROR, status="disabled", error=str(exc),
                 **fields,
             )  # fmt: skip
-        return
+        return False
     except Exception as exc:  # a notifier bug must not kill the worker
         wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
         await _record_failure(store, item, wrapped, clock, rng, stats)
-        return
-    marked = await asyncio.to_thread(store.mark_sent, item.id, clock(), token=item.lease_token)
-    if not marked:
-        # Our lease ran out and another sender claimed the row: it records the outcome.
-        event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
-        return
-    stats.sent += 1
-    stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
-    event(log, "alert sent", status="sent", **fields)
+        return False
+    return True
 
 
 async def _record_failure(
