@@ -248,3 +248,59 @@ async def test_a_busy_channel_marks_its_sends_in_groups_each_alert_once(store: S
     assert store.sent_since("hook", T0) == 40
     assert store.channels_due(T0 + timedelta(days=1)) == []
     assert 1 <= len(marks) <= 20, len(marks)
+
+
+async def test_a_stopped_sender_records_what_was_accepted_before_handing_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three alerts accepted, two held by the receiver, then the job is stopped while
+    the three wait for their group's mark: the three are recorded as sent (the next
+    sender would repeat them otherwise), the two stay due."""
+    import asyncio
+    import random
+
+    import monitor.alerts._outbox as outbox
+    from monitor.alerts import WebhookNotifier, deliver_channel
+    from monitor.config import FetchConfig
+    from monitor.fetch import Fetcher, FetchSettings
+    from tests.faultserver import Exchange, FaultServer
+    from tests.workerkit import wait_for
+
+    monkeypatch.setattr(outbox, "MARK_LINGER", 30.0)  # the stop surely comes during it
+    payload = {
+        "alert": "watch", "query": "story", "matched": ["story"],
+        "article": {"url": "https://news.example.org/s", "title": "A story", "source": "wire",
+                    "published": T0.isoformat(), "language": "en", "snippet": "A story"},
+    }  # fmt: skip
+    for k in range(5):
+        store.insert_article(_article(f"k{k}"), [NewAlert(f"watch{k}", "hook", payload)])
+    accepted: list[str] = []
+
+    def receiver(exchange: Exchange) -> None:
+        if len(accepted) >= 3:
+            exchange.pause(30.0)  # held until the sender goes away
+            return
+        accepted.append(exchange.request.headers["webhook-id"])
+        exchange.respond(204)
+
+    with FaultServer() as server:
+        hook_url = server.route("/hook", receiver)
+        async with Fetcher(FetchSettings.from_config(FetchConfig())) as fetcher:
+            notifier = WebhookNotifier(
+                url=hook_url, secrets=["s3cret"], post=fetcher.post, allow_private=True
+            )
+            job = asyncio.create_task(
+                deliver_channel(
+                    store, notifier, "hook", _Clock(T0), random.Random(1), owner="job:1",
+                    concurrency=5,
+                )
+            )  # fmt: skip
+            assert await asyncio.to_thread(wait_for, lambda: len(accepted) == 3, 10)
+            await asyncio.sleep(0.3)  # the answers reach the sender
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await job
+    store.release_leases("job:1")
+    assert store.sent_since("hook", T0) == 3
+    again = store.claim_outbox(T0, LEASE, channels=["hook"], owner="job:2")
+    assert len(again) == 2

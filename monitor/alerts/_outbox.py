@@ -167,6 +167,13 @@ class _Marks:
                 await asyncio.sleep(MARK_LINGER)
                 group, self._pending = self._pending, []
                 await self._write(group)
+        except asyncio.CancelledError:
+            # A stopping worker: what the receiver accepted is recorded before the job
+            # hands its leases back, or the next sender would send it again.
+            rest, self._pending = self._pending, []
+            if rest:
+                await asyncio.shield(asyncio.ensure_future(self._write(rest)))
+            raise
         finally:
             self._writing = False
 
