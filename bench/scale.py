@@ -2,6 +2,8 @@
 
     uv run python bench/scale.py --json            # the full run
     uv run python bench/scale.py --json --quick    # a small run, about a minute
+    uv run python bench/scale.py --deliver-only --alerts 4000 --json   # delivery alone
+    uv run python bench/scale.py --deliver-only --alerts 1000 --profile  # cProfile it
 
 Each run gets a fresh PostgreSQL database on 127.0.0.1 (MONITOR_TEST_POSTGRES_URL names
 the server), news sites on loopback hosts 127.0.0.10+ (one FaultServer each, article
@@ -16,6 +18,13 @@ the database holds; ``lost_alerts`` counts the (rule, story) alerts that never a
 ``duplicate_alerts`` the webhook-ids the receiver accepted more than once.
 ``max_in_flight_per_origin`` is the most requests any site saw at once;
 ``delivered_per_s`` is timed at the receiver (first to last accepted alert).
+
+``--deliver-only`` times delivery alone: ``--alerts`` rows are written into the outbox
+before the workers start (only their ``deliver`` and ``maint`` queues run), then all fall
+due at once; ``delivered_per_s`` is timed at the receiver for 1 and 2 workers (one
+sender per channel in the cluster, so a second worker only takes over, it cannot add a
+sender to the one channel). ``--profile`` runs one deliver loop in this process under
+cProfile instead, against the same receiver, and prints the costliest functions.
 
 ``join_first_insert_ms`` and ``rule_update_s`` come from ``bench/stories_pg.py`` when it
 exists (the stories and rules in PostgreSQL); otherwise they are null.
@@ -176,7 +185,14 @@ def one_run(spawner: ForkSpawner, plan: Plan, workers: int, scratch: Path) -> di
 
 
 def stories_figures() -> dict[str, Any]:
-    """``join_first_insert_ms`` and ``rule_update_s`` from bench/stories_pg.py, if any."""
+    """``--deliver-only`` times delivery alone: ``--alerts`` rows are written into the outbox
+    before the workers start (only their ``deliver`` and ``maint`` queues run), then all fall
+    due at once; ``delivered_per_s`` is timed at the receiver for 1 and 2 workers (one
+    sender per channel in the cluster, so a second worker only takes over, it cannot add a
+    sender to the one channel). ``--profile`` runs one deliver loop in this process under
+    cProfile instead, against the same receiver, and prints the costliest functions.
+
+    ``join_first_insert_ms`` and ``rule_update_s`` from bench/stories_pg.py, if any."""
     try:
         module = importlib.import_module("stories_pg")
     except ImportError:
@@ -193,7 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="a small run (about a minute)")
+    parser.add_argument("--deliver-only", action="store_true", help="time delivery alone")
+    parser.add_argument("--alerts", type=int, default=4000, help="--deliver-only: outbox rows")
+    parser.add_argument("--profile", action="store_true", help="--deliver-only under cProfile")
     args = parser.parse_args(argv)
+    if args.deliver_only:
+        from scale_deliver import deliver_main
+
+        return deliver_main(args)
     plan = QUICK if args.quick else FULL
     runs: dict[str, dict[str, Any]] = {}
     spawner = ForkSpawner()

@@ -170,3 +170,137 @@ async def test_a_sender_that_lost_its_lease_cannot_undo_the_delivery_of_another(
             assert await sender(T0 + timedelta(days=1), "job:c") == 0
     assert len(accepted) == 1
     assert store.channels_due(T0 + timedelta(days=2)) == []
+
+
+def test_a_group_mark_writes_only_the_rows_its_claim_still_owns(store: Store) -> None:
+    """One UPDATE marks a group of sends, still fenced: a row another sender took over
+    meanwhile keeps its new owner's lease, and the channel counts only what was marked."""
+    import sqlalchemy as sa
+
+    for k in range(3):
+        store.insert_article(_article(f"k{k}"), [NewAlert(f"r{k}", "hook", {})])
+    old = store.claim_outbox(T0, LEASE, channels=["hook"], owner="job:1", limit=2)
+    later = T0 + LEASE + timedelta(seconds=1)  # job:1 stalled past its lease
+    taken = store.claim_outbox(later, LEASE, channels=["hook"], owner="job:2", limit=1)
+    assert [t.id for t in taken] == [old[0].id]
+    token = old[0].lease_token
+    assert token is not None and old[1].lease_token == token  # one claim, one token
+    assert store.mark_sent_many([o.id for o in old], later, token) == [old[1].id]
+    assert store.sent_since("hook", T0) == 1
+    assert store.mark_sent_many([old[1].id], later, token) == []  # marked once only
+    assert store.mark_sent(taken[0].id, later, token=taken[0].lease_token) is True
+    assert store.sent_since("hook", T0) == 2
+    with store.engine.connect() as conn:
+        delivered = conn.execute(sa.text("SELECT delivered FROM channels WHERE name = 'hook'"))
+        assert delivered.scalar() == 2
+    assert store.mark_sent_many([], later, "x") == []
+
+
+async def test_a_busy_channel_marks_its_sends_in_groups_each_alert_once(store: Store) -> None:
+    """40 alerts, 8 sends at once to a receiver answering in 20 ms: every alert arrives
+    once and is marked sent, with far fewer mark statements than alerts (one fenced
+    UPDATE per group of finished sends; the version marking each send issues 40)."""
+    import random
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from monitor.alerts import WebhookNotifier, deliver_channel
+    from monitor.config import FetchConfig
+    from monitor.fetch import Fetcher, FetchSettings
+    from tests.faultserver import Exchange, FaultServer
+
+    payload = {
+        "alert": "watch", "query": "story", "matched": ["story"],
+        "article": {"url": "https://news.example.org/s", "title": "A story", "source": "wire",
+                    "published": T0.isoformat(), "language": "en", "snippet": "A story"},
+    }  # fmt: skip
+    for k in range(40):
+        store.insert_article(_article(f"k{k}"), [NewAlert(f"watch{k}", "hook", payload)])
+    accepted: Counter[str] = Counter()
+
+    def receiver(exchange: Exchange) -> None:
+        if exchange.pause(0.02):
+            accepted[exchange.request.headers["webhook-id"]] += 1
+            exchange.respond(204)
+
+    marks: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("UPDATE outbox") and "sent_at" in statement:
+            marks.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with FaultServer() as server:
+            hook_url = server.route("/hook", receiver)
+            async with Fetcher(FetchSettings.from_config(FetchConfig())) as fetcher:
+                notifier = WebhookNotifier(
+                    url=hook_url, secrets=["s3cret"], post=fetcher.post, allow_private=True
+                )
+                stats = await deliver_channel(
+                    store, notifier, "hook", _Clock(T0), random.Random(1), owner="job:1",
+                    concurrency=8, limit=100,
+                )  # fmt: skip
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert stats.sent == 40 and len(accepted) == 40 and set(accepted.values()) == {1}
+    assert store.sent_since("hook", T0) == 40
+    assert store.channels_due(T0 + timedelta(days=1)) == []
+    assert 1 <= len(marks) <= 20, len(marks)
+
+
+async def test_a_stopped_sender_records_what_was_accepted_before_handing_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three alerts accepted, two held by the receiver, then the job is stopped while
+    the three wait for their group's mark: the three are recorded as sent (the next
+    sender would repeat them otherwise), the two stay due."""
+    import asyncio
+    import random
+
+    import monitor.alerts._outbox as outbox
+    from monitor.alerts import WebhookNotifier, deliver_channel
+    from monitor.config import FetchConfig
+    from monitor.fetch import Fetcher, FetchSettings
+    from tests.faultserver import Exchange, FaultServer
+    from tests.workerkit import wait_for
+
+    monkeypatch.setattr(outbox, "MARK_LINGER", 30.0)  # the stop surely comes during it
+    payload = {
+        "alert": "watch", "query": "story", "matched": ["story"],
+        "article": {"url": "https://news.example.org/s", "title": "A story", "source": "wire",
+                    "published": T0.isoformat(), "language": "en", "snippet": "A story"},
+    }  # fmt: skip
+    for k in range(5):
+        store.insert_article(_article(f"k{k}"), [NewAlert(f"watch{k}", "hook", payload)])
+    accepted: list[str] = []
+
+    def receiver(exchange: Exchange) -> None:
+        if len(accepted) >= 3:
+            exchange.pause(30.0)  # held until the sender goes away
+            return
+        accepted.append(exchange.request.headers["webhook-id"])
+        exchange.respond(204)
+
+    with FaultServer() as server:
+        hook_url = server.route("/hook", receiver)
+        async with Fetcher(FetchSettings.from_config(FetchConfig())) as fetcher:
+            notifier = WebhookNotifier(
+                url=hook_url, secrets=["s3cret"], post=fetcher.post, allow_private=True
+            )
+            job = asyncio.create_task(
+                deliver_channel(
+                    store, notifier, "hook", _Clock(T0), random.Random(1), owner="job:1",
+                    concurrency=5,
+                )
+            )  # fmt: skip
+            assert await asyncio.to_thread(wait_for, lambda: len(accepted) == 3, 10)
+            await asyncio.sleep(0.3)  # the answers reach the sender
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await job
+    store.release_leases("job:1")
+    assert store.sent_since("hook", T0) == 3
+    again = store.claim_outbox(T0, LEASE, channels=["hook"], owner="job:2")
+    assert len(again) == 2

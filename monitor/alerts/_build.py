@@ -6,6 +6,7 @@ A channel type is a config model (``monitor.config``) plus a notifier class with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +47,16 @@ def check_channel(channel: Any) -> None:
     NOTIFIER_TYPES[channel.type].from_config(channel, ChannelContext(_never_posts, False))
 
 
-def build_notifiers(config: Config, post: PostFunc) -> dict[str, Notifier]:
+def build_notifiers(
+    config: Config, post: PostFunc, posts: Mapping[str, PostFunc] | None = None
+) -> dict[str, Notifier]:
     """One notifier per configured channel; a channel that cannot be built raises
-    ``ConfigError`` naming it, before anything is swapped in."""
-    ctx = ChannelContext(post=post, allow_private=config.allow_private_networks)
+    ``ConfigError`` naming it, before anything is swapped in. ``posts`` gives a channel
+    its own POST (a worker's webhook channel gets a connection pool of its own)."""
+    allow = config.allow_private_networks
     return {
-        name: NOTIFIER_TYPES[ch.type].from_config(ch, ctx) for name, ch in config.channels.items()
+        name: NOTIFIER_TYPES[ch.type].from_config(
+            ch, ChannelContext(post=(posts or {}).get(name, post), allow_private=allow)
+        )
+        for name, ch in config.channels.items()
     }

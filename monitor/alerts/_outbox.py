@@ -14,6 +14,8 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 from monitor.alerts._message import AlertMessage, AlertPayload, Notifier, StoryInfo
 from monitor.alerts._retry import next_attempt
@@ -25,6 +27,10 @@ log = logging.getLogger("monitor.alerts.outbox")
 
 # Long enough for a slow SMTP exchange; a worker that dies frees its alerts after it.
 SEND_LEASE = timedelta(minutes=2)
+_T = TypeVar("_T")
+# How long a finished send waits for others to share its mark's transaction: it adds
+# this to the window in which a crash resends an accepted alert (with the same id).
+MARK_LINGER = 0.05
 
 
 def message_from(item: OutboxItem) -> AlertMessage:
@@ -124,8 +130,85 @@ async def deliver_channel(
     )
     if cap is not None:
         items = await _apply_cap(store, channel, items, cap, clock())
-    await _deliver_channel(store, notifier, items, clock, rng, stats, concurrency)
+    # A worker sends hundreds a second: one line per alert would cost more CPU than the
+    # send; each alert's line is at debug, and the batch gets one.
+    await _deliver_channel(store, notifier, items, clock, rng, stats, concurrency, logging.DEBUG)
+    if items:
+        event(
+            log, "alerts delivered", channel=channel, sent=stats.sent, failed=stats.failed,
+            dead=stats.dead,
+        )  # fmt: skip
     return stats
+
+
+class _Marks:
+    """Group commit of the outcomes of one channel's sends.
+
+    A finished send's row joins the pending group; the first send to find no mark
+    running writes the group (and whatever finishes meanwhile, in the next one) with one
+    fenced UPDATE, so a busy channel pays one transaction per group, not per alert.
+    Rows stay leased until their group commits: a crash in between resends at most the
+    sends in flight and the pending group (``MARK_LINGER`` of finished sends), with the
+    same ids, which the receiver drops as repeats.
+    """
+
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], stats: DeliveryStats, level: int
+    ) -> None:
+        self._store, self._clock, self._stats, self._level = store, clock, stats, level
+        self._pending: list[OutboxItem] = []
+        self._writing = False
+
+    async def sent(self, item: OutboxItem) -> None:
+        self._pending.append(item)
+        if self._writing:
+            return  # the running writer takes it in its next group
+        self._writing = True
+        try:
+            while self._pending:
+                # Let the sends finishing meanwhile join: a mark is quick next to a send,
+                # so without the wait most groups would hold a single row.
+                await asyncio.sleep(MARK_LINGER)
+                group, self._pending = self._pending, []
+                await self._write(group)
+        except asyncio.CancelledError:
+            # A stopping worker: what the receiver accepted is recorded before the job
+            # hands its leases back, or the next sender would send it again.
+            rest, self._pending = self._pending, []
+            if rest:
+                await asyncio.shield(asyncio.ensure_future(self._write(rest)))
+            raise
+        finally:
+            self._writing = False
+
+    async def _write(self, group: list[OutboxItem]) -> None:
+        by_token: dict[str | None, list[OutboxItem]] = {}
+        for item in group:
+            by_token.setdefault(item.lease_token, []).append(item)
+        now = self._clock()
+        for token, items in by_token.items():
+            ids = [i.id for i in items]
+            channel = items[0].channel
+            if token is None:  # an item that was never claimed (a test's): unfenced
+                done = [
+                    await _recorded(partial(self._store.mark_sent, i, now), channel, 1) for i in ids
+                ]
+                marked = {i for i, ok in zip(ids, done, strict=True) if ok}
+            else:
+                mark = partial(self._store.mark_sent_many, ids, now, token)
+                marked = set(await _recorded(mark, channel, len(ids)))
+            for item in items:
+                self._record(item, item.id in marked)
+
+    def _record(self, item: OutboxItem, marked: bool) -> None:
+        fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
+        if not marked:
+            # Our lease ran out and another sender claimed the row: it records the outcome.
+            event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
+            return
+        self._stats.sent += 1
+        self._stats.sent_by[item.channel] = self._stats.sent_by.get(item.channel, 0) + 1
+        event(log, "alert sent", self._level, status="sent", **fields)
 
 
 async def _deliver_channel(
@@ -136,14 +219,18 @@ async def _deliver_channel(
     rng: random.Random,
     stats: DeliveryStats,
     concurrency: int = 1,
+    level: int = logging.INFO,
 ) -> None:
     slots = asyncio.Semaphore(max(concurrency, 1))
     gone: list[str] = []  # set once the receiver says it is gone for good
+    marks = _Marks(store, clock, stats, level)
 
     async def one(item: OutboxItem) -> None:
         async with slots:
-            if not gone:
-                await _send_one(store, notifier, item, clock, rng, stats, gone)
+            if gone or not await _send_one(store, notifier, item, clock, rng, stats, gone):
+                return
+        # The slot is free before the mark: the next send need not wait for the database.
+        await marks.sent(item)
 
     await asyncio.gather(*(one(item) for item in items))
 
@@ -156,7 +243,8 @@ async def _send_one(
     rng: random.Random,
     stats: DeliveryStats,
     gone: list[str],
-) -> None:
+) -> bool:
+    """Send one alert; True when the receiver accepted it (the caller marks it sent)."""
     fields = {"alert": item.rule, "channel": item.channel, "alert_id": item.alert_id}
     try:
         await notifier.send(message_from(item))
@@ -170,36 +258,27 @@ async def _send_one(
                 log, "channel disabled", logging.ERROR, status="disabled", error=str(exc),
                 **fields,
             )  # fmt: skip
-        return
+        return False
     except Exception as exc:  # a notifier bug must not kill the worker
         wrapped = DeliveryError(f"{type(exc).__name__}: {exc}")
         await _record_failure(store, item, wrapped, clock, rng, stats)
-        return
-    marked = await _mark_sent(store, item, clock)
-    if not marked:
-        # Our lease ran out and another sender claimed the row: it records the outcome.
-        event(log, "alert sent after its lease was lost", logging.WARNING, **fields)
-        return
-    stats.sent += 1
-    stats.sent_by[item.channel] = stats.sent_by.get(item.channel, 0) + 1
-    event(log, "alert sent", status="sent", **fields)
+        return False
+    return True
 
 
-async def _mark_sent(store: Store, item: OutboxItem, clock: Callable[[], datetime]) -> bool:
-    """Record a delivery the receiver accepted, waiting out a database outage for up to
-    half the send lease: given up, the alert would be sent again once the lease ends.
-    False when the lease's token no longer matches (another sender owns the row)."""
+async def _recorded(call: Callable[[], _T], channel: str, count: int) -> _T:
+    """Run a store call that records deliveries the receiver accepted, waiting out a
+    database outage for up to half the send lease: given up, those alerts would be sent
+    again once the lease ends."""
     deadline = asyncio.get_running_loop().time() + SEND_LEASE.total_seconds() / 2
     while True:
         try:
-            return await asyncio.to_thread(
-                store.mark_sent, item.id, clock(), token=item.lease_token
-            )
+            return await asyncio.to_thread(call)
         except StoreError as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             event(log, "sent, not recorded yet: database unavailable", logging.WARNING,
-                  alert_id=item.alert_id, channel=item.channel, error=str(exc))  # fmt: skip
+                  channel=channel, alerts=count, error=str(exc))  # fmt: skip
             await asyncio.sleep(1.0)
 
 

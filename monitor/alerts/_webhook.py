@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from monitor.alerts._message import AlertMessage, digest_id, iso_utc
-from monitor.alerts._signing import secret_key, signature_header
+from monitor.alerts._signing import secret_key, signature_header_keys
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
 from monitor.observe import event
 from monitor.text import header_value, parse_retry_after
@@ -116,8 +116,8 @@ class WebhookNotifier:
         # An empty secret is an unset ${VAR}: the bundled example keeps such a channel ready
         # to switch on, so it must not stop the daemon; it refuses to send instead.
         secrets = [s for s in secrets if s]
-        for secret in secrets:
-            secret_key(secret)  # a malformed whsec_ fails at startup, not at the first alert
+        # A malformed whsec_ fails at startup, not at the first alert; decoded once here.
+        self._keys = tuple(secret_key(secret) for secret in secrets)
         if timeout <= 0:
             raise ConfigError("webhook timeout must be positive")
         self._url = url
@@ -150,7 +150,7 @@ class WebhookNotifier:
             "content-type": "application/json",
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(self._secrets, msg_id, timestamp, body),
+            "webhook-signature": signature_header_keys(self._keys, msg_id, timestamp, body),
         }
         where = _where(self._url)
         try:
@@ -183,8 +183,9 @@ class WebhookNotifier:
     async def send(self, message: AlertMessage) -> None:
         """POST one alert; raise ``DeliveryError`` unless the receiver answers 2xx."""
         status = await self._deliver(message.id, webhook_payload(message))
+        # Debug: the outbox logs the alert's outcome; this line would double it per send.
         event(
-            logger, "webhook delivered", alert=message.alert, alert_id=message.id,
+            logger, "webhook delivered", logging.DEBUG, alert=message.alert, alert_id=message.id,
             url=message.article.url, webhook=_where(self._url), status=status,
         )  # fmt: skip
 

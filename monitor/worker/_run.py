@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -75,11 +76,21 @@ async def run_worker(
         logging.getLogger("procrastinate").setLevel(logging.WARNING)
     store = await asyncio.to_thread(open_store, config.database)
     try:
-        async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
+        async with contextlib.AsyncExitStack() as stack:
+            settings = FetchSettings.from_config(config.fetch)
+            fetcher = await stack.enter_async_context(Fetcher(settings))
+            # Each webhook channel gets a client of its own: its keep-alive connections
+            # are not looked through on every poll's request (nor the polls' on every
+            # send), and a slow receiver cannot take the pollers' connections.
+            posts = {
+                name: (await stack.enter_async_context(Fetcher(settings))).post
+                for name, channel in config.channels.items()
+                if channel.type == "webhook"
+            }
             metrics = Metrics()
             rt = Runtime(config, store, fetcher, Rules.from_config(config), metrics=metrics)
             state = WorkerState(
-                config, store, rt, build_notifiers(config, fetcher.post),
+                config, store, rt, build_notifiers(config, fetcher.post, posts),
                 digest_schedules(config), partitions=partitions,
                 poll_slots=asyncio.Semaphore(config.max_concurrency),
             )  # fmt: skip

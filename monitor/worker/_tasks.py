@@ -51,6 +51,9 @@ POLL_BATCH = 200
 # next job the sweeper defers, so a busy channel cannot starve the others.
 DELIVER_BUDGET = 30.0
 DELIVER_BATCH = 100
+# A batch ends with its slowest sends while the slots empty: a batch many times the
+# channel's concurrency keeps the slots full for most of it.
+BATCH_PER_SLOT = 16
 # A worker whose heartbeat is older than this is dead: its jobs are retried.
 STALLED_AFTER = 10.0
 JOBS_KEPT_HOURS = 72
@@ -144,12 +147,13 @@ def _deliveries(app: App, state: WorkerState) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         first = True
+        batch = max(DELIVER_BATCH, BATCH_PER_SLOT * settings.concurrency)
         try:
             while loop.time() - started < DELIVER_BUDGET:
                 stats = await deliver_channel(
                     state.store, notifier, channel, state.clock, state.rt.rng,
                     owner=owner, cap=settings.max_per_hour, concurrency=settings.concurrency,
-                    limit=DELIVER_BATCH, resume=first,
+                    limit=batch, resume=first,
                 )  # fmt: skip
                 first = False
                 if stats.sent + stats.failed + stats.dead == 0:
