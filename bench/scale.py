@@ -26,14 +26,13 @@ sender per channel in the cluster, so a second worker only takes over, it cannot
 sender to the one channel). ``--profile`` runs one deliver loop in this process under
 cProfile instead, against the same receiver, and prints the costliest functions.
 
-``join_first_insert_ms`` and ``rule_update_s`` come from ``bench/stories_pg.py`` when it
-exists (the stories and rules in PostgreSQL); otherwise they are null.
+``join_first_insert_ms`` comes from ``bench/stories_pg.py`` and ``rule_update_s`` from
+``bench/rules_sync.py`` (100k stories, 100k rules; 10k each with ``--quick``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import signal
@@ -184,24 +183,19 @@ def one_run(spawner: ForkSpawner, plan: Plan, workers: int, scratch: Path) -> di
         }
 
 
-def stories_figures() -> dict[str, Any]:
-    """``--deliver-only`` times delivery alone: ``--alerts`` rows are written into the outbox
-    before the workers start (only their ``deliver`` and ``maint`` queues run), then all fall
-    due at once; ``delivered_per_s`` is timed at the receiver for 1 and 2 workers (one
-    sender per channel in the cluster, so a second worker only takes over, it cannot add a
-    sender to the one channel). ``--profile`` runs one deliver loop in this process under
-    cProfile instead, against the same receiver, and prints the costliest functions.
+def stories_figures(quick: bool) -> dict[str, Any]:
+    """``join_first_insert_ms`` (bench/stories_pg.py: a worker's first insert with 100k
+    stories in the window) and ``rule_update_s`` (bench/rules_sync.py: 1,000 of 100k
+    rules changed, live on 2 workers), each on a throwaway database of its own."""
+    from bench import rules_sync, stories_pg
 
-    ``join_first_insert_ms`` and ``rule_update_s`` from bench/stories_pg.py, if any."""
-    try:
-        module = importlib.import_module("stories_pg")
-    except ImportError:
-        note = "bench/stories_pg.py not found: join and rule figures not measured"
-        return {"join_first_insert_ms": None, "rule_update_s": None, "note": note}
+    stories, rules = (10_000, 10_000) if quick else (100_000, 100_000)
     out: dict[str, Any] = {}
-    for name in ("join_first_insert_ms", "rule_update_s"):
-        fn = getattr(module, name, None)
-        out[name] = fn() if callable(fn) else None
+    with stories_pg.scratch_database() as url:
+        out["join_first_insert_ms"] = round(stories_pg.join_first_insert_ms(url, stories), 1)
+    with stories_pg.scratch_database() as url:
+        out["rule_update_s"] = round(rules_sync.rule_update_s(url, rules, 1000, 2), 2)
+    out["join_stories"], out["rule_count"] = stories, rules
     return out
 
 
@@ -246,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "lost_alerts": sum(r["lost_alerts"] for r in runs.values()),
         "all_finished": all(r["polled"] and r["stored"] for r in runs.values()),
         "cpu_count": os.cpu_count(),
-        **stories_figures(),
+        **stories_figures(args.quick),
     }
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
