@@ -91,6 +91,15 @@ def _rules_yaml(plan: Plan) -> str:
     )
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, all) ticks of the whole machine so far (/proc/stat): how many of its cores
+    a phase kept busy, PostgreSQL, the sites and the receiver included."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def _sql(database: str, query: str) -> Any:
     import psycopg
 
@@ -143,7 +152,7 @@ def one_run(spawner: ForkSpawner, plan: Plan, workers: int, scratch: Path) -> di
             texts = {i for s in sites for i in s.articles()}
             articles = sum(len(s.articles()) for s in sites)
             expected_alerts = len(texts) * plan.rules
-            t0 = time.monotonic()
+            t0, ticks0 = time.monotonic(), _cpu_ticks()
             _sql(db, "UPDATE sources SET next_check = now() AT TIME ZONE 'utc' RETURNING 1")
             polled = wait_for(
                 lambda: _sql(db, "SELECT count(*) FROM sources WHERE polls > 0") >= len(specs),
@@ -153,7 +162,7 @@ def one_run(spawner: ForkSpawner, plan: Plan, workers: int, scratch: Path) -> di
             stored = wait_for(
                 lambda: _sql(db, "SELECT count(*) FROM articles") >= articles, plan.timeout
             )
-            t_articles = time.monotonic()
+            t_articles, ticks1 = time.monotonic(), _cpu_ticks()
             wait_for(lambda: sum(hook.accepted.values()) >= expected_alerts, plan.timeout)
             t_alerts = time.monotonic()
             time.sleep(1.0)  # late repeats show up now
@@ -172,6 +181,10 @@ def one_run(spawner: ForkSpawner, plan: Plan, workers: int, scratch: Path) -> di
             "stored": stored,
             "polls_per_s": len(specs) / (t_polls - t0),
             "articles_per_s": articles / (t_articles - t0),
+            # Cores of the machine busy while the articles were stored (of os.cpu_count()).
+            "cores_busy": (ticks1[0] - ticks0[0])
+            / max(ticks1[1] - ticks0[1], 1)
+            * (os.cpu_count() or 1),
             "delivered_per_s": delivered / max(span, 1e-9),
             "all_delivered_s": t_alerts - t0,
             "alerts_per_article": expected_alerts / articles,
@@ -228,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": list(plan.workers),
         "polls_per_s": {k: round(r["polls_per_s"], 2) for k, r in runs.items()},
         "articles_per_s": {k: round(r["articles_per_s"], 2) for k, r in runs.items()},
+        "cores_busy": {k: round(r["cores_busy"], 2) for k, r in runs.items()},
         "delivered_per_s_by_workers": {k: round(r["delivered_per_s"], 1) for k, r in runs.items()},
         "delivered_per_s": round(two["delivered_per_s"], 1),
         "alerts_per_article": round(two["alerts_per_article"], 2),

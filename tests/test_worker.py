@@ -223,3 +223,63 @@ def test_two_workers_keep_per_host_concurrency_at_every_origin(
         peaks = [s.server.max_concurrency() for s in sites]
         assert max(peaks) <= 2, peaks
         assert max(peaks) == 2, peaks  # the origins were really busy, so it could fail
+
+
+def test_a_rule_synced_while_workers_run_is_live_on_both_within_seconds(
+    spawner: ForkSpawner, tmp_path: Path
+) -> None:
+    """The rules table is what every worker matches with: an alert another worker's
+    sources.yaml adds reaches both running workers (NOTIFY) without a restart."""
+    import psycopg
+
+    from monitor.config import load_config
+    from monitor.pipeline import sync_rules
+    from monitor.store import SourceSpec, Store
+
+    with (
+        fresh_database() as db,
+        FaultServer("127.0.0.7") as host,
+        FaultServer("127.0.0.1") as receiver,
+    ):
+        site = Site(host, 0, 1, 4)
+        hook = Hook()
+        config = write_config(tmp_path, db, [site], receiver.route("/hook", hook))
+        store = Store(db)
+        store.migrate()
+        specs = [
+            SourceSpec(f"s0-{k}", url, "feed", INTERVAL) for k, url in enumerate(site.feed_urls())
+        ]
+        store.sync_sources(specs, datetime.now(UTC) + timedelta(hours=1))  # not due yet
+        cluster = Cluster(spawner, config)
+        try:
+            cluster.start()
+            cluster.start()
+            assert wait_for(lambda: _ready(db, 2) or cluster.failed(), 90), cluster.logs()
+            assert not cluster.failed(), cluster.logs()
+            # Another sources.yaml with one alert more, synced as a third worker's start
+            # would: "Amazon" alone matches the odd articles too.
+            other = tmp_path / "other"
+            other.mkdir()
+            text = config.read_text().replace(
+                "alerts:\n", "alerts:\n  - {name: amazon-any, query: Amazon, notify: [hook]}\n"
+            )
+            (other / "sources.yaml").write_text(text)
+            synced_at = time.monotonic()
+            sync_rules(store, load_config(other / "sources.yaml"))
+
+            def updated_everywhere() -> bool:
+                logs = [p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log")]
+                # Each worker logs "rules updated" once when it starts, once per change.
+                return len(logs) == 2 and all(log.count('"rules updated"') >= 2 for log in logs)
+
+            assert wait_for(updated_everywhere, 10), cluster.logs()
+            assert time.monotonic() - synced_at < 5
+            with psycopg.connect(db) as conn:
+                conn.execute("UPDATE sources SET next_check = now() AT TIME ZONE 'utc'")
+            everything = {site.url(i) for i in site.articles()}
+            assert wait_for(lambda: hook.delivered_urls() >= everything, 60), cluster.logs()
+        finally:
+            store.close()
+            cluster.stop()
+        assert hook.delivered_urls() == everything  # odd articles: only the synced alert
+        assert hook.duplicates() == 0

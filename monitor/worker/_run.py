@@ -16,7 +16,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event
-from monitor.pipeline import Rules, Runtime
+from monitor.pipeline import RuleSync, Runtime, sync_rules, utcnow
 from monitor.store import SourceSpec, Store, is_postgres, libpq_url, open_store
 from monitor.text import redact_url
 from monitor.worker._state import WorkerState
@@ -47,13 +47,32 @@ def check_queues(queues: Sequence[str]) -> list[str]:
     return list(queues)
 
 
-def _sync(store: Store, config: Config, state: WorkerState) -> None:
+def _sync(store: Store, config: Config) -> None:
+    """This worker's sources.yaml into the shared tables: sources, channels and rules
+    (the rules table is what every worker's index follows)."""
     specs = [
         SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
         for s in config.sources
     ]
-    store.sync_sources(specs, state.clock())
+    store.sync_sources(specs, utcnow())
     store.enable_channels(list(config.channels))
+    sync_rules(store, config)
+
+
+async def _follow_rules(stack: contextlib.AsyncExitStack, store: Store) -> RuleSync:
+    """A ``RuleSync`` caught up with the rules table and following it (NOTIFY plus a
+    version check every 30 s) until the worker stops: a worker started with another
+    sources.yaml changes the rules of every worker, a few ms of the loop at a time."""
+    follower = RuleSync(store)
+    await follower.catch_up()
+    task = asyncio.create_task(follower.run())
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(stop)
+    return follower
 
 
 async def run_worker(
@@ -88,13 +107,14 @@ async def run_worker(
                 if channel.type == "webhook"
             }
             metrics = Metrics()
-            rt = Runtime(config, store, fetcher, Rules.from_config(config), metrics=metrics)
+            await asyncio.to_thread(_sync, store, config)
+            rules = (await _follow_rules(stack, store)).rules
+            rt = Runtime(config, store, fetcher, rules, metrics=metrics)
             state = WorkerState(
                 config, store, rt, build_notifiers(config, fetcher.post, posts),
                 digest_schedules(config), partitions=partitions,
                 poll_slots=asyncio.Semaphore(config.max_concurrency),
             )  # fmt: skip
-            await asyncio.to_thread(_sync, store, config, state)
             app = build_app(config.database, state, pool_size=concurrency + 4)
             name = f"{socket.gethostname()}:{os.getpid()}"
             event(
