@@ -42,55 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.dedupe import band_keys, body_fingerprint, signature
 from monitor.pipeline import BandStories
 from monitor.store import BandQuery, NewAlert, NewArticle, Store, open_store
+from tests.storykit import WORDS
 
 DEFAULT_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-WORDS = [
-    "government",
-    "budget",
-    "minister",
-    "vote",
-    "parliament",
-    "strike",
-    "union",
-    "workers",
-    "factory",
-    "energy",
-    "price",
-    "company",
-    "profit",
-    "shares",
-    "market",
-    "bank",
-    "rate",
-    "inflation",
-    "climate",
-    "storm",
-    "flood",
-    "city",
-    "council",
-    "police",
-    "court",
-    "judge",
-    "trial",
-    "election",
-    "campaign",
-    "candidate",
-    "poll",
-    "school",
-    "teacher",
-    "hospital",
-    "doctor",
-    "patient",
-    "vaccine",
-    "research",
-    "study",
-    "data",
-    "report",
-    "growth",
-    "export",
-    "import",
-    "border",
-]
 
 
 def story_text(seed: int, words: int = 260) -> str:

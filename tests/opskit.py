@@ -16,6 +16,7 @@ import pytest
 from tests.faultserver import FaultServer
 from tests.pgserver import PgServer
 from tests.pgserver import unavailable as pg_unavailable
+from tests.sitekit import serve_site
 
 
 def config_text(site: FaultServer, channel: str, *, database: str = "sqlite:///monitor.db") -> str:
@@ -50,6 +51,14 @@ def run_once(
 def outbox(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return list(conn.execute("SELECT alert_id, status FROM outbox ORDER BY id"))
+
+
+@pytest.fixture
+def site() -> Iterator[FaultServer]:
+    """The news site of tests/sitekit.py on a local server."""
+    with FaultServer() as server:
+        serve_site(server)
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -40,16 +40,10 @@ from tests.clikit import Result
 from tests.faultserver import FaultServer, Reply
 from tests.opskit import config_text, outbox, run_once
 from tests.pgserver import PgServer
-from tests.sitekit import HOOK_SECRET, serve_site
+from tests.sitekit import HOOK_SECRET
 
 own_pg = opskit.own_pg
-
-
-@pytest.fixture
-def site() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        serve_site(server)
-        yield server
+site = opskit.site
 
 
 # --- run --once ends, whatever the channels' states -------------------------------------

@@ -24,16 +24,10 @@ from tests.crashkit import GrowingSite, HookReceiver, monitor_env
 from tests.faultserver import Delay, FaultServer, Reply
 from tests.opskit import config_text, run_once
 from tests.pgserver import PgServer
-from tests.sitekit import HOOK_SECRET, free_port, serve_site
+from tests.sitekit import HOOK_SECRET, free_port
 
 own_pg = opskit.own_pg
-
-
-@pytest.fixture
-def site() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        serve_site(server)
-        yield server
+site = opskit.site
 
 
 # --- storage faults ------------------------------------------------------------------

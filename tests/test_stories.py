@@ -14,55 +14,9 @@ import sqlalchemy as sa
 from monitor.dedupe import body_fingerprint, signature
 from monitor.pipeline import StoryTracker
 from monitor.store import NewAlert, NewArticle, Store
+from tests.storykit import WORDS
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-WORDS = [
-    "government",
-    "budget",
-    "minister",
-    "vote",
-    "parliament",
-    "strike",
-    "union",
-    "workers",
-    "factory",
-    "energy",
-    "price",
-    "company",
-    "profit",
-    "shares",
-    "market",
-    "bank",
-    "rate",
-    "inflation",
-    "climate",
-    "storm",
-    "flood",
-    "city",
-    "council",
-    "police",
-    "court",
-    "judge",
-    "trial",
-    "election",
-    "campaign",
-    "candidate",
-    "poll",
-    "school",
-    "teacher",
-    "hospital",
-    "doctor",
-    "patient",
-    "vaccine",
-    "research",
-    "study",
-    "data",
-    "report",
-    "growth",
-    "export",
-    "import",
-    "border",
-]
 
 
 def _story(seed: int, n: int = 260) -> str:

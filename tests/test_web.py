@@ -20,7 +20,8 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.observe import Metrics, Request, Response, serve
 from monitor.store import Store
-from monitor.web import check_bind, is_loopback, web_handler
+from monitor.text import is_loopback
+from monitor.web import check_bind, web_handler
 from tests.clikit import Result
 from tests.faultserver import FaultServer
 from tests.sitekit import MailSink, free_port, mail_sink

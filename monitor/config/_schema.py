@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
@@ -20,7 +19,7 @@ from monitor.config._units import (
     WholeNumber,
     Words,
 )
-from monitor.text import redact_url, split_host_port
+from monitor.text import is_loopback, redact_url, split_host_port
 
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_DATABASE = "sqlite:///monitor.db"
@@ -295,20 +294,11 @@ class HttpConfig(_Model):
         # The same rule `run` and `web` apply to --http (web.check_bind), found by `check`.
         if self.listen is not None and self.token is None:
             host = split_host_port(self.listen)[0]
-            if not _is_loopback(host):
+            if not is_loopback(host):
                 raise ValueError(
                     f"listening on {host or '*'} (not loopback) needs a token: set http.token"
                 )
         return self
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name other than localhost may resolve anywhere
 
 
 _DATABASE = re.compile(r"^(sqlite|postgres|postgresql)(\+\w+)?://", re.IGNORECASE)

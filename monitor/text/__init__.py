@@ -14,6 +14,7 @@ from monitor.text._keyquery import EVERYTHING, KeyAll, KeyAny, KeyQuery, KeyTerm
 from monitor.text._time import ago
 from monitor.text._urls import (
     host_of,
+    is_loopback,
     on_site,
     redact_url,
     redact_urls,
@@ -33,6 +34,7 @@ __all__ = [
     "detect_codec",
     "header_value",
     "host_of",
+    "is_loopback",
     "key_all",
     "key_any",
     "lookup_codec",

@@ -19,7 +19,7 @@ from monitor.config import Config
 from monitor.observe import Handler, HealthCheck, Metrics, event, observe_routes, serve
 from monitor.store import Store, open_store
 from monitor.web._app import WebApp
-from monitor.web._security import check_bind, guarded, is_loopback, secrets_of
+from monitor.web._security import check_bind, guarded, secrets_of
 
 log = logging.getLogger("monitor.web")
 
@@ -62,7 +62,6 @@ __all__ = [
     "WebApp",
     "check_bind",
     "guarded",
-    "is_loopback",
     "secrets_of",
     "serve_web",
     "web_handler",

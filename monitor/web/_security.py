@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.observe import Handler, Request, Response
+from monitor.text import is_loopback
 
 COOKIE = "monitor_session"
 # No inline script or style can run or apply: a title that smuggles markup past the
@@ -38,15 +38,6 @@ SECURITY_HEADERS = {
 }
 # Probes carry no credentials, and the answer is one word: it stays open.
 OPEN_PATHS = frozenset({"/healthz"})
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name other than localhost may resolve anywhere
 
 
 def check_bind(host: str, token: str | None) -> None:
