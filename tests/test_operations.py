@@ -35,9 +35,9 @@ from monitor.store import (
     open_store,
     sign_off,
 )
-from tests import opskit
+from tests import opskit, sitekit
 from tests.clikit import Result
-from tests.faultserver import FaultServer, Reply
+from tests.faultserver import Exchange, FaultServer, Reply
 from tests.opskit import config_text, outbox, run_once
 from tests.pgserver import PgServer
 from tests.sitekit import HOOK_SECRET
@@ -158,6 +158,48 @@ channels:
     assert _leaks(fetched.out + fetched.err, SOURCE_PASSWORD) == []
     shown = run_cli("status", cwd=tmp_path)
     assert _leaks(shown.out + shown.err, SOURCE_PASSWORD, APPRISE_TOKEN) == []
+
+
+def test_a_listing_page_fetched_with_credentials_stores_its_links_without_them(
+    tmp_path: Path, site: FaultServer, run_cli: Callable[..., Result]
+) -> None:
+    # Relative links on a page fetched as alice:password@ resolve with her credentials:
+    # the fetch needs them, the stored article and its alert must not carry them.
+    links = "".join(
+        f'<article><h2><a href="{path}">Un article du jour sur le sujet {n} que suit la'
+        " rédaction</a></h2></article>"
+        for n, path in enumerate(sitekit.PAGES)
+    )
+    listing = f"<html><body><main>{links}</main></body></html>".encode()
+    site.route("/fr/", Reply(listing, headers={"Content-Type": "text/html; charset=utf-8"}))
+    received: list[bytes] = []
+
+    def hook(exchange: Exchange) -> None:
+        received.append(exchange.request.body)
+        exchange.respond(204)
+
+    site.route("/hook", hook)
+    origin = site.origin.replace("http://", f"http://alice:{SOURCE_PASSWORD}@")
+    (tmp_path / "sources.yaml").write_text(f"""\
+allow_private_networks: true
+database: sqlite:///monitor.db
+fetch: {{min_delay: 0s, timeout: 3s}}
+sources:
+  - {{name: private-page, kind: page, url: "{origin}/fr/"}}
+alerts:
+  - {{name: amazon, query: Amazon, notify: [hook]}}
+channels:
+  hook: {{type: webhook, url: "{site.origin}/hook", secret: s3cret-hook-value}}
+""")
+    ran = run_cli("run", "--once", cwd=tmp_path)
+    assert ran.code == 0, ran.err
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        stored = [
+            row[0] + " " + row[1] for row in db.execute("SELECT url, canonical_url FROM articles")
+        ]
+    assert len(stored) == len(sitekit.PAGES), stored  # every link was fetched, with her credentials
+    assert received and all(SOURCE_PASSWORD.encode() not in body for body in received)
+    assert _leaks(" ".join(stored), SOURCE_PASSWORD) == [] and "alice" not in " ".join(stored)
 
 
 def test_the_log_redactor_blanks_url_passwords_and_held_secrets() -> None:

@@ -24,7 +24,7 @@ from monitor.pipeline._listing import Candidate, within
 from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match, article_keys
 from monitor.store import NewAlert, NewArticle
-from monitor.text import host_of, redact_url, site_of
+from monitor.text import host_of, redact_url, site_of, without_userinfo
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -98,7 +98,7 @@ def _prepared(
     authors = page.authors if page and page.authors else entry.authors if entry else ()
     record = NewArticle(
         url_key=candidate.key,
-        url=candidate.url,
+        url=without_userinfo(candidate.url),
         canonical_url=url,
         source=source.name,
         title=title,
@@ -131,8 +131,8 @@ def given_up(rt: Runtime, source: SourceConfig, candidate: Candidate, exc: Excep
     title = (entry.title if entry else "") or ""
     record = NewArticle(
         url_key=candidate.key,
-        url=candidate.url,
-        canonical_url=candidate.url,
+        url=without_userinfo(candidate.url),
+        canonical_url=without_userinfo(candidate.url),
         source=source.name,
         title=title,
         body="",

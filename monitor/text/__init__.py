@@ -20,6 +20,7 @@ from monitor.text._urls import (
     redact_urls,
     site_of,
     split_host_port,
+    without_userinfo,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "site_of",
     "split_host_port",
     "strict_decode",
+    "without_userinfo",
 ]

@@ -80,3 +80,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name other than localhost may resolve anywhere
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@``: what is stored and shown of an article's
+    link. A listing page fetched with credentials passes them on to its relative links;
+    the fetch needs them, the archive and the alerts must not keep them."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_urls(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
