@@ -39,11 +39,11 @@ from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, hold_secrets, serve
 from monitor.pipeline import (
-    STORY_WINDOW,
     PollResult,
     Rules,
     Runtime,
     poll_source,
+    prune_archive,
     sync_rules,
     utcnow,
 )
@@ -505,16 +505,13 @@ class Daemon:
             await self._reload(store, fetcher, live)
 
     async def _prune(self, store: Store) -> None:
-        # The database's near-copy index (PostgreSQL) keeps only the story window.
-        await asyncio.to_thread(store.prune_story_bands, self.clock() - STORY_WINDOW)
-        if self.config.retention is None:
-            return
-        before = self.clock() - self.config.retention
+        now = self.clock()
         try:
-            counts = await asyncio.to_thread(store.prune, before)
+            counts = await asyncio.to_thread(prune_archive, store, self.config.retention, now)
         except MonitorError as exc:  # tomorrow's run prunes what today's could not
             self._db_trouble("retention", exc)
             return
+        before = None if self.config.retention is None else now - self.config.retention
         event(log, "retention", before=before, **counts)
 
     async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:

@@ -188,15 +188,8 @@ class _Marks:
         now = self._clock()
         for token, items in by_token.items():
             ids = [i.id for i in items]
-            channel = items[0].channel
-            if token is None:  # an item that was never claimed (a test's): unfenced
-                done = [
-                    await _recorded(partial(self._store.mark_sent, i, now), channel, 1) for i in ids
-                ]
-                marked = {i for i, ok in zip(ids, done, strict=True) if ok}
-            else:
-                mark = partial(self._store.mark_sent_many, ids, now, token)
-                marked = set(await _recorded(mark, channel, len(ids)))
+            mark = partial(self._store.mark_sent_many, ids, now, token)
+            marked = set(await _recorded(mark, items[0].channel, len(ids)))
             for item in items:
                 self._record(item, item.id in marked)
 

@@ -49,7 +49,7 @@ def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one signature per secret, space-separated."""
-    return " ".join(sign_webhook(s, msg_id, timestamp, body) for s in secrets)
+    return signature_header_keys([secret_key(s) for s in secrets], msg_id, timestamp, body)
 
 
 def signature_header_keys(keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes) -> str:

@@ -24,7 +24,13 @@ from monitor.pipeline._rules import Rules
 from monitor.pipeline._rulesync import RuleSync, alert_of, rule_specs, sync_rules
 from monitor.pipeline._runtime import Runtime, utcnow
 from monitor.pipeline._search import count_candidates, match_stored, scan_stored, stored_document
-from monitor.pipeline._stories import STORY_WINDOW, BandStories, StoryTracker, stories_for
+from monitor.pipeline._stories import (
+    STORY_WINDOW,
+    BandStories,
+    StoryTracker,
+    prune_archive,
+    stories_for,
+)
 
 __all__ = [
     "MAX_BACKOFF",
@@ -58,6 +64,7 @@ __all__ = [
     "poll_source",
     "prepare",
     "preview_source",
+    "prune_archive",
     "rejection",
     "replay_alert",
     "rule_specs",

@@ -182,11 +182,10 @@ async def _store(rt: Runtime, prepared: Prepared, alias: str | None = None) -> i
     record, new_alerts = prepared.record, prepared.alerts
     # Only a comparable body (not a paywall notice, not a bot page) joins another story.
     near = rt.near(prepared.signature, record.first_seen) if record.signature else None
-    inserted = await asyncio.to_thread(rt.db().insert_article, record, new_alerts, near=near)
+    insert = rt.db().insert_article
+    inserted = await asyncio.to_thread(insert, record, new_alerts, near=near, alias=alias)
     if inserted is None:
         return None
-    if alias is not None:
-        await asyncio.to_thread(rt.db().add_alias, alias, inserted.article_id)
     rt.metrics.articles.labels(record.source, "new").inc()
     for ident, alert in inserted.created:
         rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()

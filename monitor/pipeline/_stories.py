@@ -69,3 +69,13 @@ def stories_for(
     if store is not None and store.dialect == "postgresql":
         return BandStories(window)
     return StoryTracker(window)
+
+
+def prune_archive(store: Store, retention: timedelta | None, now: datetime) -> dict[str, int]:
+    """What the retention job forgets, the same for `monitor run` and `monitor worker`:
+    the band keys of stories past the near-copy window (PostgreSQL's index), then, with
+    ``retention``, the articles older than it. Returns the counts by kind."""
+    counts = {"story_bands": store.prune_story_bands(now - STORY_WINDOW)}
+    if retention is not None:
+        counts |= store.prune(now - retention)
+    return counts

@@ -25,11 +25,6 @@ aliases_t: sa.Table = metadata.tables["article_aliases"]
 class AliasOps(StoreBase):
     """The alias table's reads and writes."""
 
-    def add_alias(self, url_key: str, article_id: int) -> None:
-        """Record ``url_key`` as another key of the article ``article_id`` (idempotent)."""
-        with self.engine.begin() as conn:
-            self._alias(conn, url_key, article_id)
-
     def alias_to(self, url_key: str, canonical_key: str) -> int | None:
         """When an article is stored under ``canonical_key`` (its url key or one of its
         aliases), record ``url_key`` as another of its keys and return its id; None when
@@ -37,14 +32,17 @@ class AliasOps(StoreBase):
         with self.engine.begin() as conn:
             article_id = _owner(conn, canonical_key)
             if article_id is not None:
-                self._alias(conn, url_key, article_id)
+                record_alias(conn, self._insert, url_key, article_id)
         return article_id
 
-    def _alias(self, conn: Connection, url_key: str, article_id: int) -> None:
-        if conn.execute(sa.select(articles_t.c.id).where(articles_t.c.url_key == url_key)).first():
-            return  # the article's own key, or another article's: never an alias
-        stmt = self._insert(aliases_t).values(url_key=url_key, article_id=article_id)
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["url_key"]))
+
+def record_alias(conn: Connection, insert: Any, url_key: str, article_id: int) -> None:
+    """``url_key`` as another key of the article ``article_id`` (idempotent), in the
+    caller's transaction; ``insert`` is the dialect's insert (``StoreBase._insert``)."""
+    if conn.execute(sa.select(articles_t.c.id).where(articles_t.c.url_key == url_key)).first():
+        return  # the article's own key, or another article's: never an alias
+    stmt = insert(aliases_t).values(url_key=url_key, article_id=article_id)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["url_key"]))
 
 
 def _owner(conn: Connection, key: str) -> int | None:

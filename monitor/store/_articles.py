@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store._aliases import aliased_keys
+from monitor.store._aliases import aliased_keys, record_alias
 from monitor.store._base import (
     StoreBase,
     alert_id,
@@ -76,6 +76,7 @@ class ArticleOps(StoreBase):
         alerts: Sequence[NewAlert],
         *,
         near: NearFinder | BandQuery | None = None,
+        alias: str | None = None,
     ) -> Inserted | None:
         """Insert the article, its story and its alerts in one transaction.
 
@@ -84,7 +85,9 @@ class ArticleOps(StoreBase):
         copy (same body fingerprint), else the one ``near`` names, else a new one; alerts
         already created for the same (rule, story, channel) are not created again.
         ``near`` is a ``NearFinder`` (an index the caller keeps) or, on PostgreSQL, a
-        ``BandQuery`` answered by the database's own index (``_stories``).
+        ``BandQuery`` answered by the database's own index (``_stories``). ``alias``
+        (the url key of the page's own canonical URL, when the link differs) is
+        recorded as another key of the article in the same transaction (``_aliases``).
         """
         with self.engine.begin() as conn:
             row = {k: getattr(article, k) for k in _ARTICLE_COLUMNS}
@@ -98,6 +101,8 @@ class ArticleOps(StoreBase):
             article_id = conn.execute(stmt).scalar()
             if article_id is None:
                 return None
+            if alias is not None:
+                record_alias(conn, self._insert, alias, article_id)
             story_id = self._story_for(conn, article, near)
             conn.execute(
                 sa.update(articles_t).where(articles_t.c.id == article_id).values(story_id=story_id)

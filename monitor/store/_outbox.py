@@ -46,33 +46,13 @@ class OutboxOps(StoreBase):
         fenced by.
         """
         o = outbox_t.c
-        disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
-        free = [o.lease_until.is_(None), o.lease_until < now]
-        if resume and owner is not None:
-            free.append(o.lease_owner == owner)
-        due = sa.and_(
-            o.status.in_(("pending", "failed")),
-            o.next_attempt <= now,
-            sa.or_(*free),
-            o.channel.not_in(disabled),
-            o.channel.in_(list(channels)),
-        )
+        mine = o.lease_owner == owner if resume and owner is not None else None
+        due = sa.and_(_due(now, mine), o.channel.in_(list(channels)))
         return self._lease(due, now, lease, owner, limit)
 
     def channels_due(self, now: datetime) -> list[str]:
         """Enabled channels with alerts due now and not leased (the outbox sweeper)."""
-        o = outbox_t.c
-        disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
-        stmt = (
-            sa.select(o.channel)
-            .where(
-                o.status.in_(("pending", "failed")),
-                o.next_attempt <= now,
-                sa.or_(o.lease_until.is_(None), o.lease_until < now),
-                o.channel.not_in(disabled),
-            )
-            .distinct()
-        )
+        stmt = sa.select(outbox_t.c.channel).where(_due(now)).distinct()
         with self.engine.connect() as conn:
             return sorted(conn.execute(stmt).scalars())
 
@@ -130,20 +110,22 @@ class OutboxOps(StoreBase):
 
         Returns whether the row was marked: False means another claim owns it now.
         """
-        values = {"status": "sent", "sent_at": now}
-        return self._end_attempt(item_id, values, token, success=now)
+        return bool(self.mark_sent_many([item_id], now, token))
 
-    def mark_sent_many(self, item_ids: Sequence[int], now: datetime, token: str) -> list[int]:
+    def mark_sent_many(
+        self, item_ids: Sequence[int], now: datetime, token: str | None
+    ) -> list[int]:
         """Record a group of deliveries of one claim in one transaction, fenced by its
-        ``token`` as ``mark_sent`` is; returns the ids marked (the others belong to
-        another claim now). One statement per group: the worker's CPU per send."""
+        ``token`` as ``mark_sent`` is (None: unfenced); returns the ids marked (the others
+        belong to another claim now). One statement per group: the worker's CPU per send."""
         if not item_ids:
             return []
         o = outbox_t.c
+        fence = sa.true() if token is None else o.lease_token == token
         with self.engine.begin() as conn:
             rows = conn.execute(
                 sa.update(outbox_t)
-                .where(o.id.in_(list(item_ids)), o.lease_token == token)
+                .where(o.id.in_(list(item_ids)), fence)
                 .values(
                     attempts=o.attempts + 1, lease_until=None, lease_owner=None,
                     lease_token=None, status="sent", sent_at=now,
@@ -318,3 +300,19 @@ class OutboxOps(StoreBase):
                     )
                 ).scalar_one()
             )
+
+
+def _due(now: datetime, mine: sa.ColumnElement[bool] | None = None) -> sa.ColumnElement[bool]:
+    """Outbox rows a sender may take now: waiting, due, unleased (or leased by ``mine``),
+    on an enabled channel. The claim and the sweeper ask the same question."""
+    o = outbox_t.c
+    disabled = sa.select(channels_t.c.name).where(channels_t.c.disabled.is_(True))
+    free = [o.lease_until.is_(None), o.lease_until < now]
+    if mine is not None:
+        free.append(mine)
+    return sa.and_(
+        o.status.in_(("pending", "failed")),
+        o.next_attempt <= now,
+        sa.or_(*free),
+        o.channel.not_in(disabled),
+    )

@@ -34,7 +34,7 @@ from procrastinate.jobs import Status
 
 from monitor.alerts import deliver_channel, deliver_digests
 from monitor.observe import event
-from monitor.pipeline import poll_source
+from monitor.pipeline import poll_source, prune_archive
 
 if TYPE_CHECKING:
     from monitor.worker._state import WorkerState
@@ -203,8 +203,6 @@ def _upkeep(app: App, state: WorkerState) -> None:
             nb_hours=JOBS_KEPT_HOURS, include_failed=True, include_cancelled=True,
             include_aborted=True,
         )  # fmt: skip
-        if state.config.retention is None:
-            return
-        before = state.clock() - state.config.retention
-        counts = await asyncio.to_thread(state.store.prune, before)
-        event(log, "retention", before=before, **counts)
+        now, kept = state.clock(), state.config.retention
+        counts = await asyncio.to_thread(prune_archive, state.store, kept, now)
+        event(log, "retention", before=None if kept is None else now - kept, **counts)
