@@ -44,13 +44,12 @@ from monitor.pipeline import (
     Runtime,
     poll_source,
     prune_archive,
-    sync_rules,
+    sync_config,
     utcnow,
 )
 from monitor.store import (
     HEARTBEAT_EVERY,
     ClaimedSource,
-    SourceSpec,
     Store,
     Unsent,
     beat,
@@ -71,13 +70,6 @@ log = logging.getLogger("monitor.scheduler")
 POLL_LEASE = timedelta(minutes=5)
 # --once keeps delivering while the next retry is at most this far away.
 ONCE_PATIENCE = timedelta(minutes=1)
-
-
-def source_specs(config: Config) -> list[SourceSpec]:
-    return [
-        SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
-        for s in config.sources
-    ]
 
 
 def config_secrets(config: Config) -> tuple[str, ...]:
@@ -293,9 +285,7 @@ class Daemon:
         return Runtime(config, store, fetcher, rules, self.clock, metrics=self.metrics)
 
     def _sync(self, store: Store) -> None:
-        store.sync_sources(source_specs(self.config), self.clock())
-        store.enable_channels(list(self.config.channels))
-        sync_rules(store, self.config)  # the rules table every worker's RuleSync follows
+        sync_config(store, self.config, self.clock())
         freed = store.reclaim_dead(lambda owner: owner_is_dead(owner, self.owner))
         if freed:
             event(log, "took over work of a stopped daemon", leases=freed)

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,12 +30,25 @@ from monitor.errors import QueryError, StoreError
 from monitor.observe import event
 from monitor.pipeline._rules import Rules
 from monitor.rules import Query, RuleIndex, Vocabulary, parse_query
-from monitor.store import RuleChanges, RuleSpec, Store
+from monitor.store import RuleChanges, RuleSpec, SourceSpec, Store
 
 log = logging.getLogger("monitor.pipeline.rulesync")
 
 # Longest the loop is held by one step of filing rules into the index.
 STEP_SECONDS = 0.01
+
+
+def sync_config(store: Store, config: Config, now: datetime) -> None:
+    """A sources.yaml into the shared tables, as `monitor run` and every `monitor worker`
+    do at start: its sources, its channels (enabled again) and its alerts (the rules
+    table every worker's ``RuleSync`` follows)."""
+    specs = [
+        SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
+        for s in config.sources
+    ]
+    store.sync_sources(specs, now)
+    store.enable_channels(list(config.channels))
+    sync_rules(store, config)
 
 
 def rule_specs(config: Config) -> list[RuleSpec]:

@@ -16,8 +16,8 @@ from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event
-from monitor.pipeline import RuleSync, Runtime, sync_rules, utcnow
-from monitor.store import SourceSpec, Store, is_postgres, libpq_url, open_store
+from monitor.pipeline import RuleSync, Runtime, sync_config, utcnow
+from monitor.store import Store, is_postgres, libpq_url, open_store
 from monitor.text import redact_url
 from monitor.worker._state import WorkerState
 from monitor.worker._tasks import STALLED_AFTER, register
@@ -45,18 +45,6 @@ def check_queues(queues: Sequence[str]) -> list[str]:
             f"choose among {', '.join(QUEUES)}"
         )
     return list(queues)
-
-
-def _sync(store: Store, config: Config) -> None:
-    """This worker's sources.yaml into the shared tables: sources, channels and rules
-    (the rules table is what every worker's index follows)."""
-    specs = [
-        SourceSpec(s.name, s.url, s.kind, int(s.interval.total_seconds()), s.enabled)
-        for s in config.sources
-    ]
-    store.sync_sources(specs, utcnow())
-    store.enable_channels(list(config.channels))
-    sync_rules(store, config)
 
 
 async def _follow_rules(stack: contextlib.AsyncExitStack, store: Store) -> RuleSync:
@@ -107,7 +95,7 @@ async def run_worker(
                 if channel.type == "webhook"
             }
             metrics = Metrics()
-            await asyncio.to_thread(_sync, store, config)
+            await asyncio.to_thread(sync_config, store, config, utcnow())
             rules = (await _follow_rules(stack, store)).rules
             rt = Runtime(config, store, fetcher, rules, metrics=metrics)
             state = WorkerState(
