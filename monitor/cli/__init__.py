@@ -5,6 +5,7 @@ db), ``_extract`` (extract). Commands talk to the config, the pipeline, the sche
 and the store's read side; they print, and never hold state of their own.
 """
 
-from monitor.cli._main import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED, main
+from monitor.cli._codes import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED
+from monitor.cli._main import main
 
 __all__ = ["EXIT_CONFIG", "EXIT_DATABASE", "EXIT_FAILED", "main"]

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from monitor.cli import _admin, _archive, _extract, _run
+from monitor.cli._codes import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED
 from monitor.cli._completion import completion_script
 from monitor.cli._parser import build_parser, finish
 from monitor.cli._style import paint
@@ -27,8 +28,6 @@ from monitor.config import (
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.observe import hold_secrets, redact, setup_logging
 from monitor.scheduler import config_secrets
-
-EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from monitor.cli._table import scrub
+from monitor.cli._codes import EXIT_DATABASE
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.observe import parse_listen
@@ -19,8 +19,6 @@ from monitor.web import check_bind, serve_web
 from monitor.worker import run_worker
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
-# The exit code of a database that cannot be used (cli._main maps StoreError to it too).
-EXIT_DATABASE = 3
 
 
 def run(path: Path, config: Config, *, once: bool, http: str | None = None) -> int:
@@ -68,7 +66,7 @@ def dry_run(config: Config, name: str, limit: int) -> int:
     async def go() -> None:
         async with preview_source(config, source) as dry:
             candidates, where = dry.listing.candidates, dry.listing.result.final_url
-            print(f"{source.name}: {len(candidates)} article link(s) in {_printable(where)}")
+            print(f"{source.name}: {len(candidates)} article link(s) in {redact_url(where)}")
             if dry.database is None:
                 print("(no database yet: cannot tell which articles are already stored)")
             else:
@@ -76,7 +74,7 @@ def dry_run(config: Config, name: str, limit: int) -> int:
             for candidate in tqdm(candidates[:limit], file=sys.stderr, disable=None, leave=False):
                 verdict = await dry.judge(candidate)
                 if verdict is None:
-                    url = _printable(candidate.url)
+                    url = redact_url(candidate.url)
                     tqdm.write(f"\n- {url}\n  (could not be fetched; nothing to read)")
                     continue
                 _show(verdict)
@@ -91,7 +89,7 @@ def _show(verdict: Verdict) -> None:
     r = prepared.record
     when = r.published.isoformat() if r.published else "no date"
     preview = " ".join(r.body.split())[:200]
-    tqdm.write(f"\n- {r.title}\n  {_printable(r.canonical_url)}\n  {r.language or '?'} · {when}")
+    tqdm.write(f"\n- {r.title}\n  {redact_url(r.canonical_url)}\n  {r.language or '?'} · {when}")
     tqdm.write(f"  {len(r.body)} characters ({r.quality}): {preview}")
     story = f" (story #{verdict.story_id})" if verdict.story_id is not None else ""
     if verdict.skipped:
@@ -112,11 +110,3 @@ def _show(verdict: Verdict) -> None:
             tqdm.write(f"  matches {name}, but a poll skips stored articles")
     if not prepared.matches:
         tqdm.write("  no alert would fire")
-
-
-def _printable(url: str) -> str:
-    """A URL with its password hidden, even a malformed one (a page may link anything)."""
-    try:
-        return redact_url(url)
-    except ValueError:
-        return scrub(url)

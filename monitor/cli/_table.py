@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-# user:password@ in any URL a message quotes (a source's, a proxy's): the last guard
-# before the terminal, whichever package wrote the message.
-_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]*):[^\s/]+@")
+from monitor.text import redact_urls
 
 
 def table(rows: Sequence[Sequence[str]]) -> None:
@@ -17,5 +14,6 @@ def table(rows: Sequence[Sequence[str]]) -> None:
 
 
 def scrub(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``."""
-    return _USERINFO.sub(r"\1:***@", text)
+    """``text`` with the password of every URL in it replaced by ``***``: the last guard
+    before the terminal, whichever package wrote the message (``text.redact_urls``)."""
+    return redact_urls(text)
