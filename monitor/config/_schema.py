@@ -52,7 +52,7 @@ def _check_name(value: str) -> str:
 class SourceConfig(_Model):
     name: str = Field(min_length=1)
     url: str
-    kind: Literal["feed", "page"] = "feed"
+    kind: Literal["feed", "page", "sitemap"] = "feed"
     interval: Duration = timedelta(minutes=10)
     language: str | None = None
     tags: Strings = ()
