@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": STAGE
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
+    "sources": STAGE | {"config", "dedupe", "extract", "feeds", "fetch", "observe"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
     "worker": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
     "cli": {
@@ -40,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "pipeline",
         "scheduler",
+        "sources",
         "web",
         "worker",
     },

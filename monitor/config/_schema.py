@@ -62,6 +62,8 @@ class SourceConfig(_Model):
     enabled: bool = True
     adaptive: bool = True
     max_interval: Duration | None = None
+    # The site's home page (OPML's htmlUrl): kept for exports, never fetched.
+    site: str | None = None
 
     def ceiling(self) -> timedelta:
         """The longest an adaptive schedule waits between polls of a quiet source."""
@@ -71,6 +73,11 @@ class SourceConfig(_Model):
 
     _url = field_validator("url")(_check_http_url)
     _name = field_validator("name")(_check_name)
+
+    @field_validator("site")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
 
     @field_validator("link_selector", "body_selector")
     @classmethod
