@@ -110,9 +110,11 @@ class Discovery:
         out = []
         for link, item in zip(links, found, strict=True):
             if item is not None:
-                # The page's own label for a feed ("Comments", "Tech") says more than a
-                # site-wide channel title repeated on every feed.
-                title = link.title if link.title and link.title != item.title else item.title
+                # The page's own label ("Comments", "Tech") tells apart feeds that all
+                # carry the site's name as their title.
+                title = item.title
+                if link.title and link.title.lower() not in title.lower():
+                    title = f"{title} ({link.title})" if title else link.title
                 out.append(_replace_title(item, title))
         return out
 
