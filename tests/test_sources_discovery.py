@@ -17,6 +17,8 @@ from tests.faultserver import FaultServer, Reply
 Cli = Callable[..., Result]
 NOW = datetime.now(UTC).replace(microsecond=0)
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+RSS = {"Content-Type": "application/rss+xml"}
+ATOM = {"Content-Type": "application/atom+xml"}
 
 
 def rss(title: str, base: str, n: int) -> bytes:
@@ -25,7 +27,8 @@ def rss(title: str, base: str, n: int) -> bytes:
         f"<pubDate>{format_datetime(NOW - timedelta(hours=i))}</pubDate></item>"
         for i in range(n)
     )
-    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>{title}</title>{items}</channel></rss>".encode()
+    channel = f"<channel><title>{title}</title>{items}</channel>"
+    return f"<?xml version='1.0'?><rss version='2.0'>{channel}</rss>".encode()
 
 
 def atom(title: str, base: str, n: int) -> bytes:
@@ -41,7 +44,8 @@ def atom(title: str, base: str, n: int) -> bytes:
 
 
 def page(head: str = "", body: str = "<p>Hello</p>") -> bytes:
-    return f"<!DOCTYPE html><html><head><title>Le Quotidien</title>{head}</head><body>{body}</body></html>".encode()
+    head = f"<head><title>Le Quotidien</title>{head}</head>"
+    return f"<!DOCTYPE html><html>{head}<body>{body}</body></html>".encode()
 
 
 @pytest.fixture
@@ -75,10 +79,8 @@ def test_a_home_page_with_two_alternate_feeds_offers_both_and_adds_the_picked_on
             headers=HTML,
         ),
     )
-    site.route("/feed.xml", Reply(rss("Le Quotidien", site.origin, 12),
-                                  headers={"Content-Type": "application/rss+xml"}))  # fmt: skip
-    site.route("/comments/atom.xml", Reply(atom("Le Quotidien", site.origin, 3),
-                                           headers={"Content-Type": "application/atom+xml"}))  # fmt: skip
+    site.route("/feed.xml", Reply(rss("Le Quotidien", site.origin, 12), headers=RSS))
+    site.route("/comments/atom.xml", Reply(atom("Le Quotidien", site.origin, 3), headers=ATOM))
     listed = run_cli("--config", str(config), "sources", "add", site.url("/"), "--json")
     assert listed.code == 0, listed.err
     found = json.loads(listed.out)
@@ -111,8 +113,7 @@ def test_a_section_page_without_a_link_finds_the_sites_feed_path(
     site: FaultServer, config: Path, run_cli: Cli
 ) -> None:
     site.route("/economie/", Reply(page(body="<a href='/economie/a-1'>A</a>"), headers=HTML))
-    site.route("/feed/", Reply(rss("Le Quotidien", site.origin, 5),
-                               headers={"Content-Type": "application/rss+xml"}))  # fmt: skip
+    site.route("/feed/", Reply(rss("Le Quotidien", site.origin, 5), headers=RSS))
     res = run_cli("--config", str(config), "sources", "add", site.url("/economie/"), "--yes")
     assert res.code == 0, res.err
     added = load_config(config).sources[-1]
@@ -125,7 +126,9 @@ def test_a_site_with_only_a_news_sitemap_proposes_a_sitemap_source(
     site: FaultServer, config: Path, run_cli: Cli
 ) -> None:
     site.route("/", Reply(page(), headers=HTML))
-    site.route("/robots.txt", Reply(b"User-agent: *\nDisallow: /admin/\nSitemap: /sitemap-news.xml\n"))
+    site.route(
+        "/robots.txt", Reply(b"User-agent: *\nDisallow: /admin/\nSitemap: /sitemap-news.xml\n")
+    )
     news = (
         "<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
         " xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>"

@@ -44,7 +44,10 @@ def test_import_of_a_feed_reader_export_keeps_the_file_and_tags_by_folder(
     assert sources["hacker-news"].tags == ()
     # The duplicates are named, with the source they duplicate.
     assert "2 already present" in res.err
-    assert "http://lemonde.fr/pixels/rss_full.xml?utm_source=freshrss (already there as pixels)" in res.err
+    assert (
+        "http://lemonde.fr/pixels/rss_full.xml?utm_source=freshrss (already there as pixels)"
+        in res.err
+    )
 
 
 def test_export_then_reimport_is_a_no_op(config: Path, tmp_path: Path, run_cli: Cli) -> None:
