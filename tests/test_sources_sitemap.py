@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, parse_config
-from monitor.fetch import Fetcher, FetchSettings
-from monitor.pipeline import PollResult, Rules, Runtime, poll_source
-from monitor.store import SourceSpec, Store, open_store, source_statuses
+from monitor.store import open_store, source_statuses
 from tests.faultserver import Compressed, FaultServer, MiB, Reply, bomb
+from tests.sourcekit import poll_once
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NS = (
@@ -76,15 +75,6 @@ def _config(site: FaultServer, sitemap: str, max_size: str = "15MiB") -> Config:
     )
 
 
-async def _poll(config: Config, store: Store) -> dict[str, PollResult]:
-    now = datetime.now(UTC)
-    store.sync_sources([SourceSpec(s.name, s.url, s.kind, 600) for s in config.sources], now)
-    claimed = store.claim_due(now, "test:1:x", timedelta(minutes=5), 10, due_or_not=True)
-    async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
-        rt = Runtime(config, store, fetcher, Rules.from_config(config))
-        return {c.name: await poll_source(rt, c) for c in claimed}
-
-
 def _serve_feed(site: FaultServer) -> None:
     item = (
         f"<item><title>Dans le flux</title><link>{site.url('/f/1')}</link>"
@@ -114,7 +104,7 @@ async def test_a_sitemap_polled_twice_fetches_only_new_and_changed_pages(
     config = _config(site, "/sitemap.xml")
     store = open_store(db_url)
     try:
-        first = await _poll(config, store)
+        first = await poll_once(config, store)
         assert first["news"].ok and first["news"].new_articles == 5, first["news"]
         assert first["feed"].ok
         stored = {a.url: a for a in store.iter_articles()}
@@ -127,7 +117,7 @@ async def test_a_sitemap_polled_twice_fetches_only_new_and_changed_pages(
         site.route("/sm/news.xml", Compressed(news_urlset(base, news2), ("gzip",),
                                               {"Content-Type": "application/xml"}))  # fmt: skip
         site.route("/n/new", Reply(article("Nouveau"), headers=HTML))
-        second = await _poll(config, store)
+        second = await poll_once(config, store)
         assert second["news"].ok and second["news"].new_articles == 1, second["news"]
         assert store.count_articles() == 7
     finally:
@@ -185,7 +175,7 @@ async def test_a_sitemap_bomb_fails_its_source_alone_with_one_clear_error(
     config = _config(site, path)
     store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
     try:
-        results = await _poll(config, store)
+        results = await poll_once(config, store)
         statuses = {s.name: s for s in source_statuses(store, datetime.now(UTC))}
         articles = [a.url for a in store.iter_articles()]
     finally:
