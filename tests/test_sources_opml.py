@@ -113,3 +113,31 @@ def test_a_bad_opml_is_one_error_naming_the_file_and_nothing_is_written(
     assert len(res.err.strip().splitlines()) == 1, res.err
     assert "Traceback" not in res.err
     assert config.read_bytes() == before
+
+
+@pytest.mark.parametrize("fixture", ["commented.yaml", "anchors.yaml"])
+def test_an_import_leaves_every_byte_of_the_file_in_place(
+    fixture: str, tmp_path: Path, run_cli: Cli
+) -> None:
+    config = tmp_path / "sources.yaml"
+    shutil.copy(FIXTURES / fixture, config)
+    before = config.read_text()
+    opml = tmp_path / "one.opml"
+    opml.write_text(
+        '<opml version="1.0"><body><outline text="Nouveau" xmlUrl="https://new.example/rss"/></body></opml>'
+    )
+    res = run_cli("--config", str(config), "sources", "import", str(opml))
+    assert res.code == 0, res.err
+    after = config.read_text()
+    added = "name: nouveau\n"
+    assert added in after
+    # The file is the old one with the entry's lines inserted in one place.
+    start = after.index(added) - after[: after.index(added)][::-1].index("\n")
+    end = after.index("url: https://new.example/rss\n") + len("url: https://new.example/rss\n")
+    assert after[:start] + after[end:] == before
+    loaded = load_config(config)
+    assert loaded.sources[-1].name == "nouveau"
+    assert [s.name for s in loaded.sources][:2] == [
+        "bbc-technology",
+        "pixels",
+    ] or fixture == "anchors.yaml"

@@ -25,6 +25,8 @@ from ruamel.yaml.error import YAMLError
 from monitor.dedupe import url_key
 from monitor.errors import SourcesError
 
+# The offset of the sources list's dashes, else of any list's.
+_SOURCES_DASH = re.compile(r"^sources:[ \t]*(?:#.*)?\n(?:[ \t]*(?:#.*)?\n)*( *)- ", re.MULTILINE)
 _DASH = re.compile(r"^( *)- ", re.MULTILINE)
 _NESTED = re.compile(r"^[A-Za-z_][\w-]*:\s*(?:#.*)?\n( +)[A-Za-z_\"']", re.MULTILINE)
 _EMPTY_LIST = re.compile(r"^sources:\s*(?:\[\s*\])?\s*(?:#.*)?$")
@@ -41,7 +43,7 @@ def _yaml(text: str) -> YAML:
     yaml = YAML()  # round-trip
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a long line the user wrote on one
-    dash = _DASH.search(text)
+    dash = _SOURCES_DASH.search(text) or _DASH.search(text)
     nested = _NESTED.search(text)
     offset = len(dash.group(1)) if dash else 2
     mapping = len(nested.group(1)) if nested else 2
@@ -92,7 +94,39 @@ class SourcesFile:
         return name
 
     def render(self, entries: Sequence[Mapping[str, Any]]) -> str:
-        """The file's text with ``entries`` appended to its sources."""
+        """The file's text with ``entries`` appended to its sources.
+
+        A block list with items gets the new entries as text, inserted after its last
+        item: every byte of the file stays where it was. Otherwise (no list yet, or a
+        flow one) ruamel dumps the whole document, under the no-reformatting check.
+        """
+        listed = self._list
+        before = len(self.sources())
+        if listed is not None and len(listed) and not listed.fa.flow_style():
+            text = self._inserted(entries)
+        else:
+            text = self._dumped(entries)
+        _check_kept(self.path, self.text, text)
+        _check_added(self.path, self._yaml, text, before, entries)
+        return text
+
+    def _inserted(self, entries: Sequence[Mapping[str, Any]]) -> str:
+        lines = self.text.splitlines(keepends=True)
+        keys = list(self.data)
+        after = keys[keys.index("sources") + 1 :]
+        end = self.data.lc.key(after[0])[0] if after else len(lines)
+        # Blank lines and column-0 comments before the next key belong to that key.
+        while end > 0 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+            end -= 1
+        if lines and end and not lines[end - 1].endswith("\n"):
+            lines[end - 1] += "\n"
+        block = CommentedSeq(_entry(e) for e in entries)
+        out = io.StringIO()
+        self._yaml.dump(CommentedMap(sources=block), out)
+        added = out.getvalue().split("\n", 1)[1]  # without its "sources:" line
+        return "".join(lines[:end]) + added + "".join(lines[end:])
+
+    def _dumped(self, entries: Sequence[Mapping[str, Any]]) -> str:
         if self._list is None:
             self._list = CommentedSeq()
             self.data["sources"] = self._list
@@ -101,9 +135,7 @@ class SourcesFile:
             self._list.append(_entry(entry))
         out = io.StringIO()
         self._yaml.dump(self.data, out)
-        text = out.getvalue()
-        _check_kept(self.path, self.text, text)
-        return text
+        return out.getvalue()
 
     def write(self, text: str) -> None:
         """Replace the file atomically: a crash leaves the old file or the new, never half."""
@@ -141,6 +173,19 @@ def _entry(entry: Mapping[str, Any]) -> CommentedMap:
             value = seq
         node[key] = value
     return node
+
+
+def _check_added(
+    path: Path, yaml: YAML, text: str, before: int, entries: Sequence[Mapping[str, Any]]
+) -> None:
+    """The new text parses, and its sources are the old ones followed by ``entries``."""
+    try:
+        listed = yaml.load(text).get("sources") or []
+    except (YAMLError, AttributeError) as exc:
+        raise SourcesError(f"{path}: the edit would not parse ({exc}); nothing written") from None
+    names = [str(s.get("name")) for s in listed[before:] if isinstance(s, Mapping)]
+    if len(listed) != before + len(entries) or names != [str(e["name"]) for e in entries]:
+        raise SourcesError(f"{path}: the edit did not come out as expected; nothing written")
 
 
 def _check_kept(path: Path, before: str, after: str) -> None:
