@@ -378,3 +378,12 @@ def test_a_feed_recovered_from_broken_xml_says_it_is_malformed() -> None:
     feed = parse_feed(_read("bozo_entries.xml"), "https://feeds.example/feed")
     assert feed.entries and feed.malformed == "line 4, column 30: not well-formed (invalid token)"
     assert parse_feed(_read("rss20_fr.xml"), "https://feeds.example/feed").malformed is None
+
+
+def test_a_feed_mislabelled_by_its_server_is_still_read() -> None:
+    atom = parse_feed(_read("atom_en.xml"), "https://feeds.example/atom", content_type="text/html")
+    assert atom.entries
+    json_feed = parse_feed(
+        _read("jsonfeed11.json"), "https://carnet.example/f", content_type="text/plain"
+    )
+    assert json_feed.title == "Carnet numérique"

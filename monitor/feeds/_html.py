@@ -45,7 +45,10 @@ def looks_like_html(data: bytes, content_type: str | None = None) -> bool:
     head = data[:4096].lstrip(b"\xef\xbb\xbf")
     if _HTML_START.match(head):
         return True
-    return content_type in ("text/html", "application/xhtml+xml") and b"<rss" not in head
+    # Servers label feeds text/html often enough: the header counts only when the bytes
+    # show no sign of a feed.
+    feedish = any(mark in head for mark in (b"<rss", b"<feed", b"<rdf:RDF", b"<?xml"))
+    return content_type in ("text/html", "application/xhtml+xml") and not feedish
 
 
 def feed_links(html: bytes | str, base: str) -> list[FeedLink]:

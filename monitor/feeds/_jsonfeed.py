@@ -19,9 +19,9 @@ _VERSION = "https://jsonfeed.org/version/"
 
 
 def looks_like_json(data: bytes, content_type: str | None) -> bool:
-    """JSON Feed by its media type, or a body that opens as a JSON object."""
-    if content_type in ("application/feed+json", "application/json"):
-        return True
+    """A body that opens as a JSON object (whatever its media type says: servers label
+    JSON Feeds text/plain or application/octet-stream as often as application/feed+json)."""
+    del content_type
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
