@@ -44,6 +44,7 @@ USUAL_PATHS = (
     "index.xml",
     "feeds/posts/default",
 )
+USUAL_SITEMAPS = ("/sitemap.xml", "/sitemap_index.xml")
 MAX_LINKED = 8  # alternate feeds previewed; a page listing fifty is a directory
 MAX_SITEMAPS = 5
 FEED_ACCEPT = (
@@ -130,14 +131,14 @@ class Discovery:
     async def _robots_sitemaps(self, url: str) -> list[Found]:
         robots = urljoin(url, "/robots.txt")
         result = await self._get(robots)
-        if result is None:
-            return []
-        lines = result.content.decode("utf-8", "replace").splitlines()
+        lines = result.content.decode("utf-8", "replace").splitlines() if result else []
         targets = []
         for line in lines:
             name, _, value = line.partition(":")
             if name.strip().lower() == "sitemap" and value.strip():
                 targets.append(urljoin(robots, value.strip()))
+        # No Sitemap: line (or no robots.txt): where CMSs put one by default.
+        targets = targets or [urljoin(robots, path) for path in USUAL_SITEMAPS]
         out = []
         for target in list(dict.fromkeys(targets))[:MAX_SITEMAPS]:
             reply = await self._get(target)
