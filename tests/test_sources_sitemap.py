@@ -147,6 +147,11 @@ def _gzip_bomb(site: FaultServer) -> str:
     return "/bomb.xml.gz"
 
 
+def _missing_child(site: FaultServer) -> str:
+    site.route("/with-gap.xml", Reply(index(site.origin, ["/gone.xml"])))
+    return "/with-gap.xml"
+
+
 def _entities(site: FaultServer) -> str:
     lol = (
         "<?xml version='1.0'?><!DOCTYPE u [<!ENTITY a 'aaaaaaaaaa'>"
@@ -164,8 +169,9 @@ def _entities(site: FaultServer) -> str:
         (_many, "sitemap lists more than 50000 URLs"),
         (_gzip_bomb, "gzip sitemap inflates past the 15728640-byte cap"),
         (_entities, "sitemap refused: EntitiesForbidden"),
+        (_missing_child, "(child sitemap http://127.0.0.1:"),
     ],
-    ids=["nested-indexes", "50k-urls", "gzip-bomb", "entities"],
+    ids=["nested-indexes", "50k-urls", "gzip-bomb", "entities", "missing-child"],
 )
 async def test_a_sitemap_bomb_fails_its_source_alone_with_one_clear_error(
     site: FaultServer, tmp_path: Path, serve: object, message: str
@@ -182,7 +188,8 @@ async def test_a_sitemap_bomb_fails_its_source_alone_with_one_clear_error(
         store.close()
     assert not results["news"].ok
     assert results["news"].error is not None and message in results["news"].error
-    assert statuses["news"].last_error_kind == "feed" and statuses["news"].error_count == 1
+    kind = "http_status" if serve is _missing_child else "feed"
+    assert statuses["news"].last_error_kind == kind and statuses["news"].error_count == 1
     # The other source went through, and no page of the bomb was fetched.
     assert results["feed"].ok and articles == [site.url("/f/1")]
     assert site.hits("/m/0") == 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from monitor.config import SourceConfig
-from monitor.errors import FeedError
+from monitor.errors import FeedError, FetchError
 from monitor.feeds import MAX_URLS, FeedEntry, SitemapEntry, gunzip_capped, parse_sitemap
 from monitor.fetch import FetchResult
 from monitor.pipeline._runtime import Runtime
@@ -57,7 +57,13 @@ async def sitemap_entries(rt: Runtime, source: SourceConfig, first: FetchResult)
         for child in newest[:MAX_CHILDREN]:
             if fetched >= MAX_SITEMAPS:
                 break
-            reply = await rt.fetcher.get(child.url, allow_private=allow)
+            try:
+                reply = await rt.fetcher.get(child.url, allow_private=allow)
+            except FetchError as exc:
+                # Its kind (timeout, http_status...) and Retry-After stay; the message
+                # says which child of the index failed.
+                exc.args = (f"{exc} (child sitemap {redact_url(child.url)})",)
+                raise
             rt.metrics.fetch_seconds.observe(reply.elapsed)
             fetched += 1
             pending.append((reply, depth + 1))
