@@ -50,9 +50,9 @@ class Candidate:
     classes: str
 
 
-def _candidate(node: LexborNode) -> Candidate:
-    weight, boilerplate, classes = node_weight(node)
-    return Candidate(node, _TAG_BONUS.get(node.tag or "", 0) + weight, boilerplate, classes)
+def _candidate(node: LexborNode, tag: str) -> Candidate:
+    weight, boilerplate, classes = node_weight(node, tag)
+    return Candidate(node, _TAG_BONUS.get(tag, 0) + weight, boilerplate, classes)
 
 
 def text_size(text: str) -> int:
@@ -82,14 +82,21 @@ def _ancestors(
         return found  # paragraphs of one article share their parent: walk it once
     chain: list[Candidate] = []
     node: LexborNode | None = start
-    while node is not None and node.tag not in (None, "html", "#document") and len(chain) < 5:
-        candidate = candidates.get(node.mem_id)
+    key = start.mem_id
+    while node is not None:
+        tag = node.tag
+        if tag is None or tag == "html" or tag == "#document":
+            break
+        node_id = node.mem_id
+        candidate = candidates.get(node_id)
         if candidate is None:
-            candidate = candidates[node.mem_id] = _candidate(node)
+            candidate = candidates[node_id] = _candidate(node, tag)
         chain.append(candidate)
+        if len(chain) == 5:
+            break
         node = node.parent
     vetoed = any(candidate.boilerplate for candidate in chain[:_VETO_LEVELS])
-    chains[start.mem_id] = found = (chain, vetoed)
+    chains[key] = found = (chain, vetoed)
     return found
 
 
