@@ -24,7 +24,11 @@ _STRUCTURAL_TAGS = frozenset({"nav", "footer", "aside", "header", "figcaption"})
 _STRUCTURAL_ROLES = frozenset(
     {"navigation", "contentinfo", "complementary", "banner", "dialog", "alert", "search"}
 )
+# A furniture-named part is left out only when it is a small share of the body and
+# short: page builders also name every block of an article "widget" (one per
+# paragraph), and a part with this many characters is more text than furniture.
 _SOFT_SHARE = 0.3
+_SOFT_KEEP = 800
 _HIDDEN_STYLE = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
 
 
@@ -71,9 +75,12 @@ def doomed(node: LexborNode, tag: str, total: Callable[[], int]) -> bool:
     weight = class_weight(label(node, attrs))
     if weight <= -50:
         return attrs.get("itemprop") != "articleBody"
-    # Furniture names ("widget", "banner") also wrap whole bodies in page builders:
-    # such a part goes only when it is a small share of the body.
-    return weight < 0 and len(node.text(deep=True)) < _SOFT_SHARE * total()
+    # Furniture names ("widget", "banner") also wrap whole bodies, or each of their
+    # paragraphs, in page builders: such a part goes only when small (see above).
+    if weight >= 0:
+        return False
+    size = len(node.text(deep=True))
+    return size < _SOFT_SHARE * total() and size < _SOFT_KEEP
 
 
 def node_weight(node: LexborNode, tag: str) -> tuple[int, bool, str]:
