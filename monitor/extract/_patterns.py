@@ -40,6 +40,7 @@ _SOFT = _words(
     regwall subscriber subscribers abonnes abonne premium locked"""
 )
 _SOFT_PREFIXES = ("screenreader",)
+_PREFIXES = _HARD_PREFIXES + _SOFT_PREFIXES  # no word starts with both kinds
 # Parts that name an article's body: they outweigh a negative word on the same node
 # ("article-body has-comments") and steer the scorer toward the right container.
 _POSITIVE = _words(
@@ -82,10 +83,8 @@ for _flag, _vocabulary in (
 
 def _word_flags(word: str) -> int:
     flags = _VOCABULARY.get(word, 0)
-    if word.startswith(_HARD_PREFIXES):
-        flags |= _HARD_FLAG
-    if word.startswith(_SOFT_PREFIXES):
-        flags |= _SOFT_FLAG
+    if word.startswith(_PREFIXES):
+        flags |= _HARD_FLAG if word.startswith(_HARD_PREFIXES) else _SOFT_FLAG
     return flags
 
 
