@@ -192,3 +192,34 @@ def test_a_subscriber_login_in_the_header_is_not_a_paywall() -> None:
         + "</p></article></body></html>"
     )
     assert extract_article(html).quality == "ok"
+
+
+_SENTENCE = (
+    "The orchard's spring bloom came two weeks early this year, and growers along the "
+    "valley spent the weekend checking their trees for frost damage before the rain"
+)
+
+
+def test_a_box_named_as_body_text_does_not_beat_a_body_four_times_longer() -> None:
+    # "rich-text" names article text, so the small contact box starts far ahead of
+    # the plain divs holding the article; the article's paragraphs still outweigh it.
+    paragraphs = "".join(f"<p>{_SENTENCE} ({n}).</p>" for n in range(11))
+    html = (
+        "<html><body><div class='x7'><div class='q2'>"
+        f"{paragraphs}</div></div><div class='rich-text'><p>Phone: 555 0100, "
+        "info@example.org, 1 Main Street, Springfield</p></div></body></html>"
+    )
+    text = extract_article(html).text
+    assert text.count("orchard's spring bloom") == 11
+    assert "Phone:" not in text
+
+
+def test_paragraphs_each_wrapped_in_a_widget_are_kept_and_small_widgets_are_not() -> None:
+    # Page builders wrap every block of an article in a "widget"; a long one is text.
+    block = "<div class='widget-container'><p>{}</p></div>"
+    long_paragraph = " ".join(f"{_SENTENCE} ({n})." for n in range(6))
+    body = "".join(block.format(f"Part {n}. {long_paragraph}") for n in range(4))
+    promo = block.format("Get a discount on garden seeds today.")
+    html = f"<html><body><div class='page-content'>{body}{promo}</div></body></html>"
+    text = extract_article(html).text
+    assert [line[:6] for line in text.split("\n\n")] == ["Part 0", "Part 1", "Part 2", "Part 3"]

@@ -33,6 +33,9 @@ _MIN_PARAGRAPH = 25
 _TOP_N = 5
 # A paragraph's vote for its parent, grandparent and further ancestors is divided by:
 _DIVISORS = (1, 2, 6, 9, 12)
+# A runner-up scoring this share of the top, with this many times its text, wins.
+_HEAVY_SCORE = 0.6
+_HEAVY_TEXT = 4
 
 
 # A paragraph whose parent or grandparent is boilerplate (a comment, a related box)
@@ -48,11 +51,12 @@ class Candidate:
     score: float
     boilerplate: bool
     classes: str
+    size: int = 0  # its text_size, read with its link density
 
 
-def _candidate(node: LexborNode) -> Candidate:
-    weight, boilerplate, classes = node_weight(node)
-    return Candidate(node, _TAG_BONUS.get(node.tag or "", 0) + weight, boilerplate, classes)
+def _candidate(node: LexborNode, tag: str) -> Candidate:
+    weight, boilerplate, classes = node_weight(node, tag)
+    return Candidate(node, _TAG_BONUS.get(tag, 0) + weight, boilerplate, classes)
 
 
 def text_size(text: str) -> int:
@@ -82,14 +86,21 @@ def _ancestors(
         return found  # paragraphs of one article share their parent: walk it once
     chain: list[Candidate] = []
     node: LexborNode | None = start
-    while node is not None and node.tag not in (None, "html", "#document") and len(chain) < 5:
-        candidate = candidates.get(node.mem_id)
+    key = start.mem_id
+    while node is not None:
+        tag = node.tag
+        if tag is None or tag == "html" or tag == "#document":
+            break
+        node_id = node.mem_id
+        candidate = candidates.get(node_id)
         if candidate is None:
-            candidate = candidates[node.mem_id] = _candidate(node)
+            candidate = candidates[node_id] = _candidate(node, tag)
         chain.append(candidate)
+        if len(chain) == 5:
+            break
         node = node.parent
     vetoed = any(candidate.boilerplate for candidate in chain[:_VETO_LEVELS])
-    chains[start.mem_id] = found = (chain, vetoed)
+    chains[key] = found = (chain, vetoed)
     return found
 
 
@@ -159,7 +170,8 @@ def score_candidates(
     for candidate in ranked[: _TOP_N * 2]:
         if candidate.score <= 0.75 * best:
             break  # 0.75: a parent this close still matters to pick_content
-        candidate.score *= 1 - link_density(candidate.node)
+        candidate.size = size = text_size(candidate.node.text(deep=True))
+        candidate.score *= 1 - link_density(candidate.node, size)
         best = max(best, candidate.score)
         adjusted.append(candidate)
     adjusted.sort(key=lambda c: c.score, reverse=True)
@@ -188,8 +200,26 @@ def pick_content(root: LexborNode, prose: list[LexborNode] | None = None) -> lis
         ):
             top = other
             break
+    top = _heavier(top, ranked)
     chosen = _with_siblings(top, {c.node.mem_id: c.score for c in ranked})
     return _with_chunks(top, chosen, voted)
+
+
+def _heavier(top: Candidate, ranked: list[Candidate]) -> Candidate:
+    """A close runner-up that holds several times the top's text, outside it.
+
+    A class name that says "rich text" or "content" lifts a small box (a contact
+    block, a teaser) above the real body, whose score its paragraphs must earn.
+    """
+    around = None
+    for other in ranked:
+        if other is top or other.score < _HEAVY_SCORE * top.score:
+            continue
+        if other.size >= _HEAVY_TEXT * max(top.size, 1):
+            around = _ancestor_ids(top.node) if around is None else around
+            if other.node.mem_id not in around:
+                return other
+    return top
 
 
 def _ancestor_ids(node: LexborNode, limit: int = 40) -> set[int]:

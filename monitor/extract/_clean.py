@@ -9,6 +9,8 @@ reliably mark a share bar, a related-links box or an ad slot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from selectolax.lexbor import LexborNode
 
 from monitor.extract._patterns import class_weight
@@ -22,7 +24,11 @@ _STRUCTURAL_TAGS = frozenset({"nav", "footer", "aside", "header", "figcaption"})
 _STRUCTURAL_ROLES = frozenset(
     {"navigation", "contentinfo", "complementary", "banner", "dialog", "alert", "search"}
 )
+# A furniture-named part is left out only when it is a small share of the body and
+# short: page builders also name every block of an article "widget" (one per
+# paragraph), and a part with this many characters is more text than furniture.
 _SOFT_SHARE = 0.3
+_SOFT_KEEP = 800
 _HIDDEN_STYLE = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
 
 
@@ -54,33 +60,38 @@ def _structural(tag: str, attrs: dict[str, str | None]) -> bool:
     return any(hidden in lowered for hidden in _HIDDEN_STYLE)
 
 
-def doomed(node: LexborNode, tag: str, total: int) -> bool:
-    """Whether ``node`` (an element named ``tag`` inside a body whose text is ``total``
-    characters long) is boilerplate to leave out, with everything under it."""
-    if tag in JUNK_TAGS:
+def doomed(node: LexborNode, tag: str, total: Callable[[], int]) -> bool:
+    """Whether ``node`` (an element named ``tag`` inside a body whose text is
+    ``total()`` characters long) is boilerplate to leave out, with everything under it."""
+    if tag in JUNK_TAGS or tag in _STRUCTURAL_TAGS:
         return True
     attrs = node.attributes
+    if not attrs:
+        return False  # most inline elements: nothing more to read
     if _structural(tag, attrs):
         return True
-    if not attrs or ("class" not in attrs and "id" not in attrs):
+    if "class" not in attrs and "id" not in attrs:
         return False
     weight = class_weight(label(node, attrs))
     if weight <= -50:
         return attrs.get("itemprop") != "articleBody"
-    # Furniture names ("widget", "banner") also wrap whole bodies in page builders:
-    # such a part goes only when it is a small share of the body.
-    return weight < 0 and len(node.text(deep=True)) < _SOFT_SHARE * total
+    # Furniture names ("widget", "banner") also wrap whole bodies, or each of their
+    # paragraphs, in page builders: such a part goes only when small (see above).
+    if weight >= 0:
+        return False
+    size = len(node.text(deep=True))
+    return size < _SOFT_SHARE * total() and size < _SOFT_KEEP
 
 
-def node_weight(node: LexborNode) -> tuple[int, bool, str]:
+def node_weight(node: LexborNode, tag: str) -> tuple[int, bool, str]:
     """``node``'s class weight (plus 40 when it says it is the article body), whether it
     is a part that never holds article text, and its ``class``: one read of its
-    attributes."""
+    attributes. ``tag``: the node's tag, which the caller has already read."""
     attrs = node.attributes
     if not attrs:
-        return 0, (node.tag or "") in _STRUCTURAL_TAGS, ""
+        return 0, tag in _STRUCTURAL_TAGS, ""
     classes = attrs.get("class") or ""
     weight = class_weight(label(node, attrs))
     if attrs.get("itemprop") == "articleBody":
         return weight + 40, False, classes
-    return weight, weight <= -50 or _structural(node.tag or "", attrs), classes
+    return weight, weight <= -50 or _structural(tag, attrs), classes

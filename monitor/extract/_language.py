@@ -11,6 +11,7 @@ languages, so a few hundred words of body tell them apart reliably without any d
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 
@@ -122,9 +123,10 @@ def detect_language(text: str, languages: Sequence[str] | None = None) -> str | 
     if by_script is not None:
         return by_script if allowed is None or by_script in allowed else None
     counts = dict.fromkeys(_STOPWORDS, 0)
-    for word in _WORD.findall(sample.lower()):
+    # Counted first (in C): each distinct word is then looked up once.
+    for word, times in Counter(_WORD.findall(sample.lower())).items():
         for code in _VOTES.get(word, ()):
-            counts[code] += 1
+            counts[code] += times
     ranked = sorted(
         ((hits, code) for code, hits in counts.items() if allowed is None or code in allowed),
         reverse=True,

@@ -28,7 +28,7 @@ _HARD = _words(
     footer nav navbar navigation menu breadcrumb breadcrumbs pagination pager"""
 )
 # Word beginnings ("recommended", "advertisement", "sponsored").
-_HARD_PREFIXES = re.compile(r" (?:recommend|recirc|advert|sponsor)")
+_HARD_PREFIXES = ("recommend", "recirc", "advert", "sponsor")
 # Parts that are usually furniture, unless the same class also names content
 # ("widget blog-post", "field-body field-label-hidden").
 _SOFT = _words(
@@ -39,7 +39,8 @@ _SOFT = _words(
     meta headline kicker eyebrow standfirst lightbox gallery video player podcast paywall
     regwall subscriber subscribers abonnes abonne premium locked"""
 )
-_SOFT_PREFIXES = re.compile(r" screenreader")
+_SOFT_PREFIXES = ("screenreader",)
+_PREFIXES = _HARD_PREFIXES + _SOFT_PREFIXES  # no word starts with both kinds
 # Parts that name an article's body: they outweigh a negative word on the same node
 # ("article-body has-comments") and steer the scorer toward the right container.
 _POSITIVE = _words(
@@ -67,32 +68,45 @@ _name_flags: dict[str, int] = {}
 _weights: dict[str, int] = {}
 
 
-def _tokens(name: str) -> set[str]:
-    """The words of one class name, and each pair of neighbouring words written together."""
-    found: set[str] = set()
+# Every vocabulary word with the flags it carries, so a word costs one lookup.
+_VOCABULARY: dict[str, int] = {}
+for _flag, _vocabulary in (
+    (_STRONG_FLAG, _STRONG),
+    (_HARD_FLAG, _HARD),
+    (_SOFT_FLAG, _SOFT),
+    (_EMBED_FLAG, _EMBEDS),
+    (_POSITIVE_FLAG, _POSITIVE),
+):
+    for _word in _vocabulary:
+        _VOCABULARY[_word] = _VOCABULARY.get(_word, 0) | _flag
+
+
+def _word_flags(word: str) -> int:
+    flags = _VOCABULARY.get(word, 0)
+    if word.startswith(_PREFIXES):
+        flags |= _HARD_FLAG if word.startswith(_HARD_PREFIXES) else _SOFT_FLAG
+    return flags
+
+
+def _judge(name: str) -> int:
+    """What one class name says: its words, and each pair of neighbouring words
+    written together, looked up in the vocabularies."""
+    if name.isalnum() and name.islower():
+        # One lowercase word, the commonest name: nothing to split.
+        return 0 if name in _MODIFIERS else _word_flags(name)
     lowered = name.lower()
     if lowered != name:  # camelCase: "relatedArticles" is two words
         lowered = _CAMEL.sub("-", name).lower()
+    flags = 0
     previous = ""
     for part in lowered.translate(_PUNCTUATION).split():
         if part in _MODIFIERS:
             break  # "has-sidebar": the rest of this class name describes a neighbour
-        found.add(part)
+        flags |= _word_flags(part)
         if previous:
-            found.add(previous + part)
+            flags |= _word_flags(previous + part)
         previous = part
-    return found
-
-
-def _judge(tokens: set[str]) -> int:
-    joined = " " + " ".join(tokens)
-    flags = _STRONG_FLAG if tokens & _STRONG else 0
-    if tokens & _HARD or _HARD_PREFIXES.search(joined):
-        flags |= _HARD_FLAG
-    if tokens & _SOFT or _SOFT_PREFIXES.search(joined):
-        flags |= _SOFT_FLAG
-    flags |= _EMBED_FLAG if tokens & _EMBEDS else 0
-    return flags | (_POSITIVE_FLAG if tokens & _POSITIVE else 0)
+    return flags
 
 
 def _flags(name: str) -> int:
@@ -102,7 +116,7 @@ def _flags(name: str) -> int:
     if flags is None:
         if len(_name_flags) > _CACHE_MAX:
             _name_flags.clear()
-        flags = _name_flags[name] = _judge(_tokens(name))
+        flags = _name_flags[name] = _judge(name)
     return flags
 
 

@@ -87,7 +87,8 @@ def _has(text: str, hints: tuple[str, ...], pattern: re.Pattern[str]) -> bool:
 def assess(text: str, metadata: Metadata, page_text: Callable[[], str]) -> str:
     """Return the quality flag for a body ``text``; ``page_text`` gives the page's
     visible text, asked for only when the body is short."""
-    words = len(text.split())
+    # Only counts up to _TEASER_WORDS matter: splitting stops there on long bodies.
+    words = len(text.split(None, _TEASER_WORDS))
     if words >= _TEASER_WORDS:
         # A full-length body is readable, whatever the page says about its price (many
         # publishers serve the whole text to crawlers and mark it not free).

@@ -13,7 +13,6 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from monitor.extract._body import text_size
 from monitor.extract._clean import JUNK_TAGS, doomed
 from monitor.extract._patterns import BOILERPLATE_LINE
 
@@ -51,7 +50,7 @@ class _Writer:
         if not self.parts:
             return
         raw = "".join(self.parts)
-        self.parts = []
+        self.parts.clear()  # cleared, not replaced: the walk holds on to the list
         if _BR not in raw:
             self._add(" ".join(raw.split()))  # str.split: the fast whitespace collapse
             return
@@ -84,37 +83,55 @@ def _unwanted(tag: str, size: int, linked: int) -> bool:
     return (density > 0.5 and size < 1000) or density > 0.7
 
 
-def _walk(node: LexborNode, out: _Writer, total: int, in_link: bool) -> tuple[int, int]:
+class _Total:
+    """The text length of the body node being written, read only when a part's
+    weight asks for it (most bodies have no part that does)."""
+
+    __slots__ = ("node", "value")
+
+    def __init__(self, node: LexborNode) -> None:
+        self.node = node
+        self.value = -1
+
+    def __call__(self) -> int:
+        if self.value < 0:
+            self.value = len(self.node.text(deep=True))
+        return self.value
+
+
+def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple[int, int]:
     """Write ``node``'s children out; return their text size and the part in links.
 
     Sizes are counted on the way, so judging a block by its link density costs no
     second pass over its text.
     """
     size = linked = 0
+    parts = out.parts
     for child in node.iter(include_text=True):
         tag = child.tag
         if tag == "-text":
-            content = child.text_content or ""
-            if content.isspace() or not content:
+            content = child.text_content
+            if not content or content.isspace():
                 # Indentation between tags: a space at most, and none to start a paragraph.
-                if out.parts:
-                    out.parts.append(" ")
+                if parts:
+                    parts.append(" ")
                 continue
-            out.parts.append(content)
-            chars = text_size(content)
+            parts.append(content)
+            chars = len(content) - content.count(" ") - content.count("\n")  # text_size
             size += chars
-            linked += chars if in_link else 0
+            if in_link:
+                linked += chars
             continue
         if tag == "br":
-            out.parts.append(_BR)
+            parts.append(_BR)
             continue
-        if tag in _SKIP or tag is None or tag.startswith("-") or doomed(child, tag, total):
+        if tag in _SKIP or tag is None or tag[0] == "-" or doomed(child, tag, total):
             continue
         link = in_link or tag == "a"
         if tag in _CELLS:
-            out.parts.append(" ")
+            parts.append(" ")
             child_size, child_linked = _walk(child, out, total, link)
-            out.parts.append(" ")
+            parts.append(" ")
         elif tag in _BLOCKS:
             out.flush()
             mark = len(out.paragraphs)
@@ -139,7 +156,7 @@ def body_text(nodes: list[LexborNode]) -> str:
             out.parts.append(node.text_content or "")
             continue
         mark = len(out.paragraphs)
-        size, linked = _walk(node, out, len(node.text(deep=True)), False)
+        size, linked = _walk(node, out, _Total(node), False)
         out.flush()
         if node.tag in _CONTAINERS and _unwanted(node.tag, size, linked):
             del out.paragraphs[mark:]
