@@ -29,6 +29,11 @@ _STRUCTURAL_ROLES = frozenset(
 # paragraph), and a part with this many characters is more text than furniture.
 _SOFT_SHARE = 0.3
 _SOFT_KEEP = 800
+# Tags left out whatever their attributes say.
+ALWAYS_LEFT_OUT = JUNK_TAGS | _STRUCTURAL_TAGS
+# The attributes the rules below read: an element with none of them is never doomed
+# for its attributes, and most elements of a body (links, emphasis) have none.
+RULE_KEYS = frozenset({"class", "id", "hidden", "aria-hidden", "itemprop", "role", "style"})
 _HIDDEN_STYLE = ("display:none", "display: none", "visibility:hidden", "visibility: hidden")
 
 
@@ -63,11 +68,17 @@ def _structural(tag: str, attrs: dict[str, str | None]) -> bool:
 def doomed(node: LexborNode, tag: str, total: Callable[[], int]) -> bool:
     """Whether ``node`` (an element named ``tag`` inside a body whose text is
     ``total()`` characters long) is boilerplate to leave out, with everything under it."""
-    if tag in JUNK_TAGS or tag in _STRUCTURAL_TAGS:
+    if tag in ALWAYS_LEFT_OUT:
         return True
     attrs = node.attributes
-    if not attrs:
-        return False  # most inline elements: nothing more to read
+    return bool(attrs) and doomed_by(node, tag, attrs, total)
+
+
+def doomed_by(
+    node: LexborNode, tag: str, attrs: dict[str, str | None], total: Callable[[], int]
+) -> bool:
+    """``doomed`` for an element whose tag is not in ``ALWAYS_LEFT_OUT``, from its
+    attributes ``attrs`` (only those named in ``RULE_KEYS`` matter)."""
     if _structural(tag, attrs):
         return True
     if "class" not in attrs and "id" not in attrs:

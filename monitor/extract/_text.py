@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from monitor.extract._clean import JUNK_TAGS, doomed
+from monitor.extract._clean import ALWAYS_LEFT_OUT, RULE_KEYS, doomed_by
 from monitor.extract._patterns import BOILERPLATE_LINE
 
 _BLOCKS = frozenset(
@@ -25,7 +25,9 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _CONTAINERS = frozenset({"div", "section", "ul", "ol", "dl", "table", "figure", "form", "details"})
-_SKIP = frozenset({"h1", "figcaption", "caption", "label", "sup", *JUNK_TAGS})
+# Left out whatever their attributes say: the writer's own choices and _clean's tags.
+_LEFT_OUT = frozenset({"h1", "figcaption", "caption", "label", "sup", *ALWAYS_LEFT_OUT})
+_RULE_KEYS = RULE_KEYS
 _CELLS = frozenset({"td", "th"})
 _LINKABLE = frozenset({"p"})
 _LISTS = frozenset({"ul", "ol", "dl"})
@@ -103,47 +105,64 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
     """Write ``node``'s children out; return their text size and the part in links.
 
     Sizes are counted on the way, so judging a block by its link density costs no
-    second pass over its text.
+    second pass over its text. This runs once per node of the body, so each step is
+    the cheapest selectolax offers: ``is_text_node`` before ``tag``, ``first_child`` and
+    ``next`` rather than a generator, and the attribute rules read only for elements
+    whose attributes can trigger one.
     """
     size = linked = 0
     parts = out.parts
-    for child in node.iter(include_text=True):
-        tag = child.tag
-        if tag == "-text":
+    child = node.first_child
+    while child is not None:
+        if child.is_text_node:
             content = child.text_content
             if not content or content.isspace():
                 # Indentation between tags: a space at most, and none to start a paragraph.
                 if parts:
                     parts.append(" ")
-                continue
-            parts.append(content)
-            chars = len(content) - content.count(" ") - content.count("\n")  # text_size
-            size += chars
-            if in_link:
-                linked += chars
+            else:
+                parts.append(content)
+                chars = len(content) - content.count(" ") - content.count("\n")  # text_size
+                size += chars
+                if in_link:
+                    linked += chars
+            child = child.next
             continue
+        tag = child.tag
         if tag == "br":
             parts.append(_BR)
-            continue
-        if tag in _SKIP or tag is None or tag[0] == "-" or doomed(child, tag, total):
-            continue
-        link = in_link or tag == "a"
-        if tag in _CELLS:
+        elif (
+            tag is None
+            or tag in _LEFT_OUT
+            or tag[0] == "-"
+            or (
+                (attrs := child.attributes)
+                and not _RULE_KEYS.isdisjoint(attrs)
+                and doomed_by(child, tag, attrs, total)
+            )
+        ):
+            pass  # left out, with everything under it
+        elif tag in _CELLS:
             parts.append(" ")
-            child_size, child_linked = _walk(child, out, total, link)
+            child_size, child_linked = _walk(child, out, total, in_link)
             parts.append(" ")
+            size += child_size
+            linked += child_linked
         elif tag in _BLOCKS:
             out.flush()
             mark = len(out.paragraphs)
-            child_size, child_linked = _walk(child, out, total, link)
+            child_size, child_linked = _walk(child, out, total, in_link or tag == "a")
             out.flush()
             if _unwanted(tag, child_size, child_linked):
                 del out.paragraphs[mark:]
-                continue
+            else:
+                size += child_size
+                linked += child_linked
         else:
-            child_size, child_linked = _walk(child, out, total, link)
-        size += child_size
-        linked += child_linked
+            child_size, child_linked = _walk(child, out, total, in_link or tag == "a")
+            size += child_size
+            linked += child_linked
+        child = child.next
     return size, linked
 
 
