@@ -104,18 +104,14 @@ def _ancestors(
     return found
 
 
-def _vote(chain: list[Candidate], text: str) -> None:
-    score = 1 + text.count(",") + text.count("，") + min(len(text) // 100, 3)
-    for level, candidate in enumerate(chain):
-        candidate.score += score / _DIVISORS[level]
-
-
 def _scan(
     blocks: list[LexborNode],
     candidates: dict[int, Candidate],
     chains: dict[int, _Chain],
     voted: set[int],
 ) -> None:
+    # Runs once per paragraph of the page: the cached chain lookup and the vote are
+    # written inline (a Python call costs as much as reading a node's text).
     for block in blocks:
         tag = block.tag
         if tag == "br":
@@ -140,9 +136,13 @@ def _scan(
         start = block if own else block.parent
         if start is None:
             continue
-        chain, vetoed = _ancestors(candidates, chains, start)
-        if not vetoed:
-            _vote(chain, text)
+        found = chains.get(start.mem_id)
+        chain, vetoed = _ancestors(candidates, chains, start) if found is None else found
+        if vetoed:
+            continue
+        score = 1 + text.count(",") + text.count("，") + min(len(text) // 100, 3)
+        for candidate, divisor in zip(chain, _DIVISORS, strict=False):
+            candidate.score += score / divisor
 
 
 def score_candidates(

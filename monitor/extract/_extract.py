@@ -26,6 +26,7 @@ from monitor.extract._text import body_text
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
 _FIRST_WALK = ", ".join(("script", "style", *PROSE))
 _PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
+_RAW = ("script", "style")
 
 
 def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
@@ -49,7 +50,10 @@ def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], b
 
 
 def _split_walk(found: list[LexborNode]) -> tuple[list[str], list[LexborNode]]:
-    scripts = [node for node in found if node.tag in ("script", "style")]
+    scripts: list[LexborNode] = []
+    prose: list[LexborNode] = []
+    for node in found:  # one read of each node's tag
+        (scripts if node.tag in _RAW else prose).append(node)
     jsonld = []
     for node in scripts:
         kind = node.attributes.get("type") if node.tag == "script" else None
@@ -57,7 +61,7 @@ def _split_walk(found: list[LexborNode]) -> tuple[list[str], list[LexborNode]]:
             jsonld.append(node.text(deep=True))
     for node in reversed(scripts):
         node.decompose()
-    return jsonld, [node for node in found if node.tag in PROSE]
+    return jsonld, prose
 
 
 def _override(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
