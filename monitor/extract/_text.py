@@ -149,10 +149,12 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
             size += child_size
             linked += child_linked
         elif tag in _BLOCKS:
-            out.flush()
+            if parts:  # most blocks start and end with nothing pending: no call
+                out.flush()
             mark = len(out.paragraphs)
             child_size, child_linked = _walk(child, out, total, in_link or tag == "a")
-            out.flush()
+            if parts:
+                out.flush()
             if _unwanted(tag, child_size, child_linked):
                 del out.paragraphs[mark:]
             else:
