@@ -1,6 +1,6 @@
 """Benchmark: news-monitor's article extractor against trafilatura, in one process.
 
-    uv run python bench/extraction.py [--corpus PATH] [--limit N]
+    uv run python bench/extraction.py [--corpus PATH] [--limit N] [--repeat N]
 
 Reads a corpus folder (``html/<id>.html.gz`` plus ``ground-truth.json``), runs both
 extractors on the same pages, and prints F1, precision and recall (the metric in
@@ -124,6 +124,27 @@ def run_timed(name: str, extractor: Extractor, pages: Sequence[Page]) -> tuple[l
     return outputs, Timing(len(pages) / wall, len(pages) / cpu)
 
 
+def best_of(
+    extractors: dict[str, Extractor], pages: Sequence[Page], repeat: int
+) -> dict[str, tuple[list[str], Timing]]:
+    """Time ``repeat`` passes of each extractor, taking turns (so that both meet the
+    machine's other load alike), and keep each one's fastest pass: on a shared machine
+    the fastest pass is the one least slowed by others."""
+    runs: dict[str, tuple[list[str], Timing]] = {}
+    for _ in range(max(1, repeat)):
+        for name, extractor in extractors.items():
+            texts, speed = run_timed(name, extractor, pages)
+            best = runs.get(name)
+            if best is None:
+                runs[name] = (texts, speed)
+            else:
+                runs[name] = (
+                    best[0],
+                    Timing(max(best[1].wall, speed.wall), max(best[1].cpu, speed.cpu)),
+                )
+    return runs
+
+
 def _rss_kib() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
@@ -212,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
     parser.add_argument("--worst", type=int, default=0, help="list our N worst pages")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="time N passes per extractor, keep the fastest"
+    )
     args = parser.parse_args(argv)
     if not (args.corpus / "ground-truth.json").exists():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
@@ -225,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cached = _cached_peer(pages, args.peer_cache, peer)
         else:
             extractors["trafilatura"] = peer
-    runs = {name: run_timed(name, extractor, pages) for name, extractor in extractors.items()}
+    runs = best_of(extractors, pages, args.repeat)
     results = []
     for name, (texts, speed) in runs.items():
         mem = None if args.no_memory else peak_memory(extractors[name], pages)

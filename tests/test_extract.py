@@ -223,3 +223,32 @@ def test_paragraphs_each_wrapped_in_a_widget_are_kept_and_small_widgets_are_not(
     html = f"<html><body><div class='page-content'>{body}{promo}</div></body></html>"
     text = extract_article(html).text
     assert [line[:6] for line in text.split("\n\n")] == ["Part 0", "Part 1", "Part 2", "Part 3"]
+
+
+_STORY = (
+    "<p>Le conseil municipal a voté le budget de la ville, après un long débat qui a"
+    " duré toute la soirée, et la majorité a salué un texte équilibré.</p>"
+)
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        "hidden",
+        'aria-hidden="true"',
+        'style="Display: none"',
+        'role="navigation"',
+        'itemprop="comment"',
+        'class="share-bar"',
+        'id="related-stories"',
+    ],
+)
+@pytest.mark.parametrize("tag", ["div", "span", "a"])
+def test_each_attribute_that_marks_boilerplate_leaves_the_part_out(tag: str, attrs: str) -> None:
+    # The writer reads attributes only on elements carrying one the rules look at:
+    # every such attribute, on a block or an inline element, must still count.
+    part = f"<{tag} {attrs}>Partagez cet article sur vos réseaux</{tag}>"
+    html = f"<html><body><article>{_STORY * 3}<p>Fin du récit. {part}</p>{_STORY}</article>"
+    text = extract_article(html + "</body></html>", "https://example.org/a").text
+    assert "conseil municipal" in text and "Fin du récit." in text
+    assert "Partagez" not in text
