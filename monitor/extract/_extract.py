@@ -21,6 +21,7 @@ from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
 from monitor.extract._model import Article
 from monitor.extract._quality import assess
+from monitor.extract._state import StateScript, pick_body, state_script
 from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
@@ -28,10 +29,13 @@ _FIRST_WALK = ", ".join(("script", "style", *PROSE))
 _PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
 
 
-def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
-    """Remove scripts and styles; return the JSON-LD scripts' text and the page's
-    paragraph-like blocks, all from one walk of the tree (each walk costs a third of
-    a parse).
+_Walk = tuple[list[str], list[StateScript], list[LexborNode]]
+
+
+def _first_walk(tree: LexborHTMLParser) -> _Walk:
+    """Remove scripts and styles; return the JSON-LD scripts' text, the scripts that
+    may hold the page's state (see _state) and the page's paragraph-like blocks, all
+    from one walk of the tree (each walk costs a third of a parse).
 
     Script and style text would otherwise dilute the link density of every container.
     """
@@ -39,7 +43,9 @@ def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
     return _split_walk(found)
 
 
-def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], bool]:
+def _probed_walk(
+    tree: LexborHTMLParser,
+) -> tuple[list[str], list[StateScript], list[LexborNode], bool]:
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
     the last value says whether it did."""
     found = tree.css(_PROBED_WALK)
@@ -48,16 +54,22 @@ def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], b
     return (*_split_walk(found), False)
 
 
-def _split_walk(found: list[LexborNode]) -> tuple[list[str], list[LexborNode]]:
+def _split_walk(found: list[LexborNode]) -> _Walk:
     scripts = [node for node in found if node.tag in ("script", "style")]
     jsonld = []
+    states = []
     for node in scripts:
-        kind = node.attributes.get("type") if node.tag == "script" else None
+        if node.tag != "script":
+            continue
+        attrs = node.attributes
+        kind = attrs.get("type")
         if kind and "ld+json" in kind.lower():
             jsonld.append(node.text(deep=True))
+        elif (state := state_script(attrs, node.text(deep=True))) is not None:
+            states.append(state)
     for node in reversed(scripts):
         node.decompose()
-    return jsonld, [node for node in found if node.tag in PROSE]
+    return jsonld, states, [node for node in found if node.tag in PROSE]
 
 
 def _override(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
@@ -108,9 +120,11 @@ def extract_article(
     """
     data, checked = html_utf8(html, charset)
     tree = LexborHTMLParser(data)
-    jsonld, prose, flattened = _probed_walk(tree)
+    jsonld, states, prose, flattened = _probed_walk(tree)
     metadata = read_metadata(tree, url, jsonld)
     text = body_text(_body_nodes(tree, prose, body_selector))
+    # A page whose script writes the article in: its JSON copy (see _state).
+    text, source = pick_body(text, metadata.body, states)
     if not checked and "\ufffd" in f"{text}{metadata.title}" and not is_utf8(data):
         # Bytes passed as UTF-8 that are not: decode them properly and start again.
         return extract_article(
@@ -134,4 +148,5 @@ def extract_article(
         description=metadata.description,
         quality=assess(text, metadata, rest.text),
         flattened=flattened,
+        body_source=source,
     )

@@ -52,6 +52,7 @@ class Metadata:
     image: str | None
     description: str | None
     free: bool | None
+    body: str | None = None  # JSON-LD articleBody, raw
 
 
 def _meta_map(tree: LexborHTMLParser) -> dict[str, str]:
@@ -187,4 +188,5 @@ def read_metadata(tree: LexborHTMLParser, url: str | None, ld_scripts: list[str]
         image=_absolute(meta.get("og:image") or meta.get("twitter:image") or ld.image, url),
         description=meta.get("og:description") or meta.get("description") or ld.description,
         free=ld.free,
+        body=ld.body,
     )
