@@ -9,13 +9,14 @@ language and quality flag are judged on the body found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
 from monitor.extract._bounds import DEEP_PROBE, flatten_deep, maybe_deep
+from monitor.extract._dates import DateContext
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
@@ -109,6 +110,8 @@ def extract_article(
     charset: str | None = None,
     languages: Sequence[str] | None = None,
     feed_published: datetime | None = None,
+    timezone: tzinfo | None = None,
+    fetched_at: datetime | None = None,
 ) -> Article:
     """Extract an article's body and metadata from a page.
 
@@ -116,12 +119,14 @@ def extract_article(
     source's CSS override for the body (the automatic extractor runs when it matches
     nothing); ``charset`` is the HTTP Content-Type charset; ``languages`` limits language
     detection; ``feed_published`` is the feed entry's date, the last resort for
-    ``published``.
+    ``published``; ``timezone`` (the source's) places dates the page writes without
+    one, and ``fetched_at`` is what "3 hours ago" counts back from (default: now).
     """
+    context = DateContext(fetched=fetched_at, zone=timezone)
     data, checked = html_utf8(html, charset)
     tree = LexborHTMLParser(data)
     jsonld, states, prose, flattened = _probed_walk(tree)
-    metadata = read_metadata(tree, url, jsonld)
+    metadata = read_metadata(tree, url, jsonld, context)
     text = body_text(_body_nodes(tree, prose, body_selector))
     # A page whose script writes the article in: its JSON copy (see _state).
     text, source = pick_body(text, metadata.body, states)
@@ -133,6 +138,8 @@ def extract_article(
             body_selector=body_selector,
             languages=languages,
             feed_published=feed_published,
+            timezone=timezone,
+            fetched_at=fetched_at,
         )
     rest = _Rest(tree.body)
     return Article(
