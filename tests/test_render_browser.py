@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from monitor.errors import RenderUnavailable
+from monitor.errors import RenderError, RenderUnavailable
 from monitor.extract import extract_article
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.render import Renderer, RenderSettings
@@ -196,3 +197,30 @@ def test_run_once_without_chromium_reads_pages_as_served_and_says_why(
     assert "browser unavailable" in out.err and "apt-get install chromium" in out.err
     assert site.requests_to("/hook") == []
     assert len(site.requests_to("/news/a")) == 1  # the page was still read, as served
+
+
+@needs_chromium
+async def test_a_page_that_spins_or_eats_memory_fails_alone_within_its_caps(
+    site: FaultServer, fetcher: Fetcher
+) -> None:
+    html = {"Content-Type": "text/html"}
+    site.route(
+        "/spin", Reply("<html><body><script>while (true) {}</script></body></html>", headers=html)
+    )
+    hog = "<script>const a = []; for (;;) a.push(new Array(1e6).fill(1));</script>"
+    site.route("/hog", Reply(f"<html><body>{hog}</body></html>", headers=html))
+    story = serve_story(site, "/news/fine", [], "ws://127.0.0.1:9/")
+    renderer = Renderer(RenderSettings(chromium=CHROMIUM, timeout=2.0, max_memory=64 * 2**20))
+    get = partial(fetcher.get, allow_private=True, obey_robots=True)
+    try:
+        # Launched on the first page; a spinning page then costs its timeout, a page
+        # that eats memory crashes its renderer at the heap cap, and neither harms the next.
+        assert FIRST_WORDS in extract_article((await renderer.render(story, get)).html).text
+        for path in ("/spin", "/hog"):
+            started = time.monotonic()
+            with pytest.raises(RenderError):
+                await renderer.render(site.url(path), get)
+            assert time.monotonic() - started < 2.0 + 4.0  # its timeout, then the close
+        assert FIRST_WORDS in extract_article((await renderer.render(story, get)).html).text
+    finally:
+        await renderer.aclose()
