@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import partial
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
@@ -66,7 +67,7 @@ def _split_walk(found: list[LexborNode]) -> _Walk:
         kind = attrs.get("type")
         if kind and "ld+json" in kind.lower():
             jsonld.append(node.text(deep=True))
-        elif (state := state_script(attrs, node.text(deep=True))) is not None:
+        elif (state := state_script(attrs, partial(node.text, deep=True))) is not None:
             states.append(state)
     for node in reversed(scripts):
         node.decompose()

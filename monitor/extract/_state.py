@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
@@ -57,21 +58,27 @@ class StateScript:
     assignment: bool = False
 
 
-def state_script(attrs: dict[str, str | None], text: str) -> StateScript | None:
+def state_script(attrs: dict[str, str | None], text: Callable[[], str]) -> StateScript | None:
     """The script as a ``StateScript`` when its attributes or text say it holds page
-    state; None for ordinary scripts (those are the vast majority: checked cheaply)."""
+    state; None for ordinary scripts (the vast majority: their text is read only when
+    they are inline JavaScript)."""
     if attrs.get("id") == "__NEXT_DATA__":
-        return StateScript("next-data", text)
+        return StateScript("next-data", text())
     kind = (attrs.get("type") or "").lower()
     if "json" in kind:
-        return StateScript("json-state", text) if "ld+json" not in kind else None
-    if "src" in attrs or "__" not in text or (kind and "javascript" not in kind):
+        return StateScript("json-state", text()) if "ld+json" not in kind else None
+    if "src" in attrs or (kind and "javascript" not in kind):
         return None
-    return StateScript("json-state", text, assignment=True)
+    content = text()
+    return StateScript("json-state", content, assignment=True) if "__" in content else None
 
 
 def _words(text: str) -> int:
-    return len(text.split())
+    # Counted, not split: no list of every word of every page (bodies are written out
+    # with single spaces and newlines, so the separators count the words).
+    if not text.strip():
+        return 0
+    return text.count(" ") + text.count("\n") + 1 - text.count("\n\n")
 
 
 def as_text(raw: str) -> str:
@@ -167,7 +174,13 @@ def pick_body(dom: str, ld_body: str | None, scripts: list[StateScript]) -> tupl
     ``json-state``): the DOM's unless it is empty or a teaser and a script's copy of
     the article is more than twice as long."""
     dom_words = _words(dom)
-    if ld_body is not None and dom_words < 4 * _FULL_WORDS:
+    # Most pages' articleBody repeats their DOM body: an upper bound on its words (each
+    # tag may glue two words) skips reducing it to text.
+    if (
+        ld_body is not None
+        and dom_words < 4 * _FULL_WORDS
+        and _words(ld_body) + ld_body.count("<") > 2 * dom_words + 10
+    ):
         text = as_text(ld_body)
         if _better(text, dom_words):
             return text, "json-ld"
