@@ -224,3 +224,14 @@ async def test_a_page_that_spins_or_eats_memory_fails_alone_within_its_caps(
         assert FIRST_WORDS in extract_article((await renderer.render(story, get)).html).text
     finally:
         await renderer.aclose()
+
+
+def test_check_warns_when_this_machine_cannot_render(
+    tmp_path: Path, site: FaultServer, run_cli: Callable[..., Result]
+) -> None:
+    config = _config(tmp_path, site, "/nonexistent/chromium")
+    out = run_cli("--config", str(config), "check")
+    assert out.code == 0, out.err
+    text = out.out + out.err
+    assert "gazette-rendered have render: browser" in text
+    assert "Chromium at /nonexistent/chromium" in text and "apt-get install chromium" in text
