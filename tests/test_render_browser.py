@@ -176,6 +176,8 @@ def test_run_once_alerts_on_the_rendered_page_only(
     config = _config(tmp_path, site, CHROMIUM)
     out = run_cli("--config", str(config), "run", "--once", env={"MONITOR_DATABASE_URL": db_url})
     assert out.code == 0, out.err
+    # The browser was stopped with the run: no warning of a process or loop left behind.
+    assert "Traceback" not in out.err and "Event loop is closed" not in out.err
     hooks = site.requests_to("/hook")
     assert len(hooks) == 1  # the plain source read an empty page: nothing to match
     payload = json.loads(hooks[0].body)
