@@ -1,6 +1,6 @@
 """Benchmark: story clustering quality and speed of monitor.dedupe, with peers in one run.
 
-    uv run python bench/dedupe.py [--corpus PATH] [--window N] [--seed S]
+    uv run python bench/dedupe.py [--corpus PATH] [--window N] [--seed S] [--json]
 
 Builds a labelled set from the extraction corpora (``aeb`` and ``wcxb-dev`` under
 ``--corpus``, default ``../shared/corpus/extraction``): every page's body as its own
@@ -8,9 +8,12 @@ page extracts it; for half the pages, one or two copies re-wrapped in another ou
 chrome (navigation, related links, newsletter box, footer) with an edited headline and
 a few edited, dropped or added sentences, extracted again from that HTML; and, for a
 sample of pages, a distinct follow-up article on the same topic that quotes two of its
-sentences. Pages are then fed in a shuffled order to a ``StoryIndex`` (find, else a new
-story; add), and pairwise clustering precision and recall are printed, next to exact
-body fingerprints as the peer.
+sentences; for half the pages, a later article quoting one of its paragraphs or a
+quarter of it, set in 0.3 to 2 times as many words of its own (sentences of other
+pages). Follow-ups are stories of their own. Pages are then fed in a shuffled order to
+a ``StoryIndex`` (find, else a new story; add), and pairwise clustering precision and
+recall are printed, next to exact body fingerprints as the peer, with how many
+follow-ups of each kind kept a story of their own.
 
 Throughput: the window is filled with ``--window`` synthetic stories (sentences of the
 corpus recombined), then every page of the set goes through signature + find + add;
@@ -225,8 +228,42 @@ def _follow_up(body: str, fillers: list[str], rng: random.Random) -> str:
     return " ".join(parts)
 
 
-def build_set(pages: list[tuple[str, bytes, str]], seed: int) -> tuple[list[Doc], Counter[str]]:
-    """Originals, edited copies in other chrome, and same-topic follow-ups, labelled."""
+def _quoted_part(body: str, mode: str, rng: random.Random) -> str | None:
+    """One paragraph of ``body`` (a fifth to a third of it), or a quarter of its words in
+    one block; None when the body has no such part."""
+    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
+    total = sum(len(p.split()) for p in paragraphs)
+    if mode == "paragraph":
+        fits = [p for p in paragraphs if 25 <= len(p.split()) <= total / 3]
+        return rng.choice(fits) if fits else None
+    tokens = body.split()
+    size = round(len(tokens) / 4)
+    if size < 25:
+        return None
+    start = rng.randrange(len(tokens) - size + 1)
+    return " ".join(tokens[start : start + size])
+
+
+def _quoting_follow_up(body: str, mode: str, own: list[str], rng: random.Random) -> str | None:
+    """A later article that quotes one paragraph or a quarter of ``body`` inside its own
+    reporting: sentences of other pages drawn from ``own`` (each used once), 0.3 to 2 times
+    as many words as the quote, the quote set between them as a block."""
+    quote = _quoted_part(body, mode, rng)
+    if quote is None:
+        return None
+    wanted = max(60, round(len(quote.split()) * rng.uniform(0.3, 2.0)))
+    mine: list[str] = []
+    while own and sum(len(s.split()) for s in mine) < wanted:
+        mine.append(own.pop())
+    cut = rng.randint(1, max(len(mine) - 1, 1))
+    return "\n".join([" ".join(mine[:cut]), quote, " ".join(mine[cut:])])
+
+
+def build_set(
+    pages: list[tuple[str, bytes, str]], seed: int, quoting: bool = True
+) -> tuple[list[Doc], Counter[str]]:
+    """Originals, edited copies in other chrome, same-topic follow-ups and, with
+    ``quoting``, follow-ups quoting a paragraph or a quarter of an original; labelled."""
     rng = random.Random(seed)
     _, extract = _extractor()
     bodies = [body for _, _, body in pages]
@@ -236,6 +273,10 @@ def build_set(pages: list[tuple[str, bytes, str]], seed: int) -> tuple[list[Doc]
     counts: Counter[str] = Counter()
     spare = list(range(len(pages)))
     rng.shuffle(spare)
+    # The quoting follow-ups' own text: single sentences of all pages, shuffled, so a
+    # follow-up shares at most a sentence with any page but the one it quotes.
+    own = [s for body in bodies for p in sentences_of(body) for s in p if len(s.split()) >= 8]
+    rng.shuffle(own)
     for number, (url, page, body) in enumerate(pages):
         text = extract(page, url)
         if not faithful(text, body):
@@ -253,6 +294,11 @@ def build_set(pages: list[tuple[str, bytes, str]], seed: int) -> tuple[list[Doc]
         elif number % 3 == 1 and len(spare) >= 4:
             fillers = [bodies[spare.pop()] for _ in range(4)]
             docs.append(Doc(len(pages) + number, "follow-up", _follow_up(body, fillers, rng)))
+        if quoting and number % 4 in (1, 3):
+            mode = "paragraph" if number % 4 == 1 else "quarter"
+            quoting_text = _quoting_follow_up(body, mode, own, rng)
+            if quoting_text is not None:
+                docs.append(Doc(2 * len(pages) + number, f"quotes-{mode}", quoting_text))
     counts.update(doc.kind for doc in docs)
     rng.shuffle(docs)
     return docs, counts
@@ -309,11 +355,12 @@ def fill_window(size: int, pool: list[str], seed: int) -> tuple[StoryIndex, floa
 
 
 def time_stream(docs: list[Doc], step: Callable[[int, Doc], None]) -> float:
-    """Articles per second of ``step`` over the set."""
-    started = time.perf_counter()
+    """Articles per CPU-second of this process for ``step`` over the set: CPU time, so
+    that other work on a shared machine does not count (wall time is printed apart)."""
+    started = time.process_time()
     for number, doc in enumerate(docs):
         step(number, doc)
-    return len(docs) / (time.perf_counter() - started)
+    return len(docs) / max(time.process_time() - started, 1e-9)
 
 
 def throughput(docs: list[Doc], index: StoryIndex, base: int) -> dict[str, float]:
@@ -350,9 +397,11 @@ def _window_child(docs: list[Doc], pool: list[str], size: int, seed: int, out: A
     """Runs in a fresh process, so RSS growth is the index's and nothing else's."""
     index, seconds, mib = fill_window(size, pool, seed)
     stories = len(index)
+    started = time.perf_counter()
     rates = throughput(docs, index, size)
+    wall = time.perf_counter() - started
     out.put({"stories": stories, "seconds": seconds, "mib": mib, "rates": rates,
-             "peak": _status_mib("VmHWM:")})  # fmt: skip
+             "peak": _status_mib("VmHWM:"), "wall": wall})  # fmt: skip
 
 
 def measure_window(docs: list[Doc], pool: list[str], size: int, seed: int) -> dict[str, Any]:
@@ -373,22 +422,60 @@ def _print_window(found: dict[str, Any], articles: int) -> None:
           f"{found['mib'] * 2**20 / max(stories, 1):.0f} bytes per story; "
           f"that process's peak RSS {found['peak']:.0f} MiB")  # fmt: skip
     load = os.getloadavg()[0]
-    print(f"load average at the end: {load:.2f} on {os.cpu_count()} CPUs (rates shrink with it)")
-    print(f"throughput over the {articles} articles, {stories} stories in the window:")
+    print(f"load average at the end: {load:.2f} on {os.cpu_count()} CPUs")
+    print(f"throughput over the {articles} articles, {stories} stories in the window, per")
+    print(f"CPU-second of the process (the three passes took {found['wall']:.1f} s wall):")
     for name, rate in rates.items():
         ratio = rate / rates["minhash-lsh"]
         print(f"  {name:<38} {rate:8.0f} articles/s   x{ratio:.3g} of minhash-lsh")
 
 
-def _print_clustering(docs: list[Doc]) -> None:
+def kept_apart(docs: list[Doc], predicted: list[int]) -> dict[str, dict[str, int]]:
+    """Per kind of follow-up: how many there are, and how many share no story with any
+    article of another true story (so their own alert is sent)."""
+    members: dict[int, set[int]] = {}
+    for number, doc in enumerate(docs):
+        members.setdefault(predicted[number], set()).add(doc.story)
+    found: dict[str, dict[str, int]] = {}
+    for number, doc in enumerate(docs):
+        if doc.kind in ("original", "copy"):
+            continue
+        entry = found.setdefault(doc.kind, {"articles": 0, "own_story": 0})
+        entry["articles"] += 1
+        entry["own_story"] += members[predicted[number]] == {doc.story}
+    return found
+
+
+def clustering(docs: list[Doc]) -> dict[str, Any]:
+    """Pairwise precision and recall of the index and of exact fingerprints, and how the
+    follow-ups fared."""
     truth = [doc.story for doc in docs]
-    ours = pairwise(truth, cluster(docs))
-    peer = pairwise(truth, exact_clusters(docs))
-    print(f"\nclustering over {len(docs)} articles ({len(set(truth))} true stories), pairwise:")
+    predicted = cluster(docs)
+    result: dict[str, Any] = {"articles": len(docs), "true_stories": len(set(truth))}
+    for name, labels in (("minhash-lsh", predicted), ("exact fingerprint", exact_clusters(docs))):
+        precision, recall, fp, fn = pairwise(truth, labels)
+        result[name] = {
+            "precision": None if precision != precision else round(precision, 4),
+            "recall": round(recall, 4),
+            "false_merges": fp,
+            "missed": fn,
+        }
+    result["follow_ups"] = kept_apart(docs, predicted)
+    return result
+
+
+def _print_clustering(found: dict[str, Any]) -> None:
+    print(f"\nclustering over {found['articles']} articles ({found['true_stories']} true "
+          "stories), pairwise:")  # fmt: skip
     print(f"  {'method':<20} {'precision':>9} {'recall':>7} {'false merges':>12} {'missed':>7}")
-    for name, (precision, recall, fp, fn) in (("minhash-lsh", ours), ("exact fingerprint", peer)):
-        shown = f"{precision:9.4f}" if precision == precision else f"{'-':>9}"
-        print(f"  {name:<20} {shown} {recall:7.4f} {fp:12d} {fn:7d}")
+    for name in ("minhash-lsh", "exact fingerprint"):
+        row = found[name]
+        shown = f"{row['precision']:9.4f}" if row["precision"] is not None else f"{'-':>9}"
+        print(f"  {name:<20} {shown} {row['recall']:7.4f} {row['false_merges']:12d} "
+              f"{row['missed']:7d}")  # fmt: skip
+    print("follow-ups that kept a story of their own (so their alert is sent):")
+    for kind, row in sorted(found["follow_ups"].items()):
+        print(f"  {kind:<20} {row['own_story']:5d} of {row['articles']}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -396,18 +483,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--window", type=int, default=100_000, help="stories in the window")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args(argv)
     if not all((args.corpus / name / "ground-truth.json").exists() for name in SETS):
         print(f"no corpus at {args.corpus} (needs {', '.join(SETS)})", file=sys.stderr)
         return 2
     pages = load_pages(args.corpus)
     docs, counts = build_set(pages, args.seed)
+    found = clustering(docs)
+    pool = [s for _, _, body in pages for p in sentences_of(body) for s in p if len(s) > 40]
+    window = measure_window(docs, pool, args.window, args.seed)
+    if args.json:
+        print(json.dumps(_summary(counts, found, window, len(docs))))
+        return 0
     print(f"extractor: {_extractor()[0]}; corpus pages: {len(pages)}")
     print("set: " + ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items())))
-    _print_clustering(docs)
-    pool = [s for _, _, body in pages for p in sentences_of(body) for s in p if len(s) > 40]
-    _print_window(measure_window(docs, pool, args.window, args.seed), len(docs))
+    _print_clustering(found)
+    _print_window(window, len(docs))
     return 0
+
+
+def _summary(
+    counts: Counter[str], found: dict[str, Any], window: dict[str, Any], articles: int
+) -> dict[str, Any]:
+    rates = window["rates"]
+    return {
+        "set": dict(sorted(counts.items())),
+        "clustering": found,
+        "window_stories": window["stories"],
+        "window_fill_seconds": round(window["seconds"], 2),
+        "index_mib": round(window["mib"], 1),
+        "index_bytes_per_story": round(window["mib"] * 2**20 / max(window["stories"], 1)),
+        "peak_rss_mib": round(window["peak"]),
+        "articles_per_cpu_second": {name: round(rate, 1) for name, rate in rates.items()},
+        "throughput_wall_seconds": round(window["wall"], 2),
+        "throughput_articles": articles,
+        "load_average": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ class FeedError(MonitorError):
     kind = "feed"
 
 
+class SourcesError(MonitorError):
+    """A sources file to import, or a sources.yaml to edit, that cannot be read or written."""
+
+    kind = "sources"
+
+
 class ExtractError(MonitorError):
     kind = "extract"
 

@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"}
     | {"render"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
+    "sources": STAGE | {"config", "dedupe", "extract", "feeds", "fetch", "observe"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
     "worker": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},
     "cli": {
@@ -42,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "pipeline",
         "scheduler",
+        "sources",
         "web",
         "worker",
     },

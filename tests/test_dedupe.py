@@ -464,6 +464,57 @@ def _edited(text: str, seed: int, changes: int = 6) -> str:
     return " ".join(tokens)
 
 
+def _quoting(story: str, start: float, share: float, own_seed: int, own_words: int) -> str:
+    """A later article: its own reporting around a block quoting ``share`` of ``story``."""
+    tokens = story.split()
+    size = round(len(tokens) * share)
+    at = round((len(tokens) - size) * start)
+    own = _article(own_seed, own_words).split()
+    half = len(own) // 2
+    return " ".join(own[:half] + tokens[at : at + size] + own[half:])
+
+
+LONG = _article(41, 4000)  # a long read: 4,000 content words
+
+
+@pytest.mark.parametrize(
+    ("b", "expected"),
+    [
+        # a quarter of it, quoted from the start, middle or end, in less text of its own
+        pytest.param(_quoting(LONG, 0.0, 0.25, 42, 300), False, id="quarter-from-start"),
+        pytest.param(_quoting(LONG, 0.5, 0.25, 43, 300), False, id="quarter-from-middle"),
+        pytest.param(_quoting(LONG, 1.0, 0.25, 44, 600), False, id="quarter-from-end"),
+        pytest.param(_quoting(LONG, 0.1, 0.08, 45, 300), False, id="one-paragraph"),
+        # copies still join: new headline, cut ending, a few edited words
+        pytest.param(
+            "Breaking headline " + _edited(" ".join(LONG.split()[:2800]), 46, 20),
+            True,
+            id="cut-and-edited-copy",
+        ),
+        pytest.param(" ".join(LONG.split()[:1400]), True, id="first-third-only"),
+    ],
+)
+def test_a_follow_up_quoting_a_long_story_is_a_story_of_its_own(b: str, expected: bool) -> None:
+    assert same_story(LONG, b) is expected
+    index = StoryIndex()
+    index.add(1, signature(LONG), T0)
+    assert (index.find(signature(b)) == 1) is expected
+    # whichever arrives first
+    index = StoryIndex()
+    index.add(2, signature(b), T0)
+    assert (index.find(signature(LONG)) == 2) is expected
+
+
+@pytest.mark.parametrize("share", [0.25, 0.1])
+def test_a_follow_up_quoting_a_short_story_is_a_story_of_its_own(share: float) -> None:
+    story = _article(51, 400)
+    later = _quoting(story, 0.3, share, 52, max(60, round(400 * share)))
+    assert same_story(story, later) is False
+    index = StoryIndex()
+    index.add(1, signature(story), T0)
+    assert index.find(signature(later)) is None
+
+
 def test_index_finds_copies_and_only_copies() -> None:
     index = StoryIndex()
     for story in range(300):

@@ -177,7 +177,7 @@ HOSTILE = [
     pytest.param(_item("&" * 300_000), "leniently", id="stray-ampersands"),
     pytest.param(_item("< " * 150_000), "leniently", id="stray-angle-brackets"),
     pytest.param(_read("invalid.xml"), "not a readable feed", id="invalid-xml"),
-    pytest.param(_read("not_a_feed.html"), "not a readable feed", id="html-page"),
+    pytest.param(_read("not_a_feed.html"), "not a feed but an HTML page", id="html-page"),
     pytest.param(b"/etc/passwd", "not a readable feed", id="path-like-bytes"),
     pytest.param(b"  \n", "empty", id="empty"),
 ]
@@ -312,3 +312,78 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     data = _channel("").replace(b"https://h.example/a", b"../story/42")
     entry = parse_feed(data, "https://h.example/feeds/rss.xml").entries[0]
     assert entry.url == "https://h.example/story/42"
+
+
+# --- JSON Feed, HTML where a feed was expected, broken XML recovered ----------------------
+
+
+def test_json_feed_1_1_is_read_as_a_feed() -> None:
+    feed = parse_feed(
+        _read("jsonfeed11.json"),
+        "https://carnet.example/feed.json",
+        content_type="application/feed+json",
+    )
+    assert (feed.title, feed.link, feed.language) == (
+        "Carnet numérique", "https://carnet.example/", "fr-fr",
+    )  # fmt: skip
+    first, second = feed.entries[:2]
+    assert first.url == "https://carnet.example/2026/12/ia-entrepots?utm_source=json"
+    assert first.title == "L'IA dans les entrepôts"
+    assert first.content == "Premier paragraphe.\n\nSecond paragraphe."
+    assert first.published == datetime(2026, 12, 1, 9, 32, tzinfo=UTC)
+    assert first.updated == datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert first.authors == ("Camille Martin",) and first.language == "fr"
+    assert second.url == "https://autre.example/article" and second.published is None
+    assert second.content == "Texte brut.\n\nDeux paragraphes."
+    assert second.authors == ("Ancien format 1.0",) and second.language == "fr-fr"
+    # A javascript: link is dropped, the entry kept by its id and title; junk items skipped.
+    assert [e.url for e in feed.entries] == [first.url, second.url, None]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', "'items' is not a list"),
+        (b'{"title": "no version"}', "not a JSON Feed"),
+        (b"{" * 100_000, "not a readable JSON Feed"),
+    ],
+    ids=["items-not-a-list", "no-version", "deep-nesting"],
+)
+def test_a_bad_json_feed_is_a_feed_error(body: bytes, message: str) -> None:
+    with pytest.raises(FeedError, match=message):
+        parse_feed(body, "https://carnet.example/feed.json")
+
+
+def test_an_html_page_given_as_a_feed_names_the_feeds_it_links_to() -> None:
+    with pytest.raises(FeedError) as caught:
+        parse_feed(_read("html_with_alternates.html"), "https://www.quotidien-numerique.example/")
+    assert str(caught.value) == (
+        "not a feed but an HTML page; it links to "
+        "https://www.quotidien-numerique.example/rss/une.xml (RSS), "
+        "https://www.quotidien-numerique.example/tech/atom.xml (Atom)"
+    )
+
+
+def test_an_html_page_without_feeds_and_a_login_page_each_say_so() -> None:
+    with pytest.raises(FeedError, match="HTML page, which links to no feed"):
+        parse_feed(_read("not_a_feed.html"), "https://example.org/")
+    with pytest.raises(FeedError) as caught:
+        parse_feed(
+            _read("login_page.html"), "https://members.example/feed", content_type="text/html"
+        )
+    assert str(caught.value).startswith("not a feed but a login page")
+
+
+def test_a_feed_recovered_from_broken_xml_says_it_is_malformed() -> None:
+    feed = parse_feed(_read("bozo_entries.xml"), "https://feeds.example/feed")
+    assert feed.entries and feed.malformed == "line 4, column 30: not well-formed (invalid token)"
+    assert parse_feed(_read("rss20_fr.xml"), "https://feeds.example/feed").malformed is None
+
+
+def test_a_feed_mislabelled_by_its_server_is_still_read() -> None:
+    atom = parse_feed(_read("atom_en.xml"), "https://feeds.example/atom", content_type="text/html")
+    assert atom.entries
+    json_feed = parse_feed(
+        _read("jsonfeed11.json"), "https://carnet.example/f", content_type="text/plain"
+    )
+    assert json_feed.title == "Carnet numérique"

@@ -48,6 +48,8 @@ def status(config: Config, *, as_json: bool = False) -> int:
     for s in sources:
         state = "disabled" if not s.enabled else "ok" if s.ok else f"failing x{s.error_count}"
         error = f"{s.last_error_kind}: {s.last_error}" if s.last_error and not s.ok else ""
+        if s.ok and s.last_error_kind == "malformed":  # a good poll of a broken feed
+            error = s.last_error or ""
         rows.append(
             (s.name, state, ago(s.last_poll, now), ago(s.last_success, now),
              str(s.articles_last_day), _next(s, now, running), redact(error)[:80])
@@ -90,6 +92,11 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _clean(s: SourceStatus) -> bool:
+    """Nothing to show: the source is ok and its feed was not recovered from broken XML."""
+    return s.ok and s.last_error_kind != "malformed"
+
+
 def status_document(
     sources: list[SourceStatus], channels: list[ChannelStatus], daemons: list[DaemonStatus]
 ) -> dict[str, object]:
@@ -101,8 +108,9 @@ def status_document(
                 "error_count": s.error_count, "last_poll": _when(s.last_poll),
                 "last_success": _when(s.last_success), "next_check": _when(s.next_check),
                 "articles_last_day": s.articles_last_day, "polls": s.polls,
-                "failures": s.failures, "last_error_kind": None if s.ok else s.last_error_kind,
-                "last_error": None if s.ok or not s.last_error else redact(s.last_error),
+                "failures": s.failures,
+                "last_error_kind": None if _clean(s) else s.last_error_kind,
+                "last_error": None if _clean(s) or not s.last_error else redact(s.last_error),
             }
             for s in sources
         ],

@@ -11,8 +11,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from monitor.cli import _admin, _archive, _extract, _run
+from monitor.cli import _admin, _archive, _extract, _run, _sources
 from monitor.cli._codes import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED
 from monitor.cli._completion import completion_script
 from monitor.cli._parser import build_parser, finish
@@ -71,6 +72,19 @@ def _errors_report(args: argparse.Namespace, exc: ConfigError) -> dict[str, obje
     return {"file": file, "ok": False, "errors": errors}
 
 
+def _sources_command(path: Path, args: argparse.Namespace) -> int:
+    if args.sources_command == "import":
+        return _sources.import_opml(
+            path, args.file, print_only=args.print_only, extra_tags=args.tag
+        )
+    if args.sources_command == "export":
+        return _sources.export_opml(path, args.output)
+    return _sources.add(
+        path, args.url, name=args.name, tags=args.tags, pick=args.pick, yes=args.yes,
+        as_json=args.json,
+    )  # fmt: skip
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "extract":
         return _extract.extract(args.target, as_json=args.json, selector=args.selector)
@@ -81,6 +95,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(completion_script(parser, args.shell))
         return 0
     path = config_path(args.config)
+    if args.command == "sources":  # may create sources.yaml, so before loading it
+        return _sources_command(path, args)
     config = load_config(path)
     hold_secrets(config_secrets(config))  # no log line of this command shows one
     if args.command == "check":

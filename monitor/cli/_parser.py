@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _alerts(sub, command)
+    _sources(sub, command)
 
     db = command(sub, "db", "database maintenance")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
@@ -160,6 +161,47 @@ def _alerts(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
     _listing_options(command(asub, "list", "list alerts, newest first"), suppress=True)
     retry = command(asub, "retry", "send one alert again, or every dead one")
     retry.add_argument("alert_id", nargs="?", help="the alert's id (default: every dead one)")
+
+
+def _tags(text: str) -> list[str]:
+    tags = [t.strip() for t in text.split(",") if t.strip()]
+    if not tags:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more tags, comma-separated")
+    return tags
+
+
+def _sources(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    sources = command(sub, "sources", "import, export or discover sources (docs/sources.md)")
+    ssub = sources.add_subparsers(dest="sources_command", required=True, metavar="SUBCOMMAND")
+    imp = command(ssub, "import", "merge the feeds of an OPML file into sources.yaml")
+    imp.add_argument("file", metavar="FILE.opml")
+    imp.add_argument("--print", action="store_true", dest="print_only",
+                     help="print the new entries as YAML; write nothing")  # fmt: skip
+    imp.add_argument("--tag", action="append", default=[], metavar="T",
+                     help="add tag T to every imported source (repeatable)")  # fmt: skip
+    exp = command(ssub, "export", "write the feed sources as OPML 2.0")
+    exp.add_argument("--output", "-o", metavar="F", help="file to write (default: stdout)")
+    add = command(ssub, "add", "find the feeds of a site, section or article URL; add one")
+    add.add_argument("url", type=_http_url, metavar="URL")
+    add.add_argument("--name", help="the source's name (default: from the feed's title)")
+    add.add_argument("--tags", type=_tags, default=[], metavar="a,b", help="its tags")
+    pick = add.add_mutually_exclusive_group()
+    pick.add_argument("--pick", type=_positive, metavar="K", help="add candidate K")
+    pick.add_argument("--yes", "-y", action="store_true", help="add the first candidate")
+    add.add_argument("--json", action="store_true",
+                     help="print the candidates (and what was added) as JSON")  # fmt: skip
+
+
+def _http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an http:// or https:// URL")
+    return text.strip()
 
 
 def _listing_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

@@ -52,7 +52,7 @@ def _check_name(value: str) -> str:
 class SourceConfig(_Model):
     name: str = Field(min_length=1)
     url: str
-    kind: Literal["feed", "page"] = "feed"
+    kind: Literal["feed", "page", "sitemap"] = "feed"
     interval: Duration = timedelta(minutes=10)
     language: str | None = None
     tags: Strings = ()
@@ -67,6 +67,8 @@ class SourceConfig(_Model):
     render: Literal["html", "browser"] = "html"
     # The IANA zone (Europe/Paris) of dates the source's pages write without one.
     timezone: str | None = None
+    # The site's home page (OPML's htmlUrl): kept for exports, never fetched.
+    site: str | None = None
 
     def ceiling(self) -> timedelta:
         """The longest an adaptive schedule waits between polls of a quiet source."""
@@ -76,6 +78,11 @@ class SourceConfig(_Model):
 
     _url = field_validator("url")(_check_http_url)
     _name = field_validator("name")(_check_name)
+
+    @field_validator("site")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
 
     @field_validator("link_selector", "body_selector")
     @classmethod

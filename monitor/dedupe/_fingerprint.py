@@ -35,8 +35,11 @@ _STOPWORD_LIST = """
     ne n pas plus y me m te t lui à a
 """
 _STOPWORDS = frozenset(_STOPWORD_LIST.split())
-# Enough content words to identify any story; bounds the cost of a huge page.
-MAX_CONTENT_WORDS = 1000
+# Bounds the cost of a huge page (a 50,000-word page signs in about 25 ms). Far more than
+# a story needs to be recognised, on purpose: a long story cut to its first words would
+# look, to a later article quoting a quarter of it, like that quote alone (bench/dedupe.py
+# showed such follow-ups merged with a cut at 1,000).
+MAX_CONTENT_WORDS = 20_000
 
 
 def _strip_accents(text: str) -> str:

@@ -138,30 +138,37 @@ def signature(text: str) -> Signature:
     return Signature(_VALUES.pack(*bins), len(hashes))
 
 
-# Estimated Jaccard similarity from which two bodies are one story. Wire copies with
-# other chrome and a few edited sentences score well above it; distinct articles on the
-# same topic share a few stock phrases and quotes and score far below (bench/dedupe.py).
+# Estimated Jaccard similarity from which two bodies are one story: their common shingles
+# are then at least 40% of each. Wire copies with other chrome and a few edited sentences
+# score well above it; distinct articles on the same topic share a few stock phrases and
+# quotes and score far below (bench/dedupe.py).
 THRESHOLD = 0.4
 # A trimmed copy (an outlet running only the first half of a wire story) has a low
-# Jaccard similarity with the full text but lies almost wholly inside it.
-CONTAINED_THRESHOLD = 0.3
+# Jaccard similarity with the full text but lies almost wholly inside it: it joins when
+# at least CONTAINMENT of its shingles are the full text's and they cover at least
+# COVERAGE of the full text, most of both texts then being common. A later article that
+# quotes a paragraph or a quarter of a story lies inside it only as far as the quote goes
+# (its own reporting is new) and covers a quarter of it at most: a story of its own. That
+# holds only if each text is compared whole: see MAX_CONTENT_WORDS in _fingerprint.
 CONTAINMENT = 0.8
+COVERAGE = 0.3
 
 
 def is_same_story(similarity: float, shingles_a: int, shingles_b: int) -> bool:
     """The decision ``same_story`` and ``StoryIndex.find`` share.
 
     ``similarity`` is the (estimated) Jaccard similarity of two shingle sets of sizes
-    ``shingles_a`` and ``shingles_b``; their overlap follows from the three.
+    ``shingles_a`` and ``shingles_b``; their overlap follows from the three. Symmetric in
+    the two texts: which came first never changes the answer.
     """
     if shingles_a <= 0 or shingles_b <= 0:
         return False
     if similarity >= THRESHOLD:
         return True
-    if similarity < CONTAINED_THRESHOLD:
-        return False
     overlap = similarity / (1 + similarity) * (shingles_a + shingles_b)
-    return overlap >= CONTAINMENT * min(shingles_a, shingles_b)
+    return overlap >= CONTAINMENT * min(shingles_a, shingles_b) and overlap >= COVERAGE * max(
+        shingles_a, shingles_b
+    )
 
 
 def same_story(text_a: str, text_b: str) -> bool:

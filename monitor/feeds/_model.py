@@ -29,10 +29,15 @@ class FeedEntry:
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """A parsed feed; ``ttl`` is the publisher's polling hint in seconds, if it gave one."""
+    """A parsed feed; ``ttl`` is the publisher's polling hint in seconds, if it gave one.
+
+    ``malformed`` says why the XML was broken when feedparser recovered entries from it
+    anyway: the poll succeeds, and ``monitor status`` shows ``ok, malformed: …``.
+    """
 
     title: str
     link: str | None
     language: str | None
     entries: tuple[FeedEntry, ...]
     ttl: float | None
+    malformed: str | None = None

@@ -12,10 +12,10 @@ import io
 import math
 import re
 import time
+import xml.sax
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -23,8 +23,10 @@ from monitor.errors import FeedError
 from monitor.feeds._budget import check_markup_budget
 from monitor.feeds._charset import as_utf8_document, decode_feed
 from monitor.feeds._guard import neutralise_doctype
+from monitor.feeds._html import html_instead_of_feed, looks_like_html
+from monitor.feeds._jsonfeed import looks_like_json, parse_json_feed
 from monitor.feeds._model import Feed, FeedEntry
-from monitor.feeds._text import plain_text
+from monitor.feeds._text import http_url, plain_text
 
 DEFAULT_MAX_BYTES = 15 * 2**20
 
@@ -57,7 +59,7 @@ def parse_feed(
     content_type: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Feed:
-    """Parse RSS 0.9x/1.0/2.0 or Atom bytes fetched from ``url``.
+    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed bytes fetched from ``url``.
 
     ``content_type`` is the response's header, read for its charset. Raises
     ``FeedError`` when the bytes are over ``max_bytes``, carry a hostile DTD (``_guard``),
@@ -68,6 +70,10 @@ def parse_feed(
         raise FeedError(f"feed is {len(data)} bytes, over the {max_bytes}-byte cap")
     if not data or data.isspace():
         raise FeedError("feed is empty")
+    if looks_like_json(data, content_type):
+        return parse_json_feed(data, url)
+    if looks_like_html(data, content_type):
+        raise FeedError(html_instead_of_feed(data, url))
     text = neutralise_doctype(decode_feed(data, content_type))
     if "&#" in text:
         text = _CHAR_REF.sub(_safe_ref, text)
@@ -106,10 +112,11 @@ def _to_feed(result: Mapping[str, Any], url: str) -> Feed:
     )
     return Feed(
         title=_detail_text(meta, "title"),
-        link=_http_url(meta.get("link"), url),
+        link=http_url(meta.get("link"), url),
         language=language,
         entries=entries,
         ttl=_ttl_hint(meta),
+        malformed=_malformed(result),
     )
 
 
@@ -120,7 +127,7 @@ def _to_entry(
     # DeprecationWarning, and an entry that was never updated must say so.
     raw = _plain(entry)
     guid = _clean(raw.get("id")) or None
-    link = _http_url(raw.get("link"), feed_url)
+    link = http_url(raw.get("link"), feed_url)
     title = _detail_text(raw, "title")
     summary = _detail_text(raw, "summary")
     content = _content_text(raw.get("content"))
@@ -137,6 +144,23 @@ def _to_entry(
         authors=_authors(raw),
         language=_entry_language(raw) or feed_language,
     )
+
+
+def _malformed(result: Mapping[str, Any]) -> str | None:
+    """Why feedparser had to recover this feed, when the XML itself was broken.
+
+    feedparser also raises ``bozo`` for a charset it overrode or a media type it did not
+    expect; those say nothing about the feed's health (we hand it UTF-8 ourselves).
+    """
+    reason = result.get("bozo_exception")
+    if not result.get("bozo") or reason is None:
+        return None
+    if isinstance(reason, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        return None
+    if isinstance(reason, xml.sax.SAXParseException):
+        where = f"line {reason.getLineNumber()}, column {reason.getColumnNumber()}"
+        return f"{where}: {reason.getMessage()}"
+    return _first_line(reason)
 
 
 def _plain(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,20 +196,6 @@ def _content_text(contents: object) -> str:
             if text:
                 return text
     return ""
-
-
-def _http_url(value: object, base: str) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        absolute = urljoin(base, value.strip())
-        parts = urlsplit(absolute)
-    except ValueError:
-        return None
-    # javascript:, data: and file: links are refused here so no later stage fetches them.
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return absolute
 
 
 def _datetime(value: object) -> datetime | None:

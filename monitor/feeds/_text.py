@@ -7,6 +7,7 @@ words, and alerts quote snippets, so both want the text a reader sees, not the m
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -60,3 +61,18 @@ def plain_text(value: str, content_type: str | None) -> str:
     # In plain text a blank line is the only paragraph break a writer can make.
     value = value.replace(_PARAGRAPH, "").replace(_LINE, "")
     return _tidy(_PARAGRAPH.join(_BLANK_LINE.split(value)))
+
+
+def http_url(value: object, base: str) -> str | None:
+    """``value`` made absolute against ``base`` if it is an http(s) URL, else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        absolute = urljoin(base, value.strip())
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    # javascript:, data: and file: links are refused here so no later stage fetches them.
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return absolute

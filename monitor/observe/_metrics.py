@@ -48,6 +48,12 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.feed_malformed = Gauge(
+            "monitor_feed_malformed",
+            "1 when the source's last poll read a feed recovered from broken XML",
+            ["source"],
+            registry=r,
+        )
         self.last_dispatch = Gauge(
             "monitor_last_dispatch_timestamp_seconds", "When the scheduler last ran", registry=r
         )

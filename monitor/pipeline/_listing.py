@@ -37,6 +37,7 @@ class Listing:
     candidates: list[Candidate]
     ttl: float | None = None
     dates: tuple[datetime, ...] = ()
+    malformed: str | None = None  # the feed's XML was broken; entries were recovered
 
 
 async def fetch_candidates(
@@ -65,15 +66,22 @@ async def fetch_candidates(
             key = url_key(canonical_url(link))
             out.setdefault(key, Candidate(link, key, None))
         return Listing(result, list(out.values()))
-    feed = await within(
-        budget, parse_feed, result.content, result.final_url, content_type=result.content_type
-    )
-    for entry in feed.entries:
+    if source.kind == "sitemap":
+        from monitor.pipeline._sitemap import sitemap_entries  # which imports ``within``
+
+        entries = await sitemap_entries(rt, source, result)
+        ttl, malformed = None, None
+    else:
+        feed = await within(
+            budget, parse_feed, result.content, result.final_url, content_type=result.content_type
+        )
+        entries, ttl, malformed = list(feed.entries), feed.ttl, feed.malformed
+    for entry in entries:
         if entry.url:
             key = url_key(canonical_url(entry.url))
             out.setdefault(key, Candidate(entry.url, key, entry))
-    dates = tuple(d for e in feed.entries if (d := e.published or e.updated) is not None)
-    return Listing(result, list(out.values()), feed.ttl, dates)
+    dates = tuple(d for e in entries if (d := e.published or e.updated) is not None)
+    return Listing(result, list(out.values()), ttl, dates, malformed)
 
 
 async def within(budget: float, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -80,7 +80,9 @@ async def _poll_and_record(rt: Runtime, claimed: ClaimedSource) -> PollResult:
         etag=result.etag or (claimed.etag if keep else None),
         last_modified=result.last_modified or (claimed.last_modified if keep else None),
         new_articles=new,
+        malformed=listing.malformed,
     )
+    rt.metrics.feed_malformed.labels(source.name).set(1 if listing.malformed else 0)
     if health.notified and health.failing_since is not None:
         await health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
     event(log, "poll done", source=source.name, new=new, alerts=alerts, next_check=next_check)

@@ -18,9 +18,14 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Set as AbstractSet
 
 import Stemmer
+
+from monitor.rules._languages import DEFAULT_LANGUAGES as DEFAULT_LANGUAGES
+from monitor.rules._languages import STEMMERS as STEMMERS
+from monitor.rules._languages import primary_language as primary_language
+from monitor.rules._languages import stemmer_of, stop_words, word_set
+from monitor.rules._languages import stemmers_for as stemmers_for
 
 # Apostrophes people actually type: ASCII, typographic, modifier letter.
 APOSTROPHES = "'’ʼ"
@@ -35,56 +40,29 @@ _APOSTROPHE_RE = re.compile(rf"[{APOSTROPHES}]")
 _ELIDED = frozenset(
     ["c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu"]
 )
+# Forms of "avoir" and "être" (folded) that follow an elided pronoun: "j'ai", "n'est",
+# "s'était", "c'est", "l'a". Kept as one word with the pronoun, so that the verb is
+# never taken for a name or an acronym ("ai", "eu", "as"). "qu'" and "d'" are left out:
+# "qu'Amazon", "d'Amazon" elide before names. "l'" only before "avoir": "l'Est" is a noun.
+_AVOIR = word_set(
+    "ai as a avons avez ont avais avait avions aviez avaient aurai auras aura aurons aurez "
+    "auront aurais aurait aurions auriez auraient eu eus eut"
+)
+_ETRE = word_set(
+    "suis es est sommes etes sont etais etait etions etiez etaient serai seras sera serons "
+    "serez seront serais serait serions seriez seraient ete"
+)
+_PRONOUN_HOSTS = _AVOIR | _ETRE | {"y", "en"}
+_VERB_HOSTS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("j", "m", "t", "s", "n", "c"), _PRONOUN_HOSTS),
+    "l": _AVOIR,
+}
 
 # Letters that Unicode decomposition leaves alone but readers treat as plain letters.
 _SPECIAL = str.maketrans(
     {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h"}
 )
 
-# ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
-_ISO = {
-    "ar": "arabic",
-    "ca": "catalan",
-    "cs": "czech",
-    "da": "danish",
-    "de": "german",
-    "el": "greek",
-    "en": "english",
-    "eo": "esperanto",
-    "es": "spanish",
-    "et": "estonian",
-    "eu": "basque",
-    "fa": "persian",
-    "fi": "finnish",
-    "fr": "french",
-    "ga": "irish",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "hy": "armenian",
-    "id": "indonesian",
-    "it": "italian",
-    "lt": "lithuanian",
-    "nb": "norwegian",
-    "ne": "nepali",
-    "nl": "dutch",
-    "nn": "norwegian",
-    "no": "norwegian",
-    "pl": "polish",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "st": "sesotho",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
-_AVAILABLE = frozenset(Stemmer.algorithms())
-STEMMERS: dict[str, str] = {code: name for code, name in _ISO.items() if name in _AVAILABLE}
-# An article whose language is unknown is read as both English and French: the project's
-# sources are mostly one or the other, and a missed alert costs more than a second stem.
-DEFAULT_LANGUAGES: tuple[str, ...] = ("english", "french")
 
 # Endings a bare root may take and still be the same word (see the module docstring).
 _LIGHT: dict[str, tuple[str, ...]] = {
@@ -93,7 +71,7 @@ _LIGHT: dict[str, tuple[str, ...]] = {
 }
 _LIGHT_DEFAULT = ("s", "es", "e")
 # Snowball is unreliable on very short words ("meta" -> "met" in French, which is also
-# "mets"); those only lose a plural "s".
+# "mets"); those only lose a plural "s" or a light ending (see _short_stems).
 _SHORT = 4
 
 _CACHE_LIMIT = 200_000
@@ -133,9 +111,10 @@ def normalize(text: str) -> str:
 def chunk_words(chunk: str) -> tuple[tuple[int, int, str, str], ...]:
     """The words of a chunk as ``(start, end, lower, folded)``, offsets within the chunk.
 
-    An elided article is left out ("l'IA" is "IA", "qu'aujourd'hui" is "aujourd",
-    "hui") and so is an English possessive ("Amazon's" is "Amazon"). No stop word is
-    ever dropped: "ai" is French for "have" and English for artificial intelligence.
+    An elided article is left out ("l'IA" is "IA", "d'Amazon" is "Amazon",
+    "qu'aujourd'hui" is "aujourd", "hui") and so is an English possessive ("Amazon's"
+    is "Amazon"). An elided pronoun before a form of "avoir" or "être" stays one word
+    with it ("j'ai", "n'est", "l'a"): that "ai" is a verb, not the term AI.
     """
     hit = _CHUNK_WORDS.get(chunk)
     if hit is not None:
@@ -150,71 +129,38 @@ def chunk_words(chunk: str) -> tuple[tuple[int, int, str, str], ...]:
         pieces.append((at, sep.start()))
         at = sep.end()
     pieces.append((at, len(chunk)))
-    found: list[tuple[int, int, str, str]] = []
-    last = len(pieces) - 1
-    for i, (start, end) in enumerate(pieces):
-        piece = chunk[start:end]
-        low, folded = forms(piece)
-        if i < last and folded in _ELIDED:
-            continue
-        if i == last and i > 0 and folded == "s":
-            continue
-        found.append((start, end, low, folded))
-    hit = tuple(found)
+    hit = tuple(_words_of_pieces(chunk, pieces))
     _remember(chunk, hit)
     return hit
+
+
+def _words_of_pieces(chunk: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int, str, str]]:
+    found: list[tuple[int, int, str, str]] = []
+    last = len(pieces) - 1
+    i = 0
+    while i <= last:
+        start, end = pieces[i]
+        low, folded = forms(chunk[start:end])
+        if i < last and folded in _ELIDED:
+            host_start, host_end = pieces[i + 1]
+            host_low, host_folded = forms(chunk[host_start:host_end])
+            if host_folded in _VERB_HOSTS.get(folded, ()):
+                # One apostrophe, whichever was typed: "j’ai" and "j'ai" are one word.
+                found.append((start, host_end, f"{low}'{host_low}", f"{folded}'{host_folded}"))
+                i += 2
+                continue
+            i += 1
+            continue
+        if not (i == last and i > 0 and folded == "s"):
+            found.append((start, end, low, folded))
+        i += 1
+    return found
 
 
 def _remember(chunk: str, words: tuple[tuple[int, int, str, str], ...]) -> None:
     if len(_CHUNK_WORDS) >= _CACHE_LIMIT:
         _CHUNK_WORDS.clear()
     _CHUNK_WORDS[chunk] = words
-
-
-def stemmers_for(language: str | None, chunks: AbstractSet[str] = frozenset()) -> tuple[str, ...]:
-    """The Snowball stemmers to read an article in ``language`` ("fr", "en-GB", None...).
-
-    Without a language we know, the article's ``chunks`` (its distinct words, lower
-    case) decide between French and English when their most common words leave no
-    doubt; otherwise both stemmers apply.
-    """
-    code = primary_language(language)
-    name = STEMMERS.get(code)
-    if name is not None:
-        return (name,)
-    if code in _AVAILABLE and code in _ISO.values():
-        return (code,)
-    french = len(_FRENCH_MARKS.intersection(chunks))
-    english = len(_ENGLISH_MARKS.intersection(chunks))
-    if french >= _SURE and french >= 3 * english:
-        return ("french",)
-    if english >= _SURE and english >= 3 * french:
-        return ("english",)
-    return DEFAULT_LANGUAGES
-
-
-def _lower_words(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Frequent words of one language that the other hardly uses, to tell an unlabelled
-# article's language: counted once each, so at least _SURE different ones must appear.
-_FRENCH_MARKS = _lower_words(
-    "le la les des du et est une dans pour qui que pas sur aux il elle ils ce cette sont "
-    "avec par plus mais ou leur été être selon après depuis très aussi nous vous"
-)
-_ENGLISH_MARKS = _lower_words(
-    "the and of to is that for it with was on are be by this have from at not but they "
-    "which were has had been would their will said after also who more than"
-)
-_SURE = 5
-
-
-def primary_language(language: str | None) -> str:
-    """ "fr-CA" -> "fr"; the empty string when unknown."""
-    if not language:
-        return ""
-    return language.strip().lower().replace("_", "-").split("-", 1)[0]
 
 
 def _stemmer(lang: str) -> Stemmer.Stemmer:
@@ -224,7 +170,7 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
         table = _local.stemmers = {}
     st = table.get(lang)
     if st is None:
-        st = table[lang] = Stemmer.Stemmer(lang)
+        st = table[lang] = Stemmer.Stemmer(stemmer_of(lang))
     return st
 
 
@@ -238,15 +184,31 @@ def _restore_accent(folded: str) -> str | None:
     return None
 
 
+def _short_stems(lang: str, folded: str) -> set[str]:
+    # A short word loses a plural "s" and whatever light ending its stemmer takes off
+    # ("élue" -> "élu", "eaux" -> "eau"), never more: "meta" is not "met" ("mets").
+    found = {folded[:-1] if len(folded) > 2 and folded.endswith("s") else folded}
+    if not folded.isalpha():
+        return found
+    base = stemmer_of(lang)
+    stem = _stemmer(lang).stemWord(folded)
+    light = _LIGHT.get(base, _LIGHT_DEFAULT)
+    if len(stem) >= 2 and folded.startswith(stem) and folded[len(stem) :] in light:
+        found.add(stem)
+    if base == "french" and len(folded) > 3 and folded.endswith(("eux", "aux")):
+        found.add(folded[:-1])  # "jeux", "feux": Snowball leaves these plurals alone
+    return found
+
+
 def _stems(lang: str, lower: str, folded: str) -> set[str]:
     if len(folded) <= _SHORT or not folded.isalpha():
-        return {folded[:-1] if len(folded) > 2 and folded.endswith("s") else folded}
+        return _short_stems(lang, folded)
     st = _stemmer(lang)
     if lower == folded:  # nothing to fold: both orders give the same stem
         found = {st.stemWord(folded)}
     else:
         found = {st.stemWord(folded), fold(st.stemWord(lower))}
-    if lang == "french" and lower.isascii():
+    if stemmer_of(lang) == "french" and lower.isascii():
         restored = _restore_accent(folded)
         if restored is not None:
             found.add(fold(st.stemWord(restored)))
@@ -254,10 +216,14 @@ def _stems(lang: str, lower: str, folded: str) -> set[str]:
 
 
 def _is_light(lang: str, folded: str, stem: str) -> bool:
+    base = stemmer_of(lang)
     if not folded.startswith(stem):
-        # English drops a final e before -ing: "vote" / "voting".
-        return lang == "english" and stem.endswith("e") and folded in (stem[:-1] + "ing",)
-    return folded[len(stem) :] in _LIGHT.get(lang, _LIGHT_DEFAULT)
+        # English drops a final e before -ing: "vote" / "voting"; French "-al" words
+        # have their plural in "-aux": "cheval" / "chevaux", "journal" / "journaux".
+        if base == "english":
+            return stem.endswith("e") and folded == stem[:-1] + "ing"
+        return base == "french" and stem.endswith("al") and folded == stem[:-1] + "ux"
+    return folded[len(stem) :] in _LIGHT.get(base, _LIGHT_DEFAULT)
 
 
 def _keys(lang: str, lower: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -267,6 +233,10 @@ def _keys(lang: str, lower: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     folded = fold(lower)
     offered: list[str] = []
     wanted: list[str] = []
+    if folded in stop_words(lang):
+        # A stop word of the text's language offers nothing ("ai" in French is a verb),
+        # but as a query word it still looks for its own keys, to match in other texts.
+        return (), ("B" + folded, "L" + folded)
     for stem in sorted(_stems(lang, lower, folded)):
         if folded == stem:
             offered.append("B" + stem)

@@ -175,9 +175,25 @@ class SourceOps(StoreBase):
         etag: str | None,
         last_modified: str | None,
         new_articles: int,
+        malformed: str | None = None,
     ) -> Health:
-        """Record a good poll; returns the failure streak it ended (if any)."""
+        """Record a good poll; returns the failure streak it ended (if any).
+
+        ``malformed``: the feed was recovered from broken XML; kept as the last error
+        (``ok, malformed: …``, kind ``malformed``) until a poll reads it clean.
+        """
         c = sources_t.c
+        if malformed is not None:
+            noted: dict[str, object] = {
+                "last_error": f"ok, malformed: {malformed}"[:500],
+                "last_error_kind": "malformed",
+            }
+        else:
+            clean = c.last_error_kind == "malformed"
+            noted = {
+                "last_error": sa.case((clean, None), else_=c.last_error),
+                "last_error_kind": sa.case((clean, None), else_=c.last_error_kind),
+            }
         with self.engine.begin() as conn:
             before = conn.execute(
                 sa.select(c.failing_since, c.health_notified).where(c.id == source_id)
@@ -198,6 +214,7 @@ class SourceOps(StoreBase):
                     last_success=now,
                     polls=c.polls + 1,
                     articles_seen=c.articles_seen + new_articles,
+                    **noted,
                 )
             )
         if before is None:
