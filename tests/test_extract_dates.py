@@ -157,3 +157,20 @@ def test_the_page_zone_from_its_modified_date_places_a_visible_date() -> None:
     head = '<meta property="article:modified_time" content="2026-12-01T12:00:00-05:00">'
     article = extract_article(_page(head, "Publié le 01/12/2026 à 10h32"), "https://ex.fr/a")
     assert article.published == datetime(2026, 12, 1, 10, 32, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def test_a_source_timezone_must_be_a_known_zone() -> None:
+    from monitor.config import InvalidConfig, parse_config
+
+    text = (
+        "sources:\n"
+        "  - name: a\n    url: https://a.example/rss\n    timezone: Europe/Paris\n"
+        "  - name: b\n    url: https://b.example/rss\n    timezone: Mars/Olympus\n"
+    )
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config(text, "sources.yaml")
+    message = str(caught.value)
+    assert "sources.yaml:7" in message and "timezone" in message
+    assert "not a known time zone" in message and "Europe/Paris" in message.split("\n")[0]
+    ok = parse_config(text.replace("Mars/Olympus", "America/New_York"), "sources.yaml")
+    assert [s.timezone for s in ok.sources] == ["Europe/Paris", "America/New_York"]
