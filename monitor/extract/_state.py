@@ -76,7 +76,7 @@ def state_script(attrs: dict[str, str | None], text: Callable[[], str]) -> State
 def _words(text: str) -> int:
     # Counted, not split: no list of every word of every page (bodies are written out
     # with single spaces and newlines, so the separators count the words).
-    if not text.strip():
+    if not text or text.isspace():
         return 0
     return text.count(" ") + text.count("\n") + 1 - text.count("\n\n")
 
@@ -173,6 +173,8 @@ def pick_body(dom: str, ld_body: str | None, scripts: list[StateScript]) -> tupl
     """The body to keep and where it came from (``dom``, ``json-ld``, ``next-data``,
     ``json-state``): the DOM's unless it is empty or a teaser and a script's copy of
     the article is more than twice as long."""
+    if ld_body is None and not scripts:
+        return dom, "dom"  # most pages: nothing to compare with
     dom_words = _words(dom)
     # Most pages' articleBody repeats their DOM body: an upper bound on its words (each
     # tag may glue two words) skips reducing it to text.
