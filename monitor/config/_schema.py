@@ -62,6 +62,11 @@ class SourceConfig(_Model):
     enabled: bool = True
     adaptive: bool = True
     max_interval: Duration | None = None
+    # browser: article pages are loaded in headless Chromium and read once its scripts
+    # ran (the ``browser:`` section sets the pool); html: read as served.
+    render: Literal["html", "browser"] = "html"
+    # The IANA zone (Europe/Paris) of dates the source's pages write without one.
+    timezone: str | None = None
     # The site's home page (OPML's htmlUrl): kept for exports, never fetched.
     site: str | None = None
 
@@ -89,6 +94,18 @@ class SourceConfig(_Model):
                 LexborHTMLParser("<p></p>").css(value)
             except Exception:  # selectolax raises plain exceptions for bad selectors
                 raise ValueError("not a valid CSS selector") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("not a known time zone (an IANA name: Europe/Paris)") from None
         return value
 
     @field_validator("interval")
@@ -264,6 +281,17 @@ class FetchConfig(_Model):
         return value if value and value.strip() else None
 
 
+class BrowserConfig(_Model):
+    """The headless Chromium that ``render: browser`` sources load their pages in."""
+
+    chromium: str = "/usr/bin/chromium"
+    concurrency: WholeNumber = Field(default=2, ge=1, le=16)
+    timeout: Duration = Field(default=timedelta(seconds=20), gt=timedelta(0))
+    max_requests: WholeNumber = Field(default=100, ge=1, le=10_000)
+    max_memory: Size = Field(default=512 * 2**20, ge=64 * 2**20)
+    idle: Duration = Field(default=timedelta(seconds=60), gt=timedelta(0))
+
+
 class HealthConfig(_Model):
     """Tell someone when a source has been failing for a while, and when it recovers."""
 
@@ -320,6 +348,7 @@ class Config(_Model):
     database: str = DEFAULT_DATABASE
     allow_private_networks: bool = False
     fetch: FetchConfig = FetchConfig()
+    browser: BrowserConfig = BrowserConfig()
     max_concurrency: WholeNumber = Field(default=8, ge=1, le=256)
     retention: OptionalDuration = None
     health: HealthConfig | None = None

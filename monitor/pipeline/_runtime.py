@@ -13,6 +13,7 @@ from monitor.fetch import Fetcher
 from monitor.observe import Metrics
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import BandStories, StoryTracker, stories_for
+from monitor.render import Renderer
 from monitor.store import BandQuery, NearFinder, Store
 
 # Far above what any real page needs (a 3 MB page of deeply nested cells extracts in
@@ -39,6 +40,13 @@ class Runtime:
     # thread before the poll gives up on that article (kind too_slow).
     stage_budget: float = field(default_factory=lambda: STAGE_BUDGET)
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
+    # The headless browser of ``render: browser`` sources, started on first use.
+    renderer: Renderer | None = field(default=None, repr=False)
+
+    async def aclose(self) -> None:
+        """Stop what the runtime started itself (the browser; the caller owns the rest)."""
+        if self.renderer is not None:
+            await self.renderer.aclose()
 
     def db(self) -> Store:
         if self.store is None:
