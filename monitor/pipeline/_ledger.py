@@ -36,12 +36,12 @@ class PollLedger:
         self,
         write: Callable[[list[GoodPoll]], int],
         *,
-        max_rows: int = MAX_ROWS,
-        max_delay: float = MAX_DELAY,
+        max_rows: int | None = None,
+        max_delay: float | None = None,
     ) -> None:
         self._write = write
-        self._max_rows = max(1, max_rows)
-        self._max_delay = max(0.0, max_delay)
+        self._max_rows = max(1, MAX_ROWS if max_rows is None else max_rows)
+        self._max_delay = max(0.0, MAX_DELAY if max_delay is None else max_delay)
         self._rows: list[GoodPoll] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
