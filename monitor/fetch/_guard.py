@@ -28,7 +28,7 @@ import httpcore
 import httpx
 
 from monitor.errors import BlockedAddress
-from monitor.fetch._pool import OriginPools
+from monitor.fetch._pool import CachedSocketBackend, OriginPools
 from monitor.fetch._types import Resolver
 
 IPAddress = IPv4Address | IPv6Address
@@ -296,7 +296,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         *,
         http2: bool = False,
     ) -> None:
-        backend = inner or httpcore.AnyIOBackend()
+        backend = CachedSocketBackend(inner or httpcore.AnyIOBackend())
         context = httpx.create_ssl_context(trust_env=False)
         self._checked = _pool(GuardedBackend(resolver, backend, check=True), context, http2)
         self._open = _pool(GuardedBackend(resolver, backend, check=False), context, http2)

@@ -16,10 +16,13 @@ or open) that opened it.
 
 from __future__ import annotations
 
+import ssl
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import httpcore
+from httpcore._utils import is_socket_readable  # httpcore's own test, kept identical
 
 OriginKey = tuple[bytes, bytes, int | None]
 
@@ -72,3 +75,73 @@ class OriginPools:
         pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
             await pool.aclose()
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """A network stream whose socket is looked up once.
+
+    httpcore asks an idle connection whether its socket is readable (the server hung
+    up) each time the pool looks at it; anyio answers ``get_extra_info("socket")`` by
+    building every socket attribute, a ``getpeername`` system call among them. The
+    socket does not change while the stream lives, so it is kept.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: object = None
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            sock = self.get_extra_info("socket")
+            return sock is None or is_socket_readable(sock)
+        if info == "socket":
+            if self._socket is None:
+                self._socket = self._inner.get_extra_info("socket")
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+class CachedSocketBackend(httpcore.AsyncNetworkBackend):
+    """``inner``'s connections, as streams that look their socket up once."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _Stream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
