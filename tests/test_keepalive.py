@@ -98,3 +98,16 @@ async def test_a_name_that_moves_to_a_private_address_is_refused_on_its_next_con
     assert backend.connected == [PUBLIC]
     assert site.hits() == 5
     assert resolver.calls["rebind.test"] == 2  # resolved once per connection, not per request
+
+
+async def test_http2_offered_still_speaks_http11_to_a_plain_http_server(site: FaultServer) -> None:
+    # HTTP/2 is offered in the TLS handshake only; a plain-http origin stays on HTTP/1.1,
+    # kept alive the same way.
+    site.route("/feed.xml", Conditional(b"<rss/>"))
+    settings = FetchSettings(min_delay=0.0, total_timeout=10, http2=True)
+    async with Fetcher(settings) as fetcher:
+        for _ in range(5):
+            assert (
+                await fetcher.get(site.url("/feed.xml"), etag='"v1"', allow_private=True)
+            ).status == 304
+    assert site.accepted == 1

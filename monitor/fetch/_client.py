@@ -138,7 +138,9 @@ class Fetcher:
     ) -> None:
         self._settings = settings
         self._client = httpx.AsyncClient(
-            transport=GuardedTransport(resolver or SystemResolver(), network_backend),
+            transport=GuardedTransport(
+                resolver or SystemResolver(), network_backend, http2=settings.http2
+            ),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
