@@ -211,10 +211,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-# Pool sizes for each origin's pool (see _pool): politeness lets a poll hold two or so
-# connections to one origin, a webhook channel's sends more; idle connections expire
-# after httpx's default keep-alive of 5 s.
-_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=8)
+# Pool sizes for each origin's pool (see _pool): politeness lets polls hold two or so
+# connections to one origin; a webhook channel sends up to its `concurrency` (at most
+# 256) at once, and keeping 32 alive spares a busy channel a new connection per send.
+# Idle connections expire after httpx's default keep-alive of 5 s.
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=32)
 _MAX_ORIGINS = 128  # origins kept alive per pool kind before idle ones are closed
 
 # The most specific httpx error for each httpcore one, as httpx's own transport maps
