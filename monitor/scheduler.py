@@ -207,6 +207,7 @@ class Daemon:
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 live = self._live(store, fetcher)
                 rt = live.rt
+                ledger = rt.start_ledger()
                 claimed = await asyncio.to_thread(
                     store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
                 )
@@ -221,6 +222,7 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
+                await ledger.aclose()
                 if any(r.kind == "store" for r in results):
                     # The database fails (a full disk): a send it could not record would
                     # go out again next run. The alerts wait, queued, for that run.
@@ -338,6 +340,7 @@ class Daemon:
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
         live = self._live(store, fetcher)
+        ledger = live.rt.start_ledger()  # reloads keep it: replace() copies the reference
         slots = asyncio.Semaphore(self.config.max_concurrency)
 
         async def dispatch() -> None:
@@ -428,6 +431,7 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=False)
             await self._settle()
+            await ledger.aclose()  # before run() hands back the leases still held
 
     async def _health(self, store: Store) -> tuple[bool, str]:
         stale = time.monotonic() - self._last_dispatch > max(3 * self.dispatch_every, 30.0)

@@ -270,6 +270,9 @@ class FetchConfig(_Model):
     max_redirects: WholeNumber = Field(default=5, ge=0, le=20)
     per_host_concurrency: WholeNumber = Field(default=2, ge=1, le=64)
     min_delay: Duration = timedelta(seconds=1)
+    # Offer HTTP/2 in the TLS handshake; a server that picks it serves every request
+    # to its origin over one connection. Plain http:// stays HTTP/1.1.
+    http2: bool = False
 
     @field_validator("user_agent")
     @classmethod

@@ -42,7 +42,7 @@ from monitor.store._models import (
     StorySummary,
 )
 from monitor.store._rules import RULES_CHANNEL, RuleListener
-from monitor.store._sources import host_key
+from monitor.store._sources import GoodPoll, host_key
 from monitor.store._status import (
     Unsent,
     channel_statuses,
@@ -71,6 +71,7 @@ __all__ = [
     "ClaimedSource",
     "DaemonStatus",
     "Delivery",
+    "GoodPoll",
     "Health",
     "Inserted",
     "NearFinder",
