@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from monitor.alerts._message import AlertMessage
+from monitor.alerts._probe import probe_text
 from monitor.alerts._render import digest_title, render_digest_text, render_text
 from monitor.errors import ConfigError, DeliveryError
 
@@ -39,6 +41,7 @@ class AppriseNotifier:
             if not self._apprise.add(url):
                 raise ConfigError(f"apprise URL #{i + 1} is not one Apprise understands")
         self._timeout = timeout
+        self._count = len(urls)
 
     @classmethod
     def from_config(cls, channel: AppriseChannel, ctx: ChannelContext) -> AppriseNotifier:
@@ -53,6 +56,12 @@ class AppriseNotifier:
             await self._notify(
                 digest_title(name, len(messages)), render_digest_text(name, messages)
             )
+
+    async def probe(self, channel: str) -> str:
+        """Notify every URL with a message marked as a test (``monitor channels test``)."""
+        now = datetime.now(UTC)
+        await self._notify(f"[news-monitor] TEST of channel {channel}", probe_text(channel, now))
+        return f"Apprise reports every service ({self._count}) accepted the test message"
 
     async def _notify(self, title: str, body: str) -> None:
         try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import aiosmtplib
 
 from monitor.alerts._message import AlertMessage, digest_id
+from monitor.alerts._probe import probe_html, probe_id, probe_text
 from monitor.alerts._render import (
     check_subject_template,
     digest_title,
@@ -154,7 +155,9 @@ class EmailNotifier:
         msg.add_alternative(html, subtype="html")
         return msg
 
-    async def _session(self, smtp: aiosmtplib.SMTP, msg: EmailMessage) -> dict[str, str]:
+    async def _session(
+        self, smtp: aiosmtplib.SMTP, msg: EmailMessage
+    ) -> tuple[dict[str, str], str]:
         await smtp.connect()
         if self._tls == "starttls":
             await smtp.ehlo()
@@ -166,10 +169,13 @@ class EmailNotifier:
             await smtp.starttls()
         if self._username is not None:
             await smtp.login(self._username, self._password or "")
-        refused, _ = await smtp.send_message(msg, sender=self._sender, recipients=list(self._to))
-        return {address: str(response) for address, response in refused.items()}
+        refused, reply = await smtp.send_message(
+            msg, sender=self._sender, recipients=list(self._to)
+        )
+        return {address: str(response) for address, response in refused.items()}, reply
 
-    async def _transmit(self, msg: EmailMessage) -> None:
+    async def _transmit(self, msg: EmailMessage) -> str:
+        """Send ``msg``; returns the server's final reply (aiosmtplib raises on any but 250)."""
         smtp = aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
@@ -183,7 +189,7 @@ class EmailNotifier:
             # One bound for the whole session: a server answering each command just under
             # the per-command timeout must not hold a delivery worker indefinitely.
             async with asyncio.timeout(self._timeout):
-                refused = await self._session(smtp, msg)
+                refused, reply = await self._session(smtp, msg)
         except TimeoutError:
             raise DeliveryError(f"SMTP {self._where} timed out after {self._timeout:g} s") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -196,6 +202,9 @@ class EmailNotifier:
                 logger, "some recipients were refused", logging.WARNING,
                 refused=",".join(sorted(refused)), smtp=self._where,
             )  # fmt: skip
+        return f"250 {' '.join(reply.split())}" + (
+            f" (refused: {', '.join(sorted(refused))})" if refused else ""
+        )
 
     @staticmethod
     async def _close(smtp: aiosmtplib.SMTP) -> None:
@@ -221,6 +230,22 @@ class EmailNotifier:
             logger, "email sent", alert=message.alert, alert_id=message.id,
             url=message.article.url, smtp=self._where, status="accepted",
         )  # fmt: skip
+
+    async def probe(self, channel: str) -> str:
+        """Email a message marked as a test (``monitor channels test``); returns the
+        server's reply, raises ``DeliveryError`` as a real alert would."""
+        now = datetime.now(UTC)
+        msg = self._compose(
+            ident=probe_id(channel, now),
+            subject=f"[news-monitor] TEST of channel {channel}",
+            text=probe_text(channel, now),
+            html=probe_html(channel, now),
+            date=now,
+            label=f"test:{channel}",
+        )
+        msg["X-News-Monitor-Test"] = "yes"
+        reply = await self._transmit(msg)
+        return f"SMTP {self._where} accepted the test message: {reply}"
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """Email one digest listing every story; an empty digest sends nothing."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from monitor.alerts._message import AlertMessage
+from monitor.alerts._probe import probe_text
 from monitor.alerts._render import group_stories, render_digest_text, render_text
 from monitor.errors import DeliveryError
 from monitor.observe import event
@@ -50,6 +52,11 @@ class LogNotifier:
             logger, "alert printed", alert=message.alert, alert_id=message.id,
             url=message.article.url, source=message.article.source,
         )  # fmt: skip
+
+    async def probe(self, channel: str) -> str:
+        """Print a block marked as a test (``monitor channels test``)."""
+        self._write(probe_text(channel, datetime.now(UTC)))
+        return "printed the test message on standard output"
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """Print one digest listing every story; an empty digest prints nothing."""

@@ -46,6 +46,7 @@ from monitor.store._sources import host_key
 from monitor.store._status import (
     Unsent,
     channel_statuses,
+    digest_depth,
     disabled_channels,
     list_alerts,
     outbox_depth,
@@ -94,6 +95,7 @@ __all__ = [
     "beat",
     "channel_statuses",
     "daemon_statuses",
+    "digest_depth",
     "disabled_channels",
     "display_url",
     "host_key",
