@@ -107,11 +107,12 @@ def next_digests(
     """When each digest channel, or channel with alerts waiting for a digest (folded by
     its cap), sends its next digest; None for a schedule that never falls due again."""
     schedules = digest_schedules(config)
-    return {
-        name: schedules[name].next_due(now)
-        for name, ch in config.channels.items()
-        if ch.mode == "digest" or waiting.get(name, 0)
-    }
+    out: dict[str, datetime | None] = {}
+    for name, ch in config.channels.items():
+        if ch.mode == "digest" or waiting.get(name, 0):
+            at = schedules[name].next_due(now)
+            out[name] = at.astimezone(schedules[name].zone) if at else None
+    return out
 
 
 def channel_caps(config: Config) -> dict[str, int | None]:

@@ -72,7 +72,8 @@ class Schedule:
         return wall.replace(tzinfo=self.zone).astimezone(UTC)
 
     def last_due(self, now: datetime) -> datetime:
-        """The latest moment at or before ``now`` when a digest fell due (the epoch if none)."""
+        """The latest moment at or before ``now`` when a digest fell due (the epoch if none),
+        in UTC: a local time in the repeated hour would compare unequal to its instant."""
         now = now.astimezone(UTC)
         wall_now = now.astimezone(self.zone).replace(tzinfo=None)
         for window in _WINDOWS:
@@ -80,18 +81,18 @@ class Schedule:
             walls = self._walls(wall_now - window, wall_now + timedelta(hours=3))
             due = [t for t in map(self._instant, walls) if t <= now]
             if due:
-                return max(due).astimezone(self.zone)
+                return max(due)
         return _EPOCH
 
     def next_due(self, now: datetime) -> datetime | None:
-        """The first moment after ``now`` when a digest falls due; None if it never does."""
+        """The first moment after ``now`` when a digest falls due (UTC); None if never."""
         now = now.astimezone(UTC)
         wall_now = now.astimezone(self.zone).replace(tzinfo=None)
         for window in _WINDOWS:
             walls = self._walls(wall_now - timedelta(hours=3), wall_now + window)
             ahead = [t for t in map(self._instant, walls) if t > now]
             if ahead:
-                return min(ahead).astimezone(self.zone)
+                return min(ahead)
         return None
 
 
@@ -106,12 +107,45 @@ def _trigger(value: str) -> CronTrigger:
         return CronTrigger(
             day_of_week=weekly[1], hour=int(weekly[2]), minute=int(weekly[3]), timezone=UTC
         )
-    if len(value.split()) == 5:
+    fields = value.split()
+    if len(fields) == 5:
         try:
-            return CronTrigger.from_crontab(value, timezone=UTC)
+            minute, hour, day, month, weekday = fields
+            return CronTrigger(
+                minute=minute, hour=hour, day=day, month=month,
+                day_of_week=_cron_weekdays(weekday), timezone=UTC,
+            )  # fmt: skip
         except ValueError as exc:
             raise ValueError(f"not a valid cron line ({exc}); {_EXPECTED}") from None
     raise ValueError(_EXPECTED)
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NUMBERED = re.compile(r"^(\*|\d+(?:-\d+)?)(?:/(\d+))?$")
+
+
+def _cron_weekdays(field_: str) -> str:
+    """A crontab day-of-week field in APScheduler's terms, by name.
+
+    In crontab 0 (and 7) is Sunday; APScheduler 3.x counts from Monday, and its
+    ``from_crontab`` passes numbers through, so "1-5" would mean Tuesday to Saturday.
+    Numbers, ranges and steps are spelt out as day names; names pass as they are.
+    """
+    out: list[str] = []
+    for item in field_.split(","):
+        m = _NUMBERED.match(item)
+        if m is None:
+            out.append(item)  # names ("mon-fri"), or an error APScheduler will report
+            continue
+        span, step = m[1], int(m[2] or 1)
+        first, _, last = ("0-6" if span == "*" else span).partition("-")
+        low = int(first)
+        # "3" is one day; "3/2" runs from 3 to the end of the week, as in crontab.
+        high = int(last) if last else (6 if m[2] else low)
+        if not (0 <= low <= 7 and 0 <= high <= 7 and low <= high and step >= 1):
+            raise ValueError(f"day of week {item!r} is out of 0-7")
+        out.extend(_WEEKDAYS[n % 7] for n in range(low, high + 1, step))
+    return ",".join(dict.fromkeys(out))
 
 
 def parse_schedule(text: str, zone: str = "UTC") -> Schedule:
