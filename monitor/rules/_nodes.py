@@ -29,7 +29,7 @@ class Hits:
     the ones it shows without the whole text being searched).
     """
 
-    __slots__ = ("chunks", "fields", "positions", "runs")
+    __slots__ = ("chunks", "fields", "per_term", "positions", "runs")
 
     def __init__(self) -> None:
         self.fields: dict[str, list[str]] = {}
@@ -37,6 +37,9 @@ class Hits:
         self.chunks: tuple[set[str], set[str]] = (set(), set())
         # Phrases found, as (first, last) positions: highlighted as one stretch.
         self.runs: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        # (term, stream) -> its spans and chunks: which words matched which term, for
+        # the snippet (the passage holding most terms) and the alert's "IA -> AI".
+        self.per_term: dict[tuple[str, int], tuple[list[tuple[int, int]], set[str]]] = {}
 
     def add(
         self,
@@ -51,10 +54,15 @@ class Hits:
             where.append(field)
         if stream is not None:
             positions = self.positions[stream]
+            spans, owned = self.per_term.setdefault((label, stream), ([], set()))
+            owned.update(chunks)
             for first, last, words in at:
                 positions |= words
                 if last > first and len(words) == last - first + 1:
                     self.runs[stream].append((first, last))
+                    spans.append((first, last))
+                else:  # a word, or NEAR's words without what lies between them
+                    spans.extend((w, w) for w in words)
             self.chunks[stream].update(chunks)
 
 
