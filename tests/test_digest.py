@@ -159,7 +159,7 @@ async def test_daily_digest_on_the_autumn_change_goes_once(store: Store, mail: M
     assert len(mail.messages) == 2
 
 
-async def test_a_digest_groups_by_story_and_lists_each_alert(store: Store, mail: MailSink) -> None:
+async def test_a_digest_groups_by_alert_then_story(store: Store, mail: MailSink) -> None:
     when = utc("2026-11-02T20:00")
     add(store, 1, when, rule="watch")
     add(store, 2, when + timedelta(minutes=1), rule="other")
@@ -170,10 +170,10 @@ async def test_a_digest_groups_by_story_and_lists_each_alert(store: Store, mail:
     (message,) = mail.messages
     assert "3 new stories" in message["Subject"]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert (
-        text.index("Story number 1") < text.index("Story number 2") < text.index("Story number 3")
-    )
-    assert "other" in text and "watch" in text
+    # Under each alert, its stories in the order they came; numbered across the digest.
+    watch, other = text.index("== watch =="), text.index("== other ==")
+    assert watch < text.index("1. Story number 1") < text.index("2. Story number 3") < other
+    assert other < text.index("3. Story number 2")
 
 
 # --- the command line ---------------------------------------------------------------

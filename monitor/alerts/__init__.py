@@ -40,6 +40,7 @@ from monitor.alerts._probe import probe_channel
 from monitor.alerts._retry import MAX_DELIVERY_AGE, next_attempt, retry_delay
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.alerts._signing import sign_webhook, verify_webhook
+from monitor.alerts._templates import Rendered, Templates
 from monitor.alerts._webhook import (
     PostFunc,
     PostResponse,
@@ -63,8 +64,10 @@ __all__ = [
     "Notifier",
     "PostFunc",
     "PostResponse",
+    "Rendered",
     "Schedule",
     "StoryInfo",
+    "Templates",
     "WebhookNotifier",
     "build_notifiers",
     "channel_caps",

@@ -8,6 +8,7 @@ TLS is explicit: ``starttls`` refuses to go on when the server does not offer ST
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import ssl
 from collections.abc import Sequence
@@ -20,16 +21,8 @@ import aiosmtplib
 
 from monitor.alerts._message import AlertMessage, digest_id
 from monitor.alerts._probe import probe_html, probe_id, probe_text
-from monitor.alerts._render import (
-    check_subject_template,
-    digest_title,
-    group_stories,
-    render_digest_html,
-    render_digest_text,
-    render_html,
-    render_subject,
-    render_text,
-)
+from monitor.alerts._render import check_subject_template, render_subject
+from monitor.alerts._templates import Templates
 from monitor.errors import ConfigError, DeliveryError
 from monitor.observe import event
 
@@ -40,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TLSMode = Literal["starttls", "ssl", "none"]
+_UNFOLDED = email.policy.default.clone(max_line_length=998)
 
 
 def message_id(alert_or_digest_id: str) -> str:
@@ -93,8 +87,9 @@ class EmailNotifier:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
-        subject_template: str = "[{alert}] {title}",
+        subject_template: str | None = None,
         tls_context: ssl.SSLContext | None = None,
+        templates: Templates | None = None,
     ) -> None:
         if tls not in ("starttls", "ssl", "none"):
             raise ConfigError(f"smtp tls must be starttls, ssl or none, not {tls!r}")
@@ -110,7 +105,8 @@ class EmailNotifier:
             raise ConfigError("an email channel needs a sender and at least one recipient")
         if timeout <= 0:
             raise ConfigError("smtp timeout must be positive")
-        check_subject_template(subject_template)
+        if subject_template is not None:
+            check_subject_template(subject_template)
         self._host = host
         self._port = port
         self._sender = sender
@@ -120,6 +116,7 @@ class EmailNotifier:
         self._password = password
         self._timeout = timeout
         self._subject_template = subject_template
+        self._templates = templates or Templates()
         self._tls_context = tls_context
         self._where = f"{host}:{port}"
 
@@ -137,12 +134,16 @@ class EmailNotifier:
             timeout=smtp.timeout,
             subject_template=channel.subject,
             tls_context=tls_context(smtp.tls, smtp.ca_file, verify=smtp.verify),
+            templates=Templates(channel.locale, channel.timezone, channel.template),
         )
 
     def _compose(
         self, *, ident: str, subject: str, text: str, html: str, date: datetime, label: str
     ) -> EmailMessage:
-        msg = EmailMessage()
+        # No folding: Python folds a long Subject before a word that needs encoding and
+        # keeps the space on both sides of the fold, so readers see a doubled space (or
+        # a leading one); RFC 5322 allows 998 characters a line, subjects stop at 200.
+        msg = EmailMessage(policy=_UNFOLDED)
         msg["Subject"] = subject
         msg["From"] = self._sender
         msg["To"] = ", ".join(self._to)
@@ -217,11 +218,15 @@ class EmailNotifier:
 
     async def send(self, message: AlertMessage) -> None:
         """Email one alert; raise ``DeliveryError`` if the server does not accept it."""
+        parts = self._templates.alert(message)
+        subject = parts.subject
+        if self._subject_template is not None:
+            subject = render_subject(self._subject_template, message)
         msg = self._compose(
             ident=message.id,
-            subject=render_subject(self._subject_template, message),
-            text=render_text(message),
-            html=render_html(message),
+            subject=subject,
+            text=parts.text,
+            html=parts.html,
             date=message.created or datetime.now(UTC),
             label=message.alert,
         )
@@ -251,11 +256,12 @@ class EmailNotifier:
         """Email one digest listing every story; an empty digest sends nothing."""
         if not messages:
             return
+        parts = self._templates.digest(name, messages)
         msg = self._compose(
             ident=digest_id(name, messages),
-            subject=digest_title(name, len(group_stories(messages))),
-            text=render_digest_text(name, messages),
-            html=render_digest_html(name, messages),
+            subject=parts.subject,
+            text=parts.text,
+            html=parts.html,
             date=datetime.now(UTC),
             label=name,
         )

@@ -98,6 +98,8 @@ class StoryInfo:
 
     id: int
     outlets: tuple[str, ...]
+    links: Mapping[str, str] = field(default_factory=dict)
+    """Per outlet, the link to its copy of the story (when the store knows it)."""
 
 
 @dataclass(frozen=True, slots=True)

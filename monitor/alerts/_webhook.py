@@ -63,7 +63,10 @@ def webhook_payload(message: AlertMessage) -> dict[str, object]:
     payload.update(message.payload().to_json())
     payload["created"] = iso_utc(message.created)
     if message.story is not None:
-        payload["story"] = {"id": message.story.id, "outlets": list(message.story.outlets)}
+        story: dict[str, object] = {"id": message.story.id, "outlets": list(message.story.outlets)}
+        if message.story.links:  # additive: each outlet's copy, where the store knows it
+            story["links"] = dict(message.story.links)
+        payload["story"] = story
     return payload
 
 
