@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TLSMode = Literal["starttls", "ssl", "none"]
-_UNFOLDED = email.policy.default.clone(max_line_length=998)
+# Headers unfolded (see _compose); bodies 7-bit clean (quoted-printable or base64), so
+# the bytes we hand the server suit every server, 8BITMIME or not.
+_UNFOLDED = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 
 
 def message_id(alert_or_digest_id: str) -> str:
@@ -170,9 +172,9 @@ class EmailNotifier:
             await smtp.starttls()
         if self._username is not None:
             await smtp.login(self._username, self._password or "")
-        refused, reply = await smtp.send_message(
-            msg, sender=self._sender, recipients=list(self._to)
-        )
+        # Flattened here, not by send_message: aiosmtplib would refold the headers at
+        # 78 columns, and a Subject folded right after its colon reads back as " [alert]..."
+        refused, reply = await smtp.sendmail(self._sender, list(self._to), msg.as_bytes())
         return {address: str(response) for address, response in refused.items()}, reply
 
     async def _transmit(self, msg: EmailMessage) -> str:
