@@ -6,11 +6,10 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from monitor.alerts import next_digests
 from monitor.cli._table import scrub, table
 from monitor.config import Config
 from monitor.observe import redact
-from monitor.pipeline import utcnow
+from monitor.pipeline import next_digests, utcnow
 from monitor.store import (
     ChannelStatus,
     DaemonStatus,

@@ -5,33 +5,25 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from monitor.alerts import send_digest_now
 from monitor.cli._admin import open_db
-from monitor.cli._channels import channel_notifier
 from monitor.cli._codes import EXIT_FAILED
 from monitor.config import Config
 from monitor.errors import DeliveryError
 from monitor.observe import redact
-from monitor.pipeline import utcnow
+from monitor.pipeline import send_digest as send_now
 
 
 def send_digest(config: Config, name: str) -> int:
     """Send it whatever the schedule; a scheduled digest then carries only later alerts."""
-
-    async def go() -> int:
-        async with channel_notifier(config, name) as notifier:
-            store = open_db(config)
-            try:
-                return await send_digest_now(store, notifier, name, utcnow)
-            finally:
-                store.close()
-
+    store = open_db(config)
     try:
-        sent = asyncio.run(go())
+        sent = asyncio.run(send_now(config, store, name))
     except DeliveryError as exc:
         print(f"digest of {name} not sent (the alerts keep waiting): {redact(str(exc))}",
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
+    finally:
+        store.close()
     if not sent:
         print(f"no alerts waiting for a digest on channel {name}")
     else:
