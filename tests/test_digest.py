@@ -247,3 +247,25 @@ def test_digest_send_to_a_dead_server_keeps_the_alerts(run_cli: Run, tmp_path: P
     store = Store(db)
     assert {a["status"] for a in list_alerts(store)} == {"digest"}
     store.close()
+
+
+async def test_metrics_show_waiting_alerts_and_the_next_digest(tmp_path: Path) -> None:
+    from monitor.config import load_config
+    from monitor.scheduler import Daemon
+    from tests.sitekit import free_port
+
+    path, db = digest_config(tmp_path, free_port())
+    store = Store(db)
+    store.migrate()
+    add(store, 1, datetime.now(UTC))
+    add(store, 2, datetime.now(UTC))
+    daemon = Daemon(path, load_config(path))
+    try:
+        await daemon._digest_metrics(store, daemon.config)
+    finally:
+        store.close()
+    page = daemon.metrics.render().decode()
+    assert 'monitor_digest_waiting{channel="mail"} 2.0' in page
+    (line,) = [x for x in page.splitlines() if x.startswith("monitor_next_digest_timestamp")]
+    at = datetime.fromtimestamp(float(line.split()[-1]), PARIS)
+    assert at > datetime.now(UTC) and (at.weekday(), at.hour, at.minute) == (0, 8, 0)
