@@ -180,7 +180,9 @@ class Templates:
             "published_iso": article.published.isoformat() if article.published else None,
             "language": article.language,
             "meta": " · ".join(p for p in meta if p),
-            "snippet": one_line(article.snippet),
+            # A health notice's text is its own lines; a digest lists it on one line.
+            "snippet": article.snippet.strip(),
+            "snippet_line": one_line(article.snippet),
             "snippet_html": Markup(snippet_html),
         }
 
