@@ -39,7 +39,8 @@ class Hits:
         self.runs: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         # (term, stream) -> its spans and chunks: which words matched which term, for
         # the snippet (the passage holding most terms) and the alert's "IA -> AI".
-        self.per_term: dict[tuple[str, int], tuple[list[tuple[int, int]], set[str]]] = {}
+        # Spans are kept as given (cheap); the snippet expands the few it reads.
+        self.per_term: dict[tuple[str, int], tuple[list[Span], set[str]]] = {}
 
     def add(
         self,
@@ -56,13 +57,12 @@ class Hits:
             positions = self.positions[stream]
             spans, owned = self.per_term.setdefault((label, stream), ([], set()))
             owned.update(chunks)
-            for first, last, words in at:
+            for span in at:
+                first, last, words = span
                 positions |= words
+                spans.append(span)
                 if last > first and len(words) == last - first + 1:
                     self.runs[stream].append((first, last))
-                    spans.append((first, last))
-                else:  # a word, or NEAR's words without what lies between them
-                    spans.extend((w, w) for w in words)
             self.chunks[stream].update(chunks)
 
 

@@ -40,6 +40,9 @@ _LOOKBACK = 140
 _MIN_FILL = 170
 # Forms of one term listed in ``matched_words`` at most.
 _MAX_FORMS = 4
+# Places of one term read for the passage and its words: a term found thousands of
+# times in a huge page must not make the snippet cost more than the match did.
+_MAX_PLACES = 1000
 _SENTENCE_ENDS = (". ", "! ", "? ", "\n", ": ", "; ")
 
 Spans = list[tuple[int, int]]
@@ -127,17 +130,29 @@ def _sentence_end(body: str, last: int, start: int, limit: int) -> int:
     return space if space > 0 else max(limit, last)
 
 
+def _places(doc: Analyzed, hits: Hits, term: str, stream: int) -> list[tuple[int, int]]:
+    """The first ``_MAX_PLACES`` chunk ranges of ``stream`` where ``term`` matched: a
+    phrase whole, a word alone, NEAR's words without what lies between them."""
+    spans, chunks = hits.per_term.get((term, stream), ([], set()))
+    found: set[tuple[int, int]] = set()
+    for first, last, words in spans[:_MAX_PLACES]:
+        if last > first and len(words) == last - first + 1:
+            found.add((first, last))
+        else:
+            found.update((w, w) for w in words)
+    for chunk in chunks:
+        found.update((p, p) for p in doc.occurrences(stream, chunk)[:_MAX_PLACES])
+    return sorted(found)[:_MAX_PLACES]
+
+
 def term_spans(doc: Analyzed, hits: Hits, stream: int) -> dict[str, list[tuple[int, int]]]:
     """Per term, the chunk ranges of ``stream`` where it matched, in order."""
     out: dict[str, list[tuple[int, int]]] = {}
-    for (term, where), (spans, chunks) in hits.per_term.items():
-        if where != stream:
-            continue
-        found = set(spans)
-        for chunk in chunks:
-            found.update((p, p) for p in doc.occurrences(stream, chunk))
-        if found:
-            out[term] = sorted(found)
+    for term, where in hits.per_term:
+        if where == stream:
+            found = _places(doc, hits, term, stream)
+            if found:
+                out[term] = found
     return out
 
 
@@ -161,6 +176,8 @@ def best_start(
         distinct = sum(1 for n in counts.values() if n)
         if distinct > best_count:
             best, best_count = start, distinct
+            if distinct == len(spans):
+                break  # no passage can hold more: the earliest full one wins
         counts[term] -= 1
     return best
 
@@ -172,13 +189,7 @@ def matched_words(doc: Analyzed, hits: Hits) -> dict[str, tuple[str, ...]]:
     for term in hits.fields:
         forms: dict[str, str] = {}
         for stream in (0, 1):
-            spans, chunks = hits.per_term.get((term, stream), ([], set()))
-            starts = [(first, last) for first, last in spans]
-            for chunk in sorted(chunks):
-                places = doc.occurrences(stream, chunk)
-                if places:
-                    starts.append((places[0], places[0]))
-            for first, last in sorted(starts):
+            for first, last in _places(doc, hits, term, stream):
                 head, tail = doc.word_spans(stream, first), doc.word_spans(stream, last)
                 if not head or not tail:
                     continue
