@@ -145,6 +145,18 @@ def _places(doc: Analyzed, hits: Hits, term: str, stream: int) -> list[tuple[int
     return sorted(found)[:_MAX_PLACES]
 
 
+def _form_places(doc: Analyzed, hits: Hits, term: str, stream: int) -> list[tuple[int, int]]:
+    """One place per distinct chunk of a word, the first few of a phrase or NEAR: the
+    text up to a place is walked to find its characters, so far places are costly."""
+    spans, chunks = hits.per_term.get((term, stream), ([], set()))
+    places = {(first, last) for first, last, _ in spans[: 2 * _MAX_FORMS]}
+    for chunk in chunks:
+        found = doc.occurrences(stream, chunk)
+        if found:
+            places.add((found[0], found[0]))
+    return sorted(places)
+
+
 def term_spans(doc: Analyzed, hits: Hits, stream: int) -> dict[str, list[tuple[int, int]]]:
     """Per term, the chunk ranges of ``stream`` where it matched, in order."""
     out: dict[str, list[tuple[int, int]]] = {}
@@ -189,7 +201,7 @@ def matched_words(doc: Analyzed, hits: Hits) -> dict[str, tuple[str, ...]]:
     for term in hits.fields:
         forms: dict[str, str] = {}
         for stream in (0, 1):
-            for first, last in _places(doc, hits, term, stream):
+            for first, last in _form_places(doc, hits, term, stream):
                 head, tail = doc.word_spans(stream, first), doc.word_spans(stream, last)
                 if not head or not tail:
                     continue
