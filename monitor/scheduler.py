@@ -33,6 +33,7 @@ from monitor.alerts import (
     deliver_digests,
     deliver_due,
     digest_schedules,
+    next_digests,
 )
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
@@ -53,6 +54,7 @@ from monitor.store import (
     Store,
     Unsent,
     beat,
+    digest_depth,
     disabled_channels,
     open_store,
     outbox_depth,
@@ -394,6 +396,7 @@ class Daemon:
                 return
             for channel in live.notifiers:
                 self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
+            await self._digest_metrics(store, live.rt.config)
 
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
@@ -453,6 +456,18 @@ class Daemon:
         if result.kind == "store":
             self._unrecorded.add(claimed.id)
         return result
+
+    async def _digest_metrics(self, store: Store, config: Config) -> None:
+        """The digest gauges: alerts waiting per channel and when its next digest goes."""
+        try:
+            waiting = await asyncio.to_thread(digest_depth, store)
+        except MonitorError as exc:
+            self._db_trouble("deliver", exc)
+            return
+        for channel, at in next_digests(config, waiting, datetime.now(UTC)).items():
+            self.metrics.digest_waiting.labels(channel).set(waiting.get(channel, 0))
+            if at is not None:
+                self.metrics.next_digest.labels(channel).set(at.timestamp())
 
     def _db_trouble(self, job: str, exc: MonitorError) -> None:
         """One line per outage (and one when it ends), not a traceback every tick."""

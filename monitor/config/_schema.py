@@ -135,6 +135,10 @@ class _Channel(_Model):
     mode: Literal["instant", "digest"] = "instant"
     digest: str = "daily 08:00"
     timezone: str = "UTC"
+    # The language of its messages; unset, each alert speaks its article's language.
+    locale: Literal["fr", "en"] | None = None
+    # A Jinja2 file (blocks subject/text/html) or directory replacing the bundled templates.
+    template: str | None = None
     max_per_hour: WholeNumber | None = Field(default=None, ge=1)
     # Sends in flight at once for this channel under `monitor worker` (one sender per
     # channel in the cluster); the single daemon sends one at a time.
@@ -209,7 +213,8 @@ class EmailChannel(_Channel):
     to: Strings = Field(min_length=1)
     from_: str = Field(alias="from", min_length=1)
     smtp: SmtpConfig
-    subject: str = "[{alert}] {title}"
+    # A str.format line ({alert}, {title}...); unset, the template's subject block.
+    subject: str | None = None
 
     def target(self) -> str:
         return ", ".join(self.to)

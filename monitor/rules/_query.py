@@ -16,7 +16,15 @@ from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
 from monitor.rules._parser import _Member, parse, prepare_synonyms
 from monitor.rules._prefilter import compile_prefilter
-from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
+from monitor.rules._snippet import (
+    WIDTH,
+    WINDOW_WORDS,
+    best_start,
+    body_frame,
+    matched_words,
+    term_spans,
+    title_frame,
+)
 from monitor.rules._vocabulary import Vocabulary
 from monitor.text import KeyQuery
 
@@ -116,12 +124,17 @@ def _explain(root: Node, doc: Analyzed) -> Match:
     fields = {
         term: tuple(sorted(where, key=_FIELD_ORDER.index)) for term, where in hits.fields.items()
     }
-    body = _spans(doc, 1, _shown(doc, 1, hits, WINDOW_WORDS), hits.runs[1])
+    terms = term_spans(doc, hits, 1)
+    start = best_start(terms)
+    body = [] if start is None else _spans(doc, 1, _passage(terms, start), hits.runs[1])
     if body:
         first = min(body)
-        frame = doc.frames.get(first)
+        # The frame depends on the passage: its first match and how far its matches reach.
+        reach = max(end for s, end in body if s < first[0] + WIDTH)
+        key = (first[0], reach)
+        frame = doc.frames.get(key)
         if frame is None:
-            frame = doc.frames[first] = body_frame(doc.texts[1], first)
+            frame = doc.frames[key] = body_frame(doc.texts[1], first, reach)
         marks = frame.place(doc.texts[1], body)
     else:
         frame = doc.frames.get(None)
@@ -129,7 +142,17 @@ def _explain(root: Node, doc: Analyzed) -> Match:
             frame = doc.frames[None] = title_frame(doc.texts[0], doc.texts[1])
         title = _spans(doc, 0, _shown(doc, 0, hits, len(doc.chunks[0])), hits.runs[0])
         marks = frame.place(doc.texts[0], title)
-    return Match(tuple(fields), fields, frame.text, tuple(marks))
+    return Match(tuple(fields), fields, frame.text, tuple(marks), matched_words(doc, hits))
+
+
+def _passage(terms: dict[str, list[tuple[int, int]]], start: int) -> list[int]:
+    """Positions of the matched chunks from ``start`` to ``WINDOW_WORDS`` after it."""
+    shown: set[int] = set()
+    for found in terms.values():
+        for first, last in found:
+            if start <= first and last <= start + WINDOW_WORDS:
+                shown.update(range(first, last + 1))
+    return sorted(shown)
 
 
 def _shown(doc: Analyzed, stream: int, hits: Hits, width: int) -> list[int]:

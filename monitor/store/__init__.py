@@ -46,6 +46,7 @@ from monitor.store._sources import GoodPoll, host_key
 from monitor.store._status import (
     Unsent,
     channel_statuses,
+    digest_depth,
     disabled_channels,
     list_alerts,
     outbox_depth,
@@ -95,6 +96,7 @@ __all__ = [
     "beat",
     "channel_statuses",
     "daemon_statuses",
+    "digest_depth",
     "disabled_channels",
     "display_url",
     "host_key",
