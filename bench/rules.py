@@ -298,8 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     queries: list[Query] = [parse_query(text, SYNONYMS) for text in texts]
     index = RuleIndex()
-    for i, query in enumerate(queries):
-        index.add(f"rule-{i}", query)
+    index.add_many((f"rule-{i}", query) for i, query in enumerate(queries))
     built = time.perf_counter() - start
 
     # A running daemon has seen articles before: the vocabulary registry and the

@@ -74,6 +74,7 @@ class Analyzed:
         "langs",
         "memo",
         "near_memo",
+        "present",
         "site",
         "source",
         "tags",
@@ -105,6 +106,8 @@ class Analyzed:
         # Per query word: the chunks it matched, in the title and in the body. Rules
         # share words ("Amazon" in many alerts): the first rule to ask pays for all.
         self.memo: dict[object, tuple[frozenset[str], frozenset[str]]] = {}
+        # The same per query word, as the fields (TITLE | BODY bits) it occurs in.
+        self.present: dict[object, int] = {}
         # Proximity spans by (node, stream): a chain's test, collect and highlights ask
         # for the same spans of its members (the key holds the node: ids stay unique).
         self.near_memo: dict[tuple[object, int], list[tuple[int, int, frozenset[int]]]] = {}

@@ -14,7 +14,7 @@ from functools import lru_cache
 from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
-from monitor.rules._parser import _Member, parse, prepare_synonyms
+from monitor.rules._parser import SynonymTable, prepare_synonyms
 from monitor.rules._prefilter import compile_prefilter
 from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
 from monitor.rules._vocabulary import Vocabulary
@@ -101,12 +101,13 @@ def parse_query(query: str, synonyms: Sequence[Sequence[str]] = ()) -> Query:
     says what was expected there.
     """
     groups = tuple(tuple(group) for group in synonyms)
-    return Query(query, parse(query, _prepared(groups)))
+    return Query(query, _prepared(groups).parsed(query))
 
 
 @lru_cache(maxsize=64)
-def _prepared(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[_Member, ...], ...]:
-    # Every alert of a config shares the same groups; analyse them once.
+def _prepared(groups: tuple[tuple[str, ...], ...]) -> SynonymTable:
+    # Every alert of a config shares the same groups; analyse them once (and keep the
+    # trees parsed with them, see SynonymTable.parsed).
     return prepare_synonyms(groups)
 
 
