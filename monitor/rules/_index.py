@@ -14,7 +14,6 @@ evaluating every rule, and only the work differs.
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,17 +91,21 @@ class _Table:
 
     def woken_by(self, chunk: str, langs: tuple[str, ...]) -> int:
         """The clause bits one chunk of article text wakes up."""
-        found = 0
+        # The masks found are ORed once at the end: an OR with a big mask copies it,
+        # and most keys of a chunk find nothing.
+        found: list[int] = []
         tables = [self._lang(lang) for lang in langs]
+        exact = self.exact
         for _, _, low, folded in chunk_words(chunk):
             for lang, table in zip(langs, tables, strict=True):
-                for key in text_keys(lang, low):
-                    found |= table.get(key, 0)
-            found |= self.exact.get(folded, 0)
+                found += filter(None, map(table.get, text_keys(lang, low)))
+            mask = exact.get(folded)
+            if mask:
+                found.append(mask)
             for prefix in self.prefix_heads.get(folded[:2], ()):
                 if folded.startswith(prefix):
-                    found |= self.prefix[prefix]
-        return found
+                    found.append(self.prefix[prefix])
+        return reduce(or_, found) if found else 0
 
     def _kind(self, kind: str) -> dict[str, int]:
         return {"w": self.words, "x": self.exact, "p": self.prefix, "m": self.meta}[kind]
@@ -271,19 +274,22 @@ def _even(bits: int) -> int:
 def _bits(mask: int) -> list[int]:
     """The positions of the set bits of ``mask``, lowest first.
 
-    A mask holds a bit per rule, most of them clear: its bytes are scanned for the
-    non-zero ones by the regex engine, in C, and only those are looked at in Python.
+    A mask holds a bit per rule, most of them clear: its bytes are flagged non-zero by
+    one ``translate`` and found by ``find`` (both memchr-fast, in C), so Python only
+    looks at the few bytes that hold a bit.
     """
     data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    flags = data.translate(_NONZERO)
     found: list[int] = []
-    for hit in _NONZERO.finditer(data):
-        for at in range(*hit.span()):
-            base = at * 8
-            found += [base + bit for bit in _BYTE_BITS[data[at]]]
+    at = flags.find(1)
+    while at >= 0:
+        base = at * 8
+        found += [base + bit for bit in _BYTE_BITS[data[at]]]
+        at = flags.find(1, at + 1)
     return found
 
 
-_NONZERO = re.compile(rb"[^\x00]+")
+_NONZERO = bytes([0] + [1] * 255)
 _BYTE_BITS = [tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256)]
 
 

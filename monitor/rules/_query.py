@@ -136,15 +136,23 @@ def _explain(root: Node, doc: Analyzed) -> Match:
 def _shown(doc: Analyzed, stream: int, hits: Hits, width: int) -> list[int]:
     """Positions of the highlighted chunks within ``width`` of the first one."""
     at = hits.positions[stream]
-    found = [doc.occurrences(stream, chunk) for chunk in hits.chunks[stream]]
-    found = [places for places in found if places]
-    if not at and not found:
+    occurrences = doc.occurrences
+    found = [places for chunk in hits.chunks[stream] if (places := occurrences(stream, chunk))]
+    if found:
+        first = min([places[0] for places in found])
+        if at:
+            first = min(first, min(at))
+    elif at:
+        first = min(at)
+    else:
         return []
-    first = min([*at, *(places[0] for places in found)])
     last = first + width
-    shown = {i for i in at if first <= i <= last}
+    shown = {i for i in at if i <= last} if at else set()
     for places in found:
-        shown.update(places[: bisect_right(places, last)])
+        if places[-1] <= last:
+            shown.update(places)
+        else:
+            shown.update(places[: bisect_right(places, last)])
     return sorted(shown)
 
 
