@@ -41,7 +41,7 @@ class Phrase(Positional):
         self.items = items
 
     def test(self, doc: Analyzed, mask: int) -> bool:
-        if not _all_match(self.items, doc, mask):
+        if not all(item.test(doc, mask) for item in self.items):
             return False
         return any(self.spans(doc, stream) for stream in STREAMS[mask])
 
@@ -90,7 +90,7 @@ class Near(Positional):
         )
 
     def test(self, doc: Analyzed, mask: int) -> bool:
-        if not _all_match(self.members, doc, mask):
+        if not all(member.test(doc, mask) for member in self.members):
             return False
         return any(self._find(doc, stream, first=True) for stream in STREAMS[mask])
 
@@ -256,13 +256,6 @@ def _merged(
     return out
 
 
-def _all_match(nodes: Iterable[Node], doc: Analyzed, mask: int) -> bool:
-    for node in nodes:
-        if not node.test(doc, mask):
-            return False
-    return True
-
-
 class Group(Node):
     """Children combined by OR (``any_of``) or by AND."""
 
@@ -275,14 +268,9 @@ class Group(Node):
         self.positional = any_of and all(c.positional for c in children)
 
     def test(self, doc: Analyzed, mask: int) -> bool:
-        # Plain loops: every candidate rule passes here, and a generator per test costs
-        # more than the leaves' remembered answers it reads.
         if self.any_of:
-            for child in self.children:
-                if child.test(doc, mask):
-                    return True
-            return False
-        return _all_match(self.children, doc, mask)
+            return any(c.test(doc, mask) for c in self.children)
+        return all(c.test(doc, mask) for c in self.children)
 
     def collect(self, doc: Analyzed, mask: int, hits: Hits, label: str | None) -> None:
         for child in self.children:
