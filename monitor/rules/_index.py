@@ -161,9 +161,15 @@ class RuleIndex:
     def add_many(self, rules: Iterable[tuple[str, Query]]) -> None:
         """``add`` each (rule_id, query) in order, filing them all at once: what
         building an index of 100k rules calls."""
+        filed: list[tuple[Clause, int]] = []
         with _collector_paused():
-            filed = [pair for rule_id, query in rules for pair in self._enter(rule_id, query)]
-            self._table.file_many(filed)
+            try:
+                for rule_id, query in rules:
+                    filed += self._enter(rule_id, query)
+            finally:
+                # Rules entered before ``rules`` failed are filed too: entered but not
+                # filed, they would never be candidates.
+                self._table.file_many(filed)
 
     def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int]]:
         """Give ``rule_id`` a slot; the (clause, bit position) pairs to file it under."""
