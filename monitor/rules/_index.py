@@ -242,11 +242,13 @@ class RuleIndex:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector held off while a bulk of rules is filed.
+    """Python's cycle collector held off while a bulk of rules is filed, then run once.
 
     Filing 100k rules allocates millions of objects that all stay alive; the collector
-    would walk them again and again (about half the build time) to free nothing, since
-    the index holds no cycles to free.
+    would walk them again and again (about half the build time) to free nothing. One
+    full collection at the end moves them to the oldest generation at once: left in
+    the youngest, they made every later collection walk them, and matching ran at half
+    speed (measured: 330 against 640 articles/s at 30k rules, same run).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -255,6 +257,7 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+            gc.collect()
 
 
 def _evaluated(entries: Iterable[_Entry], doc: Analyzed) -> dict[str, Match]:
