@@ -74,6 +74,7 @@ class Analyzed:
         "langs",
         "memo",
         "near_memo",
+        "placed",
         "present",
         "site",
         "source",
@@ -115,6 +116,8 @@ class Analyzed:
         self._word_spans: tuple[dict[int, tuple[tuple[int, int], ...]], ...] = ({}, {})
         # Snippet texts by first match (None: the title's), shared by the rules that fire.
         self.frames: dict[tuple[int, int] | None, Frame] = {}
+        # Snippet and highlights by what a rule highlights (see _query._explain).
+        self.placed: dict[tuple[object, ...], tuple[str, tuple[tuple[int, int], ...]]] = {}
         self._spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         self._walks: list[Iterator[ReMatch[str]] | None] = [None, None]
 

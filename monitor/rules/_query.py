@@ -23,6 +23,7 @@ from monitor.text import KeyQuery
 Spans = list[tuple[int, int]]
 
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
+_FIELD_RANK = {field: rank for rank, field in enumerate(_FIELD_ORDER)}
 
 
 class Query:
@@ -115,8 +116,29 @@ def _explain(root: Node, doc: Analyzed) -> Match:
     hits = Hits()
     root.collect(doc, BOTH, hits, None)
     fields = {
-        term: tuple(sorted(where, key=_FIELD_ORDER.index)) for term, where in hits.fields.items()
+        term: tuple(where) if len(where) == 1 else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
+        for term, where in hits.fields.items()
     }
+    # The snippet depends only on what is highlighted; rules firing on one article
+    # often highlight the same words ("Amazon licenciements", "licenciement Amazon
+    # -Google", "Amazon licenciements lang:fr"): placed once per article.
+    key = tuple(
+        part
+        for stream in (1, 0)
+        for part in (
+            frozenset(hits.chunks[stream]),
+            frozenset(hits.positions[stream]),
+            tuple(hits.runs[stream]),
+        )
+    )
+    placed = doc.placed.get(key)
+    if placed is None:
+        placed = doc.placed[key] = _placed(doc, hits)
+    return Match(tuple(fields), fields, placed[0], placed[1])
+
+
+def _placed(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet for these hits and the highlights in it."""
     body = _spans(doc, 1, _shown(doc, 1, hits, WINDOW_WORDS), hits.runs[1])
     if body:
         first = min(body)
@@ -130,7 +152,7 @@ def _explain(root: Node, doc: Analyzed) -> Match:
             frame = doc.frames[None] = title_frame(doc.texts[0], doc.texts[1])
         title = _spans(doc, 0, _shown(doc, 0, hits, len(doc.chunks[0])), hits.runs[0])
         marks = frame.place(doc.texts[0], title)
-    return Match(tuple(fields), fields, frame.text, tuple(marks))
+    return frame.text, tuple(marks)
 
 
 def _shown(doc: Analyzed, stream: int, hits: Hits, width: int) -> list[int]:
