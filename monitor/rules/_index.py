@@ -54,8 +54,10 @@ class _Table:
         self.by_lang: dict[str, dict[str, int]] = {}
         self.exact: dict[str, int] = {}
         self.prefix: dict[str, int] = {}
-        # First two letters -> prefixes filed, so a word only tries the few that could fit.
-        self.prefix_heads: dict[str, set[str]] = {}
+        # Length -> how many prefixes of that length are filed: a word looks up its own
+        # first letters once per length in use (a handful), never each prefix in turn
+        # (thousands at 100k rules).
+        self.prefix_lengths: dict[int, int] = {}
         self.meta: dict[str, int] = {}
 
     def file_many(self, filed: Iterable[tuple[Clause, int]]) -> None:
@@ -68,13 +70,13 @@ class _Table:
                 bits.setdefault((kind, value), []).append(position)
         for (kind, value), found in bits.items():
             mask = _mask_of(found)
+            if kind == "p" and value not in self.prefix:
+                self.prefix_lengths[len(value)] = self.prefix_lengths.get(len(value), 0) + 1
             _set(self._kind(kind), value, mask)
             if kind == "w":
                 for lang, table in self.by_lang.items():
                     for key in query_keys(lang, value):
                         _set(table, key, mask)
-            elif kind == "p":
-                self.prefix_heads.setdefault(value[:2], set()).add(value)
 
     def unfile(self, clause: Clause, bit: int) -> None:
         for kind, value, _ in clause:
@@ -84,10 +86,11 @@ class _Table:
                     for key in query_keys(lang, value):
                         _clear(table, key, bit)
             elif kind == "p" and value not in self.prefix:
-                heads = self.prefix_heads[value[:2]]
-                heads.discard(value)
-                if not heads:
-                    del self.prefix_heads[value[:2]]
+                left = self.prefix_lengths[len(value)] - 1
+                if left:
+                    self.prefix_lengths[len(value)] = left
+                else:
+                    del self.prefix_lengths[len(value)]
 
     def woken_by(self, chunk: str, langs: tuple[str, ...]) -> int:
         """The clause bits one chunk of article text wakes up."""
@@ -95,16 +98,17 @@ class _Table:
         # and most keys of a chunk find nothing.
         found: list[int] = []
         tables = [self._lang(lang) for lang in langs]
-        exact = self.exact
+        exact, prefixes, lengths = self.exact, self.prefix, self.prefix_lengths
         for _, _, low, folded in chunk_words(chunk):
             for lang, table in zip(langs, tables, strict=True):
                 found += filter(None, map(table.get, text_keys(lang, low)))
             mask = exact.get(folded)
             if mask:
                 found.append(mask)
-            for prefix in self.prefix_heads.get(folded[:2], ()):
-                if folded.startswith(prefix):
-                    found.append(self.prefix[prefix])
+            for length in lengths:
+                mask = prefixes.get(folded[:length]) if length <= len(folded) else None
+                if mask:
+                    found.append(mask)
         return reduce(or_, found) if found else 0
 
     def _kind(self, kind: str) -> dict[str, int]:
