@@ -2,6 +2,7 @@
 
     uv run python bench/pipeline.py [--sources 2000] [--latency 0.05] [--articles 500]
     uv run python bench/pipeline.py --quick        # a smoke run of a few seconds
+    uv run python bench/pipeline.py --json         # one JSON object instead of the tables
 
 Local news sites answer every request after ``--latency`` seconds, on ``--hosts``
 loopback addresses (127.0.0.1, 127.0.0.2, ...) so that the sources look like many
@@ -23,6 +24,7 @@ corpus (``--corpus``, else ``$MONITOR_SHARED/corpus/extraction/aeb``, else
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -97,6 +99,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="naive loop calls httpx.get (a new client and connection per request) "
         "instead of sharing one httpx.Client",
     )
+    p.add_argument("--json", action="store_true", help="print one JSON object of the figures")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -286,16 +289,74 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Cycle]], corpu
     return "\n".join(out)
 
 
+def _side_json(cycle: Cycle) -> dict[str, Any]:
+    f = cycle.figures
+    return {
+        "wall_s": round(f.wall, 4),
+        "cpu_s": round(f.cpu, 4),
+        "cpu_per_response_ms": round(per_response_ms(cycle), 4),
+        "peak_rss_mib": round(f.peak_mib, 1),
+        "rss_growth_mib": round(f.growth_mib, 1),
+        "responses": cycle.responses,
+        "tcp_connections": cycle.connections,  # accepted, counted by the sites
+        "not_modified": cycle.not_modified,
+        "failed_feeds": f.failed,
+        "stored": f.stored,
+        "alerts": f.alerts,
+    }
+
+
+def _ratio(ours: float, naive: float) -> float | None:
+    return round(ours / naive, 4) if naive else None
+
+
+def as_json(
+    args: argparse.Namespace, results: dict[str, dict[str, Cycle]], load: dict[str, Any]
+) -> dict[str, Any]:
+    """The figures as one object: per cycle and side, the ratios, the run's setup."""
+    a = results["a"]
+    out: dict[str, Any] = {
+        "sources": args.sources, "hosts": args.hosts, "latency_s": args.latency,
+        "concurrency": args.concurrency, "per_host": args.per_host,
+        "naive_client": "httpx.get per request" if args.naive_per_call else "one httpx.Client",
+        "load_average": load, "peak_rss_method": a["ours"].figures.peak_method,
+        "a": {side: _side_json(a[side]) for side in SIDES},
+    }  # fmt: skip
+    out["a"]["cpu_per_response_ratio"] = _ratio(
+        per_response_ms(a["ours"]), per_response_ms(a["naive"])
+    )
+    out["a"]["ours_connections_per_origin"] = round(a["ours"].connections / args.hosts, 3)
+    b = results["b"]
+    if b:
+        articles = math.ceil(args.articles / args.per_feed) * args.per_feed
+        out["b"] = {side: _side_json(b[side]) for side in SIDES}
+        for side in SIDES:
+            out["b"][side]["articles_per_s"] = round(articles / b[side].figures.wall, 2)
+        out["b"]["articles"] = articles
+        out["b"]["articles_per_s_ratio"] = _ratio(
+            out["b"]["ours"]["articles_per_s"], out["b"]["naive"]["articles_per_s"]
+        )
+    else:
+        out["b"] = None
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     corpus = args.corpus or default_corpus()
     pages = load_pages(corpus) if args.articles and (corpus / "html").is_dir() else []
+    load = {"start": os.getloadavg()[0]}
     try:
         results = run_all(args, pages)
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
-    print(report(args, results, corpus))
+    load["end"] = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps(as_json(args, results, load), indent=2))
+    else:
+        print(report(args, results, corpus))
+        print(f"load average (1 min): {load['start']:.2f} at start, {load['end']:.2f} at end")
     return 0
 
 

@@ -4,19 +4,27 @@ Generates (deterministically, from --seed) 10,000 alert rules mixing every opera
 the query language (words, OR groups, phrases, negation, prefixes, NEAR/ONEAR, title:
 and body:, site:/lang:/tag:, synonyms) and French and English articles of news length
 (names and topical words follow Zipf laws; the rest of the vocabulary is a long tail of
-pseudo-words). After 1,000 untimed articles (a daemon has seen articles before), 1,000
+pseudo-words). It times the build (parsing every rule, then ``RuleIndex.add_many``) and
+reports the memory it took: the growth of this process's resident set over parsing and
+over filing, and the peak. After 1,000 untimed articles (a daemon has seen articles before), 1,000
 more go, by blocks of 50, through ``RuleIndex.match`` (the presearcher) and then
 ``RuleIndex.match_brute_force`` (every rule evaluated). It checks both give identical
 results and prints both rates, in articles per CPU second of this single-threaded
 process (one core), and their ratio. A progress bar goes to stderr.
 
     uv run python bench/rules.py [--rules 10000] [--articles 1000] [--warmup 1000] [--seed 7]
+                                 [--json]
+
+``--json`` prints the figures as one JSON object on stdout instead of the text lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import resource
 import sys
 import time
 from bisect import bisect_left
@@ -241,6 +249,24 @@ def make_rule(corpus: Corpus) -> str:
     return f"{name} {rng.choice(['IA', 'AI', 'licenciements', 'layoffs'])} NOT {other}"
 
 
+def resident_mb() -> float:
+    """This process's resident set now, in MB (Linux: /proc; elsewhere the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_mb()
+
+
+def peak_mb() -> float:
+    """The peak resident set of this process so far, in MB (ru_maxrss is in KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
 def progress(label: str) -> Callable[[int, int], None]:
     def show(done: int, total: int) -> None:
         filled = 30 * done // total
@@ -289,18 +315,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=1_000)
     parser.add_argument("--warmup", type=int, default=1_000, help="articles matched first, untimed")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
     corpus = Corpus(random.Random(args.seed))
     warmup = [make_article(corpus) for _ in range(args.warmup)]
     docs = [make_article(corpus) for _ in range(args.articles)]
     texts = [make_rule(corpus) for _ in range(args.rules)]
+    before = resident_mb()
     start = time.perf_counter()
     queries: list[Query] = [parse_query(text, SYNONYMS) for text in texts]
+    parsed = time.perf_counter()
+    after_parse = resident_mb()
     index = RuleIndex()
-    for i, query in enumerate(queries):
-        index.add(f"rule-{i}", query)
-    built = time.perf_counter() - start
+    index.add_many((f"rule-{i}", query) for i, query in enumerate(queries))
+    built = time.perf_counter()
+    build = {
+        "build_s": built - start,
+        "parse_s": parsed - start,
+        "index_s": built - parsed,
+        "queries_mb": after_parse - before,
+        "index_mb": resident_mb() - after_parse,
+    }
 
     # A running daemon has seen articles before: the vocabulary registry and the
     # index's per-word cache are warm. Other articles from the same generator warm them
@@ -309,31 +345,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall = time.perf_counter()
     index_cpu, brute_cpu, identical, found = run(index, docs, "measuring")
     wall = time.perf_counter() - wall
-    report(args, len(queries), built, docs, found)
 
     # Rates are per CPU second of this single-threaded process (one core), so that
     # other work on the machine does not count against either side.
     index_rate = len(docs) / index_cpu
     brute_rate = len(docs) / brute_cpu
+    figures = {
+        "rules": len(queries),
+        "articles": len(docs),
+        "warmup": args.warmup,
+        "seed": args.seed,
+        **build,
+        "peak_rss_mb": peak_mb(),
+        "matches_per_article": sum(len(f) for f in found) / len(docs),
+        "index_articles_per_s": index_rate,
+        "brute_articles_per_s": brute_rate,
+        "index_cpu_s": index_cpu,
+        "brute_cpu_s": brute_cpu,
+        "wall_s": wall,
+        "ratio": index_rate / brute_rate,
+        "identical": identical,
+        "load_average": list(os.getloadavg()),
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return 0 if identical else 1
+    report(args, len(queries), build, docs, found)
     print(f"index:       {index_rate:7.1f} articles/s ({index_cpu:.2f} s CPU)")
     print(f"brute force: {brute_rate:7.1f} articles/s ({brute_cpu:.2f} s CPU)")
     print(f"(both together: {index_cpu + brute_cpu:.1f} s CPU, {wall:.1f} s wall)")
     same = "yes" if identical else "NO"
     print(f"ratio: {index_rate / brute_rate:.1f}x  identical results: {same}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average: {load}")
     return 0 if identical else 1
 
 
 def report(
     args: argparse.Namespace,
     rules: int,
-    built: float,
+    build: dict[str, float],
     docs: list[Document],
     found: list[dict[str, Match]],
 ) -> None:
     matches = sum(len(f) for f in found)
     words = sum(len(d.text.split()) + len(d.title.split()) for d in docs)
     langs = {code: sum(1 for d in docs if d.language == code) for code in ("fr", "en", None)}
-    print(f"rules: {rules} (parsed and indexed in {built:.2f} s), seed {args.seed}")
+    print(
+        f"rules: {rules} (parsed and indexed in {build['build_s']:.2f} s: parse"
+        f" {build['parse_s']:.2f} s, index {build['index_s']:.2f} s), seed {args.seed}"
+    )
+    print(
+        f"memory: queries +{build['queries_mb']:.0f} MB, index +{build['index_mb']:.0f} MB"
+        f" resident; peak RSS {peak_mb():.0f} MB"
+    )
     print(
         f"articles: {len(docs)} after {args.warmup} untimed ({words / len(docs):.0f} words on"
         f" average; fr {langs['fr']}, en {langs['en']}, language unknown {langs[None]})"

@@ -77,6 +77,18 @@ class HTTPStatusError(FetchError):
         self.retry_after = retry_after
 
 
+class RenderError(FetchError):
+    """A page could not be loaded in the headless browser (``render: browser``)."""
+
+    kind = "render"
+
+
+class RenderUnavailable(RenderError):
+    """``render: browser`` is configured but Playwright or Chromium is missing."""
+
+    kind = "render_unavailable"
+
+
 class FeedError(MonitorError):
     """The bytes are not a feed we can read (invalid XML, hostile entities, not a feed)."""
 

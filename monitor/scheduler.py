@@ -33,6 +33,7 @@ from monitor.alerts import (
     deliver_digests,
     deliver_due,
     digest_schedules,
+    next_digests,
 )
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
@@ -53,6 +54,7 @@ from monitor.store import (
     Store,
     Unsent,
     beat,
+    digest_depth,
     disabled_channels,
     open_store,
     outbox_depth,
@@ -207,6 +209,7 @@ class Daemon:
             async with Fetcher(FetchSettings.from_config(self.config.fetch)) as fetcher:
                 live = self._live(store, fetcher)
                 rt = live.rt
+                ledger = rt.start_ledger()
                 claimed = await asyncio.to_thread(
                     store.claim_due, self.clock(), self.owner, POLL_LEASE, 100_000, due_or_not=True
                 )
@@ -221,6 +224,7 @@ class Daemon:
 
                 results = list(await asyncio.gather(*(one(c) for c in claimed)))
                 bar.close()
+                await ledger.aclose()
                 if any(r.kind == "store" for r in results):
                     # The database fails (a full disk): a send it could not record would
                     # go out again next run. The alerts wait, queued, for that run.
@@ -338,6 +342,7 @@ class Daemon:
 
     async def _serve(self, store: Store, fetcher: Fetcher) -> None:
         live = self._live(store, fetcher)
+        ledger = live.rt.start_ledger()  # reloads keep it: replace() copies the reference
         slots = asyncio.Semaphore(self.config.max_concurrency)
 
         async def dispatch() -> None:
@@ -391,6 +396,7 @@ class Daemon:
                 return
             for channel in live.notifiers:
                 self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
+            await self._digest_metrics(store, live.rt.config)
 
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
@@ -428,6 +434,7 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=False)
             await self._settle()
+            await ledger.aclose()  # before run() hands back the leases still held
 
     async def _health(self, store: Store) -> tuple[bool, str]:
         stale = time.monotonic() - self._last_dispatch > max(3 * self.dispatch_every, 30.0)
@@ -449,6 +456,18 @@ class Daemon:
         if result.kind == "store":
             self._unrecorded.add(claimed.id)
         return result
+
+    async def _digest_metrics(self, store: Store, config: Config) -> None:
+        """The digest gauges: alerts waiting per channel and when its next digest goes."""
+        try:
+            waiting = await asyncio.to_thread(digest_depth, store)
+        except MonitorError as exc:
+            self._db_trouble("deliver", exc)
+            return
+        for channel, at in next_digests(config, waiting, datetime.now(UTC)).items():
+            self.metrics.digest_waiting.labels(channel).set(waiting.get(channel, 0))
+            if at is not None:
+                self.metrics.next_digest.labels(channel).set(at.timestamp())
 
     def _db_trouble(self, job: str, exc: MonitorError) -> None:
         """One line per outage (and one when it ends), not a traceback every tick."""

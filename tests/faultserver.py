@@ -451,6 +451,7 @@ class FaultServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.errors: list[BaseException] = []  # unexpected exceptions in handlers
+        self.accepted = 0  # TCP connections accepted: keep-alive reuse shows here
 
     # lifecycle
     def start(self) -> FaultServer:
@@ -531,6 +532,7 @@ class FaultServer:
     def _track(self, connection: Any, open_: bool) -> None:
         with self._lock:
             if open_:
+                self.accepted += 1
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)

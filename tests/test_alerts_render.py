@@ -18,9 +18,10 @@ from monitor.alerts import (
     Notifier,
     PostResponse,
     StoryInfo,
+    Templates,
     WebhookNotifier,
 )
-from monitor.alerts._render import render_html, render_subject, safe_snippet_html
+from monitor.alerts._render import render_subject, safe_snippet_html
 from monitor.errors import ConfigError, DeliveryError
 from monitor.store import alert_id
 
@@ -52,6 +53,10 @@ def make_message(
 
 
 # --- rendering -------------------------------------------------------------------------------
+
+
+def render_html(message: AlertMessage) -> str:
+    return Templates().alert(message).html
 
 
 @pytest.mark.parametrize(
@@ -114,13 +119,14 @@ async def test_log_notifier_prints_a_readable_block(caplog: pytest.LogCaptureFix
     with caplog.at_level("INFO", logger="monitor.alerts"):
         await LogNotifier(stream).send(message)
     out = stream.getvalue()
+    # The article is French and the channel sets no locale: the alert speaks French.
     for expected in (
-        'Alert "amazon-ia-licenciements" matched: amazon, ia, licenciements',
+        "Alerte « amazon-ia-licenciements » : amazon, ia, licenciements",
         message.article.title,
         message.article.url,
-        "lemonde-pixels · 2025-03-14 09:30 UTC · fr",
+        "lemonde-pixels · 14 mars 2025, 09:30 UTC · fr",
         "… salariés d'Amazon et licenciements …",
-        "Also reported by: franceinfo",
+        "Également publié par :\n- franceinfo",
     ):
         assert expected in out
     [record] = caplog.records
@@ -146,10 +152,11 @@ async def test_log_digest_lists_every_story_once() -> None:
     await notifier.send_digest("quotidien", messages)
     await notifier.send_digest("quotidien", [])
     out = stream.getvalue()
-    assert out.count("[quotidien] 2 new stories") == 1
+    assert out.count("[quotidien] 2 nouveaux sujets") == 1
     assert "1. Des salariés d'Amazon" in out and "2. Autre histoire" in out
-    assert "Also reported by: franceinfo" in out
-    assert "https://franceinfo.example/a" not in out
+    # The copy is not listed again: its outlet is named, with the link to its copy.
+    assert "Également publié par : franceinfo <https://franceinfo.example/a>" in out
+    assert out.count("https://franceinfo.example/a") == 1
 
 
 async def test_log_notifier_on_a_closed_stream_is_a_delivery_error() -> None:

@@ -23,11 +23,13 @@ ALLOWED: dict[str, set[str]] = {
     "extract": STAGE,
     "fetch": STAGE | {"observe"},
     "observe": STAGE,
+    "render": STAGE | {"fetch", "observe"},
     "store": STAGE,
     "alerts": STAGE | {"observe", "store"},
     "config": STAGE | {"rules", "alerts"},
     "pipeline": STAGE
-    | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"},
+    | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"}
+    | {"render"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
     "sources": STAGE | {"config", "dedupe", "extract", "feeds", "fetch", "observe"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},

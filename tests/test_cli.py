@@ -301,7 +301,7 @@ def test_bash_completion_offers_commands_options_and_choices(run_cli: Run) -> No
         _complete(script, ["monitor", "alerts", ""])
     )
     assert _complete(script, ["monitor", "alerts", "--status", ""]) == [
-        "pending", "sent", "failed", "dead",
+        "pending", "queued", "digest", "sent", "failed", "dead",
     ]  # fmt: skip
     assert "DEBUG" in _complete(script, ["monitor", "check", "--log-level", ""])
     assert "--once" in _complete(script, ["monitor", "--config", "x.yaml", "run", "--"])

@@ -22,8 +22,7 @@ from urllib.parse import quote
 
 import pytest
 
-from monitor.alerts import AlertMessage, AlertPayload, ArticleInfo
-from monitor.alerts._render import render_text
+from monitor.alerts import AlertMessage, AlertPayload, ArticleInfo, Templates
 from monitor.pipeline._health import notice_text
 from monitor.store import (
     NewAlert,
@@ -345,7 +344,7 @@ def test_health_notices_say_since_when_for_how_long_and_why() -> None:
         ArticleInfo(url="https://example.org/feed", title=title, source="x", published=now,
                     language=None, snippet=body, snippet_html=""),
     )  # fmt: skip
-    text = render_text(AlertMessage.from_payload("msg_x", payload, None, now))
+    text = Templates().alert(AlertMessage.from_payload("msg_x", payload, None, now)).text
     assert "Query:" not in text and body in text
 
 

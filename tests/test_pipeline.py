@@ -124,6 +124,10 @@ def test_once_delivers_one_email_and_one_signed_webhook(
     assert payload["article"]["url"] == site.url("/articles/lettre-ouverte-amazon")
     assert payload["article"]["source"] == "qdn-tech" and payload["article"]["language"] == "fr"
     assert {t.lower() for t in payload["matched"]} >= {"amazon", "ia", "licenciements"}
+    # The article's own words, per term, reach the receiver (and the email's text).
+    assert set(payload["matched_terms"]) == set(payload["matched"])
+    assert "Amazon" in payload["matched_terms"][payload["matched"][0]]
+    assert "Alerte « amazon-ia-licenciements »" in text
     # Each delivery carries its alert's stable id, as recorded in the outbox.
     store = Store(db_url)
     try:

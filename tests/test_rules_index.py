@@ -7,9 +7,12 @@ index with each rule's own ``Query.match_document``.
 
 from __future__ import annotations
 
+import gc
 import random
 import unicodedata
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -218,3 +221,66 @@ def test_an_analysis_spoilt_by_an_emptying_mid_match_is_redone() -> None:
         return len(calls)
 
     assert evaluate_fresh(doc, vocabulary, evaluate) == 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(queries, min_size=1, max_size=25),
+    docs=st.lists(documents, min_size=1, max_size=3),
+    synonyms=st.booleans(),
+)
+def test_an_index_built_in_bulk_answers_like_one_built_rule_by_rule(
+    texts: list[str], docs: list[Document], synonyms: bool
+) -> None:
+    # Ids repeat, as a config reloaded with an alert changed does: the last one wins.
+    rules = [(f"r{i % 7}", q) for i, q in enumerate(_parse_all(texts, synonyms))]
+    one_by_one, bulk = RuleIndex(), RuleIndex()
+    for rule_id, query in rules:
+        one_by_one.add(rule_id, query)
+    bulk.add_many(rules)
+    for doc in docs:
+        expected = one_by_one.match_brute_force(doc)
+        assert bulk.match(doc) == expected
+        assert list(bulk.match(doc)) == list(expected)
+
+
+def test_rules_filed_before_a_bulk_add_failed_still_match() -> None:
+    def rules() -> Iterator[tuple[str, Query]]:
+        yield "a", parse_query("Amazon licenciements")
+        yield "b", parse_query("Google")
+        raise QueryError("bad row", "Amazon AND (", 11)
+
+    index = RuleIndex()
+    with pytest.raises(QueryError):
+        index.add_many(rules())
+    doc = Document("Google", "Amazon annonce des licenciements", "fr")
+    assert list(index.match(doc)) == ["a", "b"] == list(index.match_brute_force(doc))
+    assert gc.isenabled()
+
+
+def test_a_bulk_add_leaves_the_cycle_collector_as_it_found_it() -> None:
+    index = RuleIndex()
+    index.add_many([("a", parse_query("Amazon"))])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        index.add_many([("b", parse_query("Google"))])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert set(index.match(Document("", "Amazon et Google", "fr"))) == {"a", "b"}
+
+
+def test_identical_queries_are_parsed_once_and_bad_ones_still_fail_each_time() -> None:
+    first = parse_query("Amazon (licenciements OR grève) -Google", SYNONYMS)
+    again = parse_query("Amazon (licenciements OR grève) -Google", SYNONYMS)
+    assert first is not again and first._root is again._root
+    # Other synonyms, another tree: "licenciements" is expanded only with them.
+    plain = parse_query("Amazon (licenciements OR grève) -Google")
+    assert plain._root is not first._root
+    doc = Document("", "Amazon: layoffs announced", "en")
+    assert first.match_document(doc) is not None and plain.match_document(doc) is None
+    for _ in range(2):
+        with pytest.raises(QueryError) as caught:
+            parse_query("Amazon AND (grève", SYNONYMS)
+        assert caught.value.position is not None

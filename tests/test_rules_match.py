@@ -147,9 +147,10 @@ def test_a_long_body_gives_a_bounded_snippet_starting_near_the_first_match() -> 
     text = filler * 30 + "Puis Amazon annonce des licenciements massifs. " + filler * 30
     match = parse_query("Amazon licenciements").match("", text, "fr")
     assert match is not None
-    assert 200 <= len(match.snippet) <= 300
+    assert 180 <= len(match.snippet) <= 300
     assert match.snippet.startswith("… ")
-    assert match.snippet.endswith(" …")
+    # Cut at sentence boundaries: it opens on the match's sentence and ends on a full stop.
+    assert match.snippet.endswith("texte. …")
     assert match.snippet_marked().startswith("… Puis **Amazon** annonce des **licenciements**")
 
 

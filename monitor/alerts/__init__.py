@@ -12,7 +12,13 @@ each is built by its own ``from_config`` (:func:`build_notifiers`). Each raises
 
 from monitor.alerts._apprise import AppriseNotifier
 from monitor.alerts._build import NOTIFIER_TYPES, ChannelContext, build_notifiers, check_channel
-from monitor.alerts._digest import channel_caps, deliver_digests, digest_schedules
+from monitor.alerts._digest import (
+    channel_caps,
+    deliver_digests,
+    digest_schedules,
+    next_digests,
+    send_digest_now,
+)
 from monitor.alerts._email import EmailNotifier, message_id
 from monitor.alerts._log import LogNotifier
 from monitor.alerts._message import (
@@ -30,9 +36,11 @@ from monitor.alerts._outbox import (
     deliver_due,
     message_from,
 )
+from monitor.alerts._probe import probe_channel
 from monitor.alerts._retry import MAX_DELIVERY_AGE, next_attempt, retry_delay
 from monitor.alerts._schedule import Schedule, parse_schedule
 from monitor.alerts._signing import sign_webhook, verify_webhook
+from monitor.alerts._templates import Rendered, Templates
 from monitor.alerts._webhook import (
     PostFunc,
     PostResponse,
@@ -56,8 +64,10 @@ __all__ = [
     "Notifier",
     "PostFunc",
     "PostResponse",
+    "Rendered",
     "Schedule",
     "StoryInfo",
+    "Templates",
     "WebhookNotifier",
     "build_notifiers",
     "channel_caps",
@@ -71,8 +81,11 @@ __all__ = [
     "message_from",
     "message_id",
     "next_attempt",
+    "next_digests",
     "parse_schedule",
+    "probe_channel",
     "retry_delay",
+    "send_digest_now",
     "sign_webhook",
     "verify_webhook",
     "webhook_payload",

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from monitor.alerts._message import AlertMessage
-from monitor.alerts._render import digest_title, render_digest_text, render_text
+from monitor.alerts._probe import probe_text
+from monitor.alerts._templates import Templates
 from monitor.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
 class AppriseNotifier:
     """Sends each alert to every Apprise URL of the channel."""
 
-    def __init__(self, *, urls: Sequence[str], timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, urls: Sequence[str], timeout: float = 30.0, templates: Templates | None = None
+    ) -> None:
         with warnings.catch_warnings():
             # Apprise still imports the stdlib's deprecated imghdr; nothing for users to fix.
             warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
@@ -39,20 +43,31 @@ class AppriseNotifier:
             if not self._apprise.add(url):
                 raise ConfigError(f"apprise URL #{i + 1} is not one Apprise understands")
         self._timeout = timeout
+        self._count = len(urls)
+        self._templates = templates or Templates()
 
     @classmethod
     def from_config(cls, channel: AppriseChannel, ctx: ChannelContext) -> AppriseNotifier:
-        return cls(urls=channel.urls, timeout=channel.timeout)
+        return cls(
+            urls=channel.urls,
+            timeout=channel.timeout,
+            templates=Templates(channel.locale, channel.timezone, channel.template),
+        )
 
     async def send(self, message: AlertMessage) -> None:
-        title = f"[{message.alert}] {message.article.title}"
-        await self._notify(title, render_text(message))
+        parts = self._templates.alert(message)
+        await self._notify(parts.subject, parts.text)
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         if messages:
-            await self._notify(
-                digest_title(name, len(messages)), render_digest_text(name, messages)
-            )
+            parts = self._templates.digest(name, messages)
+            await self._notify(parts.subject, parts.text)
+
+    async def probe(self, channel: str) -> str:
+        """Notify every URL with a message marked as a test (``monitor channels test``)."""
+        now = datetime.now(UTC)
+        await self._notify(f"[news-monitor] TEST of channel {channel}", probe_text(channel, now))
+        return f"Apprise reports every service ({self._count}) accepted the test message"
 
     async def _notify(self, title: str, body: str) -> None:
         try:

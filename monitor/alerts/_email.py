@@ -8,6 +8,7 @@ TLS is explicit: ``starttls`` refuses to go on when the server does not offer ST
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import ssl
 from collections.abc import Sequence
@@ -19,16 +20,9 @@ from typing import TYPE_CHECKING, Literal
 import aiosmtplib
 
 from monitor.alerts._message import AlertMessage, digest_id
-from monitor.alerts._render import (
-    check_subject_template,
-    digest_title,
-    group_stories,
-    render_digest_html,
-    render_digest_text,
-    render_html,
-    render_subject,
-    render_text,
-)
+from monitor.alerts._probe import probe_html, probe_id, probe_text
+from monitor.alerts._render import check_subject_template, render_subject
+from monitor.alerts._templates import Templates
 from monitor.errors import ConfigError, DeliveryError
 from monitor.observe import event
 
@@ -39,6 +33,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TLSMode = Literal["starttls", "ssl", "none"]
+# Headers unfolded (see _compose); bodies 7-bit clean (quoted-printable or base64), so
+# the bytes we hand the server suit every server, 8BITMIME or not.
+_UNFOLDED = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 
 
 def message_id(alert_or_digest_id: str) -> str:
@@ -92,8 +89,9 @@ class EmailNotifier:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
-        subject_template: str = "[{alert}] {title}",
+        subject_template: str | None = None,
         tls_context: ssl.SSLContext | None = None,
+        templates: Templates | None = None,
     ) -> None:
         if tls not in ("starttls", "ssl", "none"):
             raise ConfigError(f"smtp tls must be starttls, ssl or none, not {tls!r}")
@@ -109,7 +107,8 @@ class EmailNotifier:
             raise ConfigError("an email channel needs a sender and at least one recipient")
         if timeout <= 0:
             raise ConfigError("smtp timeout must be positive")
-        check_subject_template(subject_template)
+        if subject_template is not None:
+            check_subject_template(subject_template)
         self._host = host
         self._port = port
         self._sender = sender
@@ -119,6 +118,7 @@ class EmailNotifier:
         self._password = password
         self._timeout = timeout
         self._subject_template = subject_template
+        self._templates = templates or Templates()
         self._tls_context = tls_context
         self._where = f"{host}:{port}"
 
@@ -136,12 +136,16 @@ class EmailNotifier:
             timeout=smtp.timeout,
             subject_template=channel.subject,
             tls_context=tls_context(smtp.tls, smtp.ca_file, verify=smtp.verify),
+            templates=Templates(channel.locale, channel.timezone, channel.template),
         )
 
     def _compose(
         self, *, ident: str, subject: str, text: str, html: str, date: datetime, label: str
     ) -> EmailMessage:
-        msg = EmailMessage()
+        # No folding: Python folds a long Subject before a word that needs encoding and
+        # keeps the space on both sides of the fold, so readers see a doubled space (or
+        # a leading one); RFC 5322 allows 998 characters a line, subjects stop at 200.
+        msg = EmailMessage(policy=_UNFOLDED)
         msg["Subject"] = subject
         msg["From"] = self._sender
         msg["To"] = ", ".join(self._to)
@@ -154,7 +158,9 @@ class EmailNotifier:
         msg.add_alternative(html, subtype="html")
         return msg
 
-    async def _session(self, smtp: aiosmtplib.SMTP, msg: EmailMessage) -> dict[str, str]:
+    async def _session(
+        self, smtp: aiosmtplib.SMTP, msg: EmailMessage
+    ) -> tuple[dict[str, str], str]:
         await smtp.connect()
         if self._tls == "starttls":
             await smtp.ehlo()
@@ -166,10 +172,13 @@ class EmailNotifier:
             await smtp.starttls()
         if self._username is not None:
             await smtp.login(self._username, self._password or "")
-        refused, _ = await smtp.send_message(msg, sender=self._sender, recipients=list(self._to))
-        return {address: str(response) for address, response in refused.items()}
+        # Flattened here, not by send_message: aiosmtplib would refold the headers at
+        # 78 columns, and a Subject folded right after its colon reads back as " [alert]..."
+        refused, reply = await smtp.sendmail(self._sender, list(self._to), msg.as_bytes())
+        return {address: str(response) for address, response in refused.items()}, reply
 
-    async def _transmit(self, msg: EmailMessage) -> None:
+    async def _transmit(self, msg: EmailMessage) -> str:
+        """Send ``msg``; returns the server's final reply (aiosmtplib raises on any but 250)."""
         smtp = aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
@@ -183,7 +192,7 @@ class EmailNotifier:
             # One bound for the whole session: a server answering each command just under
             # the per-command timeout must not hold a delivery worker indefinitely.
             async with asyncio.timeout(self._timeout):
-                refused = await self._session(smtp, msg)
+                refused, reply = await self._session(smtp, msg)
         except TimeoutError:
             raise DeliveryError(f"SMTP {self._where} timed out after {self._timeout:g} s") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -196,6 +205,9 @@ class EmailNotifier:
                 logger, "some recipients were refused", logging.WARNING,
                 refused=",".join(sorted(refused)), smtp=self._where,
             )  # fmt: skip
+        return f"250 {' '.join(reply.split())}" + (
+            f" (refused: {', '.join(sorted(refused))})" if refused else ""
+        )
 
     @staticmethod
     async def _close(smtp: aiosmtplib.SMTP) -> None:
@@ -208,11 +220,15 @@ class EmailNotifier:
 
     async def send(self, message: AlertMessage) -> None:
         """Email one alert; raise ``DeliveryError`` if the server does not accept it."""
+        parts = self._templates.alert(message)
+        subject = parts.subject
+        if self._subject_template is not None:
+            subject = render_subject(self._subject_template, message)
         msg = self._compose(
             ident=message.id,
-            subject=render_subject(self._subject_template, message),
-            text=render_text(message),
-            html=render_html(message),
+            subject=subject,
+            text=parts.text,
+            html=parts.html,
             date=message.created or datetime.now(UTC),
             label=message.alert,
         )
@@ -222,15 +238,32 @@ class EmailNotifier:
             url=message.article.url, smtp=self._where, status="accepted",
         )  # fmt: skip
 
+    async def probe(self, channel: str) -> str:
+        """Email a message marked as a test (``monitor channels test``); returns the
+        server's reply, raises ``DeliveryError`` as a real alert would."""
+        now = datetime.now(UTC)
+        msg = self._compose(
+            ident=probe_id(channel, now),
+            subject=f"[news-monitor] TEST of channel {channel}",
+            text=probe_text(channel, now),
+            html=probe_html(channel, now),
+            date=now,
+            label=f"test:{channel}",
+        )
+        msg["X-News-Monitor-Test"] = "yes"
+        reply = await self._transmit(msg)
+        return f"SMTP {self._where} accepted the test message: {reply}"
+
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """Email one digest listing every story; an empty digest sends nothing."""
         if not messages:
             return
+        parts = self._templates.digest(name, messages)
         msg = self._compose(
             ident=digest_id(name, messages),
-            subject=digest_title(name, len(group_stories(messages))),
-            text=render_digest_text(name, messages),
-            html=render_digest_html(name, messages),
+            subject=parts.subject,
+            text=parts.text,
+            html=parts.html,
             date=datetime.now(UTC),
             label=name,
         )

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,6 +49,8 @@ class AlertPayload:
     query: str
     matched: tuple[str, ...]
     article: ArticleInfo
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per matched term, the article's words that matched it (``{"IA": ("AI",)}``)."""
 
     def to_json(self) -> dict[str, Any]:
         a = self.article
@@ -56,6 +58,7 @@ class AlertPayload:
             "alert": self.alert,
             "query": self.query,
             "matched": list(self.matched),
+            "matched_terms": {term: list(found) for term, found in self.words.items()},
             "article": {
                 "url": a.url,
                 "title": a.title,
@@ -76,6 +79,7 @@ class AlertPayload:
             alert=data["alert"],
             query=data.get("query", ""),
             matched=tuple(data.get("matched", ())),
+            words={t: tuple(w) for t, w in (data.get("matched_terms") or {}).items()},
             article=ArticleInfo(
                 url=a["url"],
                 title=a["title"],
@@ -94,6 +98,8 @@ class StoryInfo:
 
     id: int
     outlets: tuple[str, ...]
+    links: Mapping[str, str] = field(default_factory=dict)
+    """Per outlet, the link to its copy of the story (when the store knows it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +117,11 @@ class AlertMessage:
     article: ArticleInfo
     story: StoryInfo | None = None
     created: datetime | None = None
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def payload(self) -> AlertPayload:
         """What the alert says, without its id and story: the outbox's stored form."""
-        return AlertPayload(self.alert, self.query, self.matched, self.article)
+        return AlertPayload(self.alert, self.query, self.matched, self.article, self.words)
 
     @classmethod
     def from_payload(
@@ -132,6 +139,7 @@ class AlertMessage:
             article=payload.article,
             story=story,
             created=created,
+            words=payload.words,
         )
 
 

@@ -38,7 +38,11 @@ def message_from(item: OutboxItem) -> AlertMessage:
     payload = AlertPayload.from_json(item.payload)
     story = None
     if item.story_id is not None:
-        story = StoryInfo(id=item.story_id, outlets=item.outlets or (payload.article.source,))
+        story = StoryInfo(
+            id=item.story_id,
+            outlets=item.outlets or (payload.article.source,),
+            links=item.outlet_links,
+        )
     return AlertMessage.from_payload(item.alert_id, payload, story, item.created)
 
 

@@ -12,10 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from monitor.alerts._message import AlertMessage, digest_id, iso_utc
+from monitor.alerts._probe import probe_id, probe_text
 from monitor.alerts._signing import secret_key, signature_header_keys
 from monitor.errors import BlockedAddress, ConfigError, DeliveryError, FetchError, HTTPStatusError
 from monitor.observe import event
@@ -61,7 +63,10 @@ def webhook_payload(message: AlertMessage) -> dict[str, object]:
     payload.update(message.payload().to_json())
     payload["created"] = iso_utc(message.created)
     if message.story is not None:
-        payload["story"] = {"id": message.story.id, "outlets": list(message.story.outlets)}
+        story: dict[str, object] = {"id": message.story.id, "outlets": list(message.story.outlets)}
+        if message.story.links:  # additive: each outlet's copy, where the store knows it
+            story["links"] = dict(message.story.links)
+        payload["story"] = story
     return payload
 
 
@@ -188,6 +193,21 @@ class WebhookNotifier:
             logger, "webhook delivered", logging.DEBUG, alert=message.alert, alert_id=message.id,
             url=message.article.url, webhook=_where(self._url), status=status,
         )  # fmt: skip
+
+    async def probe(self, channel: str) -> str:
+        """POST a body of ``"type": "test"`` (``monitor channels test``); returns the
+        receiver's status, raises ``DeliveryError`` as a real alert would."""
+        now = datetime.now(UTC)
+        ident = probe_id(channel, now)
+        payload: dict[str, object] = {
+            "type": "test",
+            "id": ident,
+            "channel": channel,
+            "created": iso_utc(now),
+            "text": probe_text(channel, now).strip(),
+        }
+        status = await self._deliver(ident, payload)
+        return f"webhook {_where(self._url)} answered HTTP {status}"
 
     async def send_digest(self, name: str, messages: Sequence[AlertMessage]) -> None:
         """POST one digest carrying every alert; an empty digest sends nothing."""

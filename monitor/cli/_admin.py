@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from monitor.cli._table import scrub, table
 from monitor.config import Config
 from monitor.observe import redact
-from monitor.pipeline import utcnow
+from monitor.pipeline import next_digests, utcnow
 from monitor.store import (
     ChannelStatus,
     DaemonStatus,
@@ -40,8 +40,10 @@ def status(config: Config, *, as_json: bool = False) -> int:
         daemons = daemon_statuses(store, now)
     finally:
         store.close()
+    digests = next_digests(config, {c.name: c.counts.get("digest", 0) for c in channels}, now)
     if as_json:
-        print(json.dumps(status_document(sources, channels, daemons), ensure_ascii=False, indent=2))
+        doc = status_document(sources, channels, daemons, digests)
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
     running = any(d.state == "alive" for d in daemons)
     rows = [("SOURCE", "STATE", "LAST POLL", "LAST OK", "ART/DAY", "NEXT", "LAST ERROR")]
@@ -56,12 +58,16 @@ def status(config: Config, *, as_json: bool = False) -> int:
         )  # fmt: skip
     table(rows)
     print()
-    crows = [("CHANNEL", "STATE", "PENDING", "SENT", "FAILED", "DEAD", "LAST ERROR")]
+    crows = [
+        ("CHANNEL", "STATE", "PENDING", "QUEUED", "NEXT DIGEST", "SENT", "FAILED", "DEAD",
+         "LAST ERROR")
+    ]  # fmt: skip
     for c in channels:
         state = "disabled" if c.disabled else "ok"
         n = c.counts
         crows.append(
-            (c.name, state, str(n.get("pending", 0)), str(n.get("sent", 0)),
+            (c.name, state, str(n.get("pending", 0)), str(n.get("digest", 0)),
+             _digest_at(digests, c.name, now), str(n.get("sent", 0)),
              str(n.get("failed", 0)), str(n.get("dead", 0)),
              redact(c.disabled_reason or c.last_error or "")[:80])
         )  # fmt: skip
@@ -88,6 +94,16 @@ def _next(s: SourceStatus, now: datetime, running: bool) -> str:
     return ago(s.next_check, now)
 
 
+def _digest_at(digests: dict[str, datetime | None], name: str, now: datetime) -> str:
+    """The next digest in the channel's own time zone, with how far off it is."""
+    if name not in digests:
+        return "-"
+    at = digests[name]
+    if at is None:
+        return "never"
+    return f"{at:%a %Y-%m-%d %H:%M %Z} ({ago(at, now)})"
+
+
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -98,7 +114,10 @@ def _clean(s: SourceStatus) -> bool:
 
 
 def status_document(
-    sources: list[SourceStatus], channels: list[ChannelStatus], daemons: list[DaemonStatus]
+    sources: list[SourceStatus],
+    channels: list[ChannelStatus],
+    daemons: list[DaemonStatus],
+    digests: dict[str, datetime | None] | None = None,
 ) -> dict[str, object]:
     """``monitor status --json``: what the tables show, with full times, for scripts."""
     return {
@@ -120,7 +139,9 @@ def status_document(
                 "disabled_reason": redact(c.disabled_reason) if c.disabled_reason else None,
                 "last_error": redact(c.last_error) if c.last_error else None,
                 "last_success": _when(c.last_success),
-                "counts": {k: c.counts.get(k, 0) for k in ("pending", "sent", "failed", "dead")},
+                "counts": {k: c.counts.get(k, 0) for k in ("pending", "sent", "failed", "dead")}
+                | {"queued": c.counts.get("digest", 0)},
+                "next_digest": _when((digests or {}).get(c.name)),
             }
             for c in channels
         ],

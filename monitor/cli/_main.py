@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.cli import _admin, _archive, _extract, _run, _sources
+from monitor.cli import _admin, _archive, _channels, _digest, _extract, _run, _sources
 from monitor.cli._codes import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILED
 from monitor.cli._completion import completion_script
 from monitor.cli._parser import build_parser, finish
@@ -124,6 +124,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.alerts_command == "retry":
             return _admin.retry(config, args.alert_id)
         return _admin.alerts(config, args.status, args.limit, as_json=args.json)
+    if args.command == "channels":
+        return _channels.test_channel(config, args.channel)
+    if args.command == "digest":
+        return _digest.send_digest(config, args.channel)
     if args.command == "db":
         _admin.open_db(config).close()
         print("database is at the latest revision")

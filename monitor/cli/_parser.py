@@ -143,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     _alerts(sub, command)
     _sources(sub, command)
 
+    channels = command(sub, "channels", "check the alert channels")
+    csub = channels.add_subparsers(dest="channels_command", required=True, metavar="SUBCOMMAND")
+    ctest = command(csub, "test", "send a test message through a channel, print the answer")
+    ctest.add_argument("channel", help="the channel's name in sources.yaml")
+
+    digest = command(sub, "digest", "digests: alerts waiting to be sent together")
+    dgsub = digest.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
+    dsend = command(dgsub, "send", "send the alerts waiting for a channel's digest now")
+    dsend.add_argument("channel", help="the channel's name in sources.yaml")
+
     db = command(sub, "db", "database maintenance")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     command(dsub, "upgrade", "migrate the database to the latest revision")
@@ -209,7 +219,10 @@ def _listing_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None
         return argparse.SUPPRESS if suppress else value
 
     parser.add_argument(
-        "--status", choices=["pending", "sent", "failed", "dead"], default=default(None)
+        "--status",
+        choices=["pending", "queued", "digest", "sent", "failed", "dead"],
+        default=default(None),
+        help="queued (or digest): alerts waiting for their channel's next digest",
     )
     parser.add_argument("--limit", type=_positive, default=default(50))
     parser.add_argument(

@@ -62,6 +62,11 @@ class SourceConfig(_Model):
     enabled: bool = True
     adaptive: bool = True
     max_interval: Duration | None = None
+    # browser: article pages are loaded in headless Chromium and read once its scripts
+    # ran (the ``browser:`` section sets the pool); html: read as served.
+    render: Literal["html", "browser"] = "html"
+    # The IANA zone (Europe/Paris) of dates the source's pages write without one.
+    timezone: str | None = None
     # The site's home page (OPML's htmlUrl): kept for exports, never fetched.
     site: str | None = None
 
@@ -91,6 +96,18 @@ class SourceConfig(_Model):
                 raise ValueError("not a valid CSS selector") from None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("not a known time zone (an IANA name: Europe/Paris)") from None
+        return value
+
     @field_validator("interval")
     @classmethod
     def _min_interval(cls, value: timedelta) -> timedelta:
@@ -118,6 +135,10 @@ class _Channel(_Model):
     mode: Literal["instant", "digest"] = "instant"
     digest: str = "daily 08:00"
     timezone: str = "UTC"
+    # The language of its messages; unset, each alert speaks its article's language.
+    locale: Literal["fr", "en"] | None = None
+    # A Jinja2 file (blocks subject/text/html) or directory replacing the bundled templates.
+    template: str | None = None
     max_per_hour: WholeNumber | None = Field(default=None, ge=1)
     # Sends in flight at once for this channel under `monitor worker` (one sender per
     # channel in the cluster); the single daemon sends one at a time.
@@ -192,7 +213,8 @@ class EmailChannel(_Channel):
     to: Strings = Field(min_length=1)
     from_: str = Field(alias="from", min_length=1)
     smtp: SmtpConfig
-    subject: str = "[{alert}] {title}"
+    # A str.format line ({alert}, {title}...); unset, the template's subject block.
+    subject: str | None = None
 
     def target(self) -> str:
         return ", ".join(self.to)
@@ -253,6 +275,9 @@ class FetchConfig(_Model):
     max_redirects: WholeNumber = Field(default=5, ge=0, le=20)
     per_host_concurrency: WholeNumber = Field(default=2, ge=1, le=64)
     min_delay: Duration = timedelta(seconds=1)
+    # Offer HTTP/2 in the TLS handshake; a server that picks it serves every request
+    # to its origin over one connection. Plain http:// stays HTTP/1.1.
+    http2: bool = False
 
     @field_validator("user_agent")
     @classmethod
@@ -262,6 +287,17 @@ class FetchConfig(_Model):
             raise ValueError("a User-Agent is one line")
         # `user_agent: "${UA:-}"` with UA unset means the default one.
         return value if value and value.strip() else None
+
+
+class BrowserConfig(_Model):
+    """The headless Chromium that ``render: browser`` sources load their pages in."""
+
+    chromium: str = "/usr/bin/chromium"
+    concurrency: WholeNumber = Field(default=2, ge=1, le=16)
+    timeout: Duration = Field(default=timedelta(seconds=20), gt=timedelta(0))
+    max_requests: WholeNumber = Field(default=100, ge=1, le=10_000)
+    max_memory: Size = Field(default=512 * 2**20, ge=64 * 2**20)
+    idle: Duration = Field(default=timedelta(seconds=60), gt=timedelta(0))
 
 
 class HealthConfig(_Model):
@@ -320,6 +356,7 @@ class Config(_Model):
     database: str = DEFAULT_DATABASE
     allow_private_networks: bool = False
     fetch: FetchConfig = FetchConfig()
+    browser: BrowserConfig = BrowserConfig()
     max_concurrency: WholeNumber = Field(default=8, ge=1, le=256)
     retention: OptionalDuration = None
     health: HealthConfig | None = None

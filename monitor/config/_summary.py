@@ -3,6 +3,8 @@ polling range, and warnings about settings that are allowed but unsafe."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -54,7 +56,27 @@ def config_warnings(config: Config) -> list[str]:
                 f"channels.{name}.smtp.verify is false: the relay's certificate is not "
                 "checked, so anyone on the path can read the mail and the password"
             )
-    return out
+    return out + _browser_warnings(config)
+
+
+def _browser_warnings(config: Config) -> list[str]:
+    # Not an error: the pages are still read as served, and the machine that runs the
+    # daemon may not be the one that checks the file.
+    rendered = [s.name for s in config.sources if s.render == "browser"]
+    if not rendered:
+        return []
+    missing = []
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright (uv sync --extra browser)")
+    path = config.browser.chromium
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        missing.append(f"Chromium at {path} (apt-get install chromium, or set browser.chromium)")
+    if not missing:
+        return []
+    return [
+        f"sources {', '.join(rendered)} have render: browser but this machine lacks "
+        f"{' and '.join(missing)}: their pages would be read as served"
+    ]
 
 
 def summarize(config: Config) -> str:

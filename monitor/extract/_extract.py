@@ -9,18 +9,21 @@ language and quality flag are judged on the body found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import partial
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
 from monitor.extract._bounds import DEEP_PROBE, flatten_deep, maybe_deep
+from monitor.extract._dates import DateContext
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
 from monitor.extract._model import Article
 from monitor.extract._quality import assess
+from monitor.extract._state import StateScript, pick_body, state_script
 from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
@@ -29,10 +32,13 @@ _PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
 _RAW = ("script", "style")
 
 
-def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
-    """Remove scripts and styles; return the JSON-LD scripts' text and the page's
-    paragraph-like blocks, all from one walk of the tree (each walk costs a third of
-    a parse).
+_Walk = tuple[list[str], list[StateScript], list[LexborNode]]
+
+
+def _first_walk(tree: LexborHTMLParser) -> _Walk:
+    """Remove scripts and styles; return the JSON-LD scripts' text, the scripts that
+    may hold the page's state (see _state) and the page's paragraph-like blocks, all
+    from one walk of the tree (each walk costs a third of a parse).
 
     Script and style text would otherwise dilute the link density of every container.
     """
@@ -40,7 +46,9 @@ def _first_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode]]:
     return _split_walk(found)
 
 
-def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], bool]:
+def _probed_walk(
+    tree: LexborHTMLParser,
+) -> tuple[list[str], list[StateScript], list[LexborNode], bool]:
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
     the last value says whether it did."""
     found = tree.css(_PROBED_WALK)
@@ -49,19 +57,25 @@ def _probed_walk(tree: LexborHTMLParser) -> tuple[list[str], list[LexborNode], b
     return (*_split_walk(found), False)
 
 
-def _split_walk(found: list[LexborNode]) -> tuple[list[str], list[LexborNode]]:
+def _split_walk(found: list[LexborNode]) -> _Walk:
     scripts: list[LexborNode] = []
     prose: list[LexborNode] = []
     for node in found:  # one read of each node's tag
         (scripts if node.tag in _RAW else prose).append(node)
     jsonld = []
+    states = []
     for node in scripts:
-        kind = node.attributes.get("type") if node.tag == "script" else None
+        if node.tag != "script":
+            continue
+        attrs = node.attributes
+        kind = attrs.get("type")
         if kind and "ld+json" in kind.lower():
             jsonld.append(node.text(deep=True))
+        elif (state := state_script(attrs, partial(node.text, deep=True))) is not None:
+            states.append(state)
     for node in reversed(scripts):
         node.decompose()
-    return jsonld, prose
+    return jsonld, states, prose
 
 
 def _override(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
@@ -101,6 +115,8 @@ def extract_article(
     charset: str | None = None,
     languages: Sequence[str] | None = None,
     feed_published: datetime | None = None,
+    timezone: tzinfo | None = None,
+    fetched_at: datetime | None = None,
 ) -> Article:
     """Extract an article's body and metadata from a page.
 
@@ -108,13 +124,17 @@ def extract_article(
     source's CSS override for the body (the automatic extractor runs when it matches
     nothing); ``charset`` is the HTTP Content-Type charset; ``languages`` limits language
     detection; ``feed_published`` is the feed entry's date, the last resort for
-    ``published``.
+    ``published``; ``timezone`` (the source's) places dates the page writes without
+    one, and ``fetched_at`` is what "3 hours ago" counts back from (default: now).
     """
+    context = DateContext(fetched=fetched_at, zone=timezone)
     data, checked = html_utf8(html, charset)
     tree = LexborHTMLParser(data)
-    jsonld, prose, flattened = _probed_walk(tree)
-    metadata = read_metadata(tree, url, jsonld)
+    jsonld, states, prose, flattened = _probed_walk(tree)
+    metadata = read_metadata(tree, url, jsonld, context)
     text = body_text(_body_nodes(tree, prose, body_selector))
+    # A page whose script writes the article in: its JSON copy (see _state).
+    text, source = pick_body(text, metadata.body, states)
     if not checked and "\ufffd" in f"{text}{metadata.title}" and not is_utf8(data):
         # Bytes passed as UTF-8 that are not: decode them properly and start again.
         return extract_article(
@@ -123,6 +143,8 @@ def extract_article(
             body_selector=body_selector,
             languages=languages,
             feed_published=feed_published,
+            timezone=timezone,
+            fetched_at=fetched_at,
         )
     rest = _Rest(tree.body)
     return Article(
@@ -138,4 +160,5 @@ def extract_article(
         description=metadata.description,
         quality=assess(text, metadata, rest.text),
         flattened=flattened,
+        body_source=source,
     )

@@ -38,6 +38,9 @@ class JsonLd:
     description: str | None = None
     url: str | None = None
     free: bool | None = None
+    # ``articleBody`` (or ``text``): the whole article on pages whose visible body a
+    # script writes in, kept raw (it may be HTML); _state reduces it to text.
+    body: str | None = None
 
 
 def _nodes(value: object) -> Iterator[dict[str, object]]:
@@ -103,6 +106,13 @@ def _free(value: object) -> bool | None:
     return None
 
 
+def _body(value: object) -> str | None:
+    if isinstance(value, list):
+        # Some CMSs split the body into one string per paragraph.
+        value = "\n\n".join(item for item in value if isinstance(item, str))
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _pick(nodes: list[dict[str, object]]) -> dict[str, object] | None:
     strong = [n for n in nodes if _types(n) & (_ARTICLE_TYPES - _WEAK_TYPES)]
     if strong:
@@ -139,4 +149,5 @@ def read_jsonld(scripts: list[str]) -> JsonLd:
         description=_text(article.get("description")),
         url=_text(article.get("url") or main),
         free=_free(article.get("isAccessibleForFree")),
+        body=_body(article.get("articleBody") or article.get("text")),
     )

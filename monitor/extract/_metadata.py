@@ -8,14 +8,19 @@ Sources are tried from the most to the least reliable: JSON-LD, then OpenGraph a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.extract._bounds import join_url
-from monitor.extract._dates import parse_date, parse_prose_date, parse_published_phrase
+from monitor.extract._dates import (
+    DateContext,
+    parse_date,
+    parse_prose_date,
+    parse_published_phrase,
+)
 from monitor.extract._jsonld import JsonLd, read_jsonld
 from monitor.text import on_site, site_of
 
@@ -52,6 +57,7 @@ class Metadata:
     image: str | None
     description: str | None
     free: bool | None
+    body: str | None = None  # JSON-LD articleBody, raw
 
 
 def _meta_map(tree: LexborHTMLParser) -> dict[str, str]:
@@ -116,19 +122,31 @@ def _authors(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[
     return ()
 
 
-def _visible_date(tree: LexborHTMLParser) -> datetime | None:
+def _visible_date(tree: LexborHTMLParser, context: DateContext) -> datetime | None:
     for node in tree.css(_MACHINE_DATE)[:10]:
         attrs = node.attributes
-        found = parse_date(attrs.get("datetime") or attrs.get("content") or node.text())
+        found = parse_date(attrs.get("datetime") or attrs.get("content") or node.text(), context)
         if found is not None:
             return found
     for node in tree.css(_DATE_HINT)[:30]:
-        found = parse_prose_date(node.text(deep=True)[:200])
+        found = parse_prose_date(node.text(deep=True)[:200], context)
         if found is not None:
             return found
     # Hand-made pages write "Publié le 1er mars 2024" in plain text near the top.
     body = tree.body
-    return parse_published_phrase(body.text(deep=True)[:_TOP_CHARS]) if body is not None else None
+    if body is None:
+        return None
+    return parse_published_phrase(body.text(deep=True)[:_TOP_CHARS], context)
+
+
+def _page_context(
+    context: DateContext, languages: tuple[str | None, ...], modified: datetime | None
+) -> DateContext:
+    # American pages write the month first; a page that dates its update with an offset
+    # and its publication only in words is in that offset's zone.
+    month_first = any(lang and lang.lower().replace("_", "-") == "en-us" for lang in languages)
+    zone = context.zone or (modified.tzinfo if modified is not None else None)
+    return replace(context, zone=zone, month_first=month_first or context.month_first)
 
 
 def _same_site(candidate: str, url: str | None) -> bool:
@@ -168,23 +186,33 @@ def _languages(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tupl
     return (lang, meta.get("og:locale"), ld.language, meta.get("content-language"))
 
 
-def read_metadata(tree: LexborHTMLParser, url: str | None, ld_scripts: list[str]) -> Metadata:
-    """Collect the page's metadata (call before the body extractor modifies ``tree``)."""
+def read_metadata(
+    tree: LexborHTMLParser,
+    url: str | None,
+    ld_scripts: list[str],
+    context: DateContext = DateContext(),  # noqa: B008 - frozen, safe to share
+) -> Metadata:
+    """Collect the page's metadata (call before the body extractor modifies ``tree``).
+    ``context`` places dates the page writes without a zone, or relative to its fetch."""
     meta = _meta_map(tree)
     ld = read_jsonld(ld_scripts)
-    published = parse_date(ld.published) or parse_date(_first(meta, _PUBLISHED_KEYS))
+    languages = _languages(tree, meta, ld)
+    modified = parse_date(ld.modified, context) or parse_date(_first(meta, _MODIFIED_KEYS), context)
+    published = parse_date(ld.published, context)
+    published = published or parse_date(_first(meta, _PUBLISHED_KEYS), context)
     if published is None:
-        published = _visible_date(tree)
+        published = _visible_date(tree, _page_context(context, languages, modified))
     site = meta.get("og:site_name") or ld.publisher or meta.get("application-name")
     return Metadata(
         title=_clean_title(tree, meta, ld),
         authors=_authors(tree, meta, ld),
         published=published,
-        modified=parse_date(ld.modified) or parse_date(_first(meta, _MODIFIED_KEYS)),
-        declared_languages=_languages(tree, meta, ld),
+        modified=modified,
+        declared_languages=languages,
         canonical_url=_canonical(tree, meta, ld, url),
         site_name=site.strip() if site else None,
         image=_absolute(meta.get("og:image") or meta.get("twitter:image") or ld.image, url),
         description=meta.get("og:description") or meta.get("description") or ld.description,
         free=ld.free,
+        body=ld.body,
     )

@@ -28,6 +28,10 @@ class Article:
     # The page nested elements deeper than any real page: the deepest were read as
     # plain text (see _bounds).
     flattened: bool = False
+    # Where ``text`` came from: ``dom`` (the page as served), ``json-ld`` (its
+    # ``articleBody``), ``next-data`` or ``json-state`` (the state a script builds the
+    # page from), ``browser`` (the page after Chromium ran its scripts).
+    body_source: str = "dom"
 
 
 def article_to_dict(article: Article) -> dict[str, object]:

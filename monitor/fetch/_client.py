@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _COOLDOWN_STATUSES = frozenset({429, 503})
 POST_BODY_LIMIT = 64 * 1024
+# An unused body smaller than this, arriving within this time, is read to keep its
+# connection alive; reading it costs less than a new connection.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,27 @@ def _parse_url(url: str) -> httpx.URL:
         raise FetchError(f"invalid URL: {exc}", url) from exc
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read and drop a small unused body (a 304's empty one, a redirect's or a 404's
+    few bytes), so its connection goes back to the pool instead of being closed.
+
+    Best effort, within DRAIN_BYTES and DRAIN_SECONDS: a large or slow body is left
+    unread and its connection closed, as before; the status is the answer either way.
+    """
+    length = response.headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > DRAIN_BYTES:
+        return
+    read = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > DRAIN_BYTES:
+                    return
+    except (TimeoutError, httpx.HTTPError):
+        return  # the connection is closed with the response; nothing else is lost
+
+
 def _product_token(user_agent: str) -> str:
     # robots.txt groups name a product token ("news-monitor"), not the whole UA string.
     token = user_agent.split("/", 1)[0].strip()
@@ -113,7 +138,9 @@ class Fetcher:
     ) -> None:
         self._settings = settings
         self._client = httpx.AsyncClient(
-            transport=GuardedTransport(resolver or SystemResolver(), network_backend),
+            transport=GuardedTransport(
+                resolver or SystemResolver(), network_backend, http2=settings.http2
+            ),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -297,6 +324,7 @@ class Fetcher:
 
     async def _body(self, response: httpx.Response, max_bytes: int, truncate: bool) -> bytes:
         if not 200 <= response.status_code < 300:
+            await _drain(response)
             return b""  # redirects, 304 and errors: their bodies are never used
         url = str(response.url)
         length = response.headers.get("content-length", "").strip()

@@ -28,6 +28,7 @@ import httpcore
 import httpx
 
 from monitor.errors import BlockedAddress
+from monitor.fetch._pool import CachedSocketBackend, OriginPools
 from monitor.fetch._types import Resolver
 
 IPAddress = IPv4Address | IPv6Address
@@ -210,9 +211,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-# Pool sizes for each of the two pools; idle connections expire after httpx's
-# default keep-alive of 5 s.
-_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+# Pool sizes for each origin's pool (see _pool): politeness lets polls hold two or so
+# connections to one origin; a webhook channel sends up to its `concurrency` (at most
+# 256) at once, and keeping 32 alive spares a busy channel a new connection per send.
+# Idle connections expire after httpx's default keep-alive of 5 s.
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=32)
+_MAX_ORIGINS = 128  # origins kept alive per pool kind before idle ones are closed
 
 # The most specific httpx error for each httpcore one, as httpx's own transport maps
 # them, so _client's translation sees the same exception kinds. Anything not listed
@@ -268,14 +272,18 @@ class _ResponseBody(httpx.AsyncByteStream):
             await close()
 
 
-def _pool(backend: GuardedBackend, context: ssl.SSLContext) -> httpcore.AsyncConnectionPool:
-    return httpcore.AsyncConnectionPool(
-        ssl_context=context,
-        max_connections=_LIMITS.max_connections,
-        max_keepalive_connections=_LIMITS.max_keepalive_connections,
-        keepalive_expiry=_LIMITS.keepalive_expiry,
-        network_backend=backend,
-    )
+def _pool(backend: GuardedBackend, context: ssl.SSLContext, http2: bool) -> OriginPools:
+    def one_origin() -> httpcore.AsyncConnectionPool:
+        return httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=_LIMITS.max_connections,
+            max_keepalive_connections=_LIMITS.max_keepalive_connections,
+            keepalive_expiry=_LIMITS.keepalive_expiry,
+            network_backend=backend,
+            http2=http2,
+        )
+
+    return OriginPools(one_origin, _MAX_ORIGINS)
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
@@ -283,12 +291,16 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     the open one for requests carrying the ``ALLOW_PRIVATE`` extension."""
 
     def __init__(
-        self, resolver: Resolver, inner: httpcore.AsyncNetworkBackend | None = None
+        self,
+        resolver: Resolver,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        *,
+        http2: bool = False,
     ) -> None:
-        backend = inner or httpcore.AnyIOBackend()
+        backend = CachedSocketBackend(inner or httpcore.AnyIOBackend())
         context = httpx.create_ssl_context(trust_env=False)
-        self._checked = _pool(GuardedBackend(resolver, backend, check=True), context)
-        self._open = _pool(GuardedBackend(resolver, backend, check=False), context)
+        self._checked = _pool(GuardedBackend(resolver, backend, check=True), context, http2)
+        self._open = _pool(GuardedBackend(resolver, backend, check=False), context, http2)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = self._open if request.extensions.get(ALLOW_PRIVATE) else self._checked

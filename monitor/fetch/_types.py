@@ -27,6 +27,7 @@ class FetchSettings:
     max_redirects: int = 5
     per_origin_concurrency: int = 2
     min_delay: float = 1.0  # seconds between requests to one origin
+    http2: bool = False  # offered by ALPN over TLS; needs the h2 package
 
     @classmethod
     def from_config(cls, f: FetchConfig) -> FetchSettings:
@@ -40,6 +41,7 @@ class FetchSettings:
             max_redirects=f.max_redirects,
             per_origin_concurrency=f.per_host_concurrency,
             min_delay=f.min_delay.total_seconds(),
+            http2=f.http2,
         )
         return replace(settings, user_agent=f.user_agent) if f.user_agent else settings
 

@@ -57,6 +57,20 @@ class Metrics:
         self.last_dispatch = Gauge(
             "monitor_last_dispatch_timestamp_seconds", "When the scheduler last ran", registry=r
         )
+        self.digest_waiting, self.next_digest = digest_gauges(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def digest_gauges(registry: CollectorRegistry) -> tuple[Gauge, Gauge]:
+    """Alerts waiting for a digest, and when each channel's next digest goes (Unix time)."""
+    waiting = Gauge(
+        "monitor_digest_waiting", "Alerts waiting for their channel's next digest", ["channel"],
+        registry=registry,
+    )  # fmt: skip
+    next_at = Gauge(
+        "monitor_next_digest_timestamp_seconds", "When the channel's next digest is due",
+        ["channel"], registry=registry,
+    )  # fmt: skip
+    return waiting, next_at

@@ -14,6 +14,7 @@ from monitor.pipeline._cadence import (
     next_failure,
     next_success,
 )
+from monitor.pipeline._channels import next_digests, send_digest, test_channel
 from monitor.pipeline._dryrun import DryRun, Verdict
 from monitor.pipeline._filters import alert_applies, rejection
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
@@ -59,6 +60,7 @@ __all__ = [
     "fetch_candidates",
     "find_alert",
     "match_stored",
+    "next_digests",
     "next_failure",
     "next_success",
     "poll_source",
@@ -69,9 +71,11 @@ __all__ = [
     "replay_alert",
     "rule_specs",
     "scan_stored",
+    "send_digest",
     "stored_document",
     "stories_for",
     "sync_config",
     "sync_rules",
+    "test_channel",
     "utcnow",
 ]

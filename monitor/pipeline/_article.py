@@ -10,8 +10,9 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from monitor.config import SourceConfig
 from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
@@ -21,6 +22,7 @@ from monitor.feeds import FeedEntry
 from monitor.observe import event
 from monitor.pipeline._filters import alerts_for
 from monitor.pipeline._listing import Candidate, within
+from monitor.pipeline._render import page_of
 from monitor.pipeline._runtime import Runtime
 from monitor.rules import Document, Match, article_keys
 from monitor.store import NewAlert, NewArticle
@@ -165,9 +167,8 @@ async def _fetch_article(
     """The extracted page and its final URL; None when the page could not be had; the
     kind (``too_slow``, ``internal``) when the extractor gave up on it."""
     entry = candidate.entry
-    allow = rt.config.source_allows_private(source)
     try:
-        page = await rt.fetcher.get(candidate.url, allow_private=allow, obey_robots=True)
+        page, rendered = await page_of(rt, source, candidate.url)
     except FetchError as exc:
         rt.metrics.fetch_errors.labels(exc.kind).inc()
         event(
@@ -187,7 +188,11 @@ async def _fetch_article(
             charset=page.charset,
             languages=[source.language] if source.language else None,
             feed_published=entry.published if entry else None,
+            timezone=ZoneInfo(source.timezone) if source.timezone else None,
+            fetched_at=rt.clock(),
         )
+        if rendered and article.body_source == "dom":
+            article = replace(article, body_source="browser")
     except ExtractError as exc:  # the feed's own text is read instead
         event(log, "extraction failed", logging.WARNING, source=source.name, url=page.final_url,
               error=str(exc))  # fmt: skip

@@ -82,7 +82,7 @@ def _payload(alert: AlertConfig, match: Match, doc: Document, dated: datetime) -
         snippet=match.snippet_marked("", ""),
         snippet_html=match.snippet_html(),
     )
-    return AlertPayload(alert.name, alert.query, tuple(match.terms), article)
+    return AlertPayload(alert.name, alert.query, tuple(match.terms), article, match.words)
 
 
 def _days(age: timedelta) -> str:

@@ -23,7 +23,7 @@ from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
-from monitor.store import ClaimedSource
+from monitor.store import ClaimedSource, GoodPoll
 from monitor.text import redact_url
 
 log = logging.getLogger("monitor.pipeline")
@@ -68,24 +68,29 @@ async def _poll_and_record(rt: Runtime, claimed: ClaimedSource) -> PollResult:
     except Exception as exc:  # one bad source never stops the others
         return await _failed(rt, source, claimed, exc)
     result = listing.result
-    rt.metrics.polls.labels(source.name, "not_modified" if result.not_modified else "ok").inc()
-    next_check = after_success(source, listing, rt.clock(), rt.rng)
-    # A 304 carries no new validators: keep the ones that earned it.
     keep = result.not_modified
-    health = await asyncio.to_thread(
-        rt.db().release_success,
-        claimed.id,
-        rt.clock(),
-        next_check,
-        etag=result.etag or (claimed.etag if keep else None),
-        last_modified=result.last_modified or (claimed.last_modified if keep else None),
-        new_articles=new,
-        malformed=listing.malformed,
-    )
+    rt.metrics.polls.labels(source.name, "not_modified" if keep else "ok").inc()
+    now = rt.clock()
+    next_check = after_success(source, listing, now, rt.rng)
+    # A 304 carries no new validators: keep the ones that earned it.
+    etag = result.etag or (claimed.etag if keep else None)
+    last_modified = result.last_modified or (claimed.last_modified if keep else None)
     rt.metrics.feed_malformed.labels(source.name).set(1 if listing.malformed else 0)
-    if health.notified and health.failing_since is not None:
-        await health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
-    event(log, "poll done", source=source.name, new=new, alerts=alerts, next_check=next_check)
+    if rt.ledger is not None and claimed.error_count == 0 and listing.malformed is None:
+        # No failure streak to end, so nothing to read back: written with others.
+        rt.ledger.add(GoodPoll(claimed.id, now, next_check, etag, last_modified, new))
+    else:
+        health = await asyncio.to_thread(
+            rt.db().release_success, claimed.id, now, next_check,
+            etag=etag, last_modified=last_modified, new_articles=new,
+            malformed=listing.malformed,
+        )  # fmt: skip
+        if health.notified and health.failing_since is not None:
+            await health_notice(rt, source, claimed.id, health.failing_since, recovered=True)
+    # A 304 is the common case of a large config: a line each only when debugging.
+    level = logging.DEBUG if keep else logging.INFO
+    event(log, "poll done", level, source=source.name, new=new, alerts=alerts,
+          next_check=next_check)  # fmt: skip
     return PollResult(source.name, True, new, alerts)
 
 

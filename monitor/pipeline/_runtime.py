@@ -11,8 +11,10 @@ from monitor.config import Config, SourceConfig
 from monitor.dedupe import Signature
 from monitor.fetch import Fetcher
 from monitor.observe import Metrics
+from monitor.pipeline._ledger import PollLedger
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._stories import BandStories, StoryTracker, stories_for
+from monitor.render import Renderer
 from monitor.store import BandQuery, NearFinder, Store
 
 # Far above what any real page needs (a 3 MB page of deeply nested cells extracts in
@@ -38,7 +40,17 @@ class Runtime:
     # Seconds one page's extraction, or one article's matching, may take in its worker
     # thread before the poll gives up on that article (kind too_slow).
     stage_budget: float = field(default_factory=lambda: STAGE_BUDGET)
+    # Where good polls' bookkeeping is buffered and written in groups (see _ledger);
+    # None writes each poll's at once, as a one-off caller (a test, a preview) expects.
+    ledger: PollLedger | None = None
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
+    # The headless browser of ``render: browser`` sources, started on first use.
+    renderer: Renderer | None = field(default=None, repr=False)
+
+    async def aclose(self) -> None:
+        """Stop what the runtime started itself (the browser; the caller owns the rest)."""
+        if self.renderer is not None:
+            await self.renderer.aclose()
 
     def db(self) -> Store:
         if self.store is None:
@@ -50,6 +62,12 @@ class Runtime:
         if self.stories is None:
             self.stories = stories_for(self.store)
         return self.stories.finder(sig, now)
+
+    def start_ledger(self) -> PollLedger:
+        """Buffer good polls from now on; the caller flushes it (``aclose``) on stopping."""
+        if self.ledger is None:
+            self.ledger = PollLedger(self.db().release_successes)
+        return self.ledger
 
     def source(self, name: str) -> SourceConfig | None:
         # Built on first use per config: a scan per poll grows with the square of sources.

@@ -74,6 +74,8 @@ class Analyzed:
         "langs",
         "memo",
         "near_memo",
+        "placed",
+        "present",
         "site",
         "source",
         "tags",
@@ -105,6 +107,8 @@ class Analyzed:
         # Per query word: the chunks it matched, in the title and in the body. Rules
         # share words ("Amazon" in many alerts): the first rule to ask pays for all.
         self.memo: dict[object, tuple[frozenset[str], frozenset[str]]] = {}
+        # The same per query word, as the fields (TITLE | BODY bits) it occurs in.
+        self.present: dict[object, int] = {}
         # Proximity spans by (node, stream): a chain's test, collect and highlights ask
         # for the same spans of its members (the key holds the node: ids stay unique).
         self.near_memo: dict[tuple[object, int], list[tuple[int, int, frozenset[int]]]] = {}
@@ -112,6 +116,8 @@ class Analyzed:
         self._word_spans: tuple[dict[int, tuple[tuple[int, int], ...]], ...] = ({}, {})
         # Snippet texts by first match (None: the title's), shared by the rules that fire.
         self.frames: dict[tuple[int, int] | None, Frame] = {}
+        # Snippet and highlights by what a rule highlights (see _query._explain).
+        self.placed: dict[tuple[object, ...], tuple[str, tuple[tuple[int, int], ...]]] = {}
         self._spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         self._walks: list[Iterator[ReMatch[str]] | None] = [None, None]
 

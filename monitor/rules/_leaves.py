@@ -28,6 +28,15 @@ class WordLike(Positional):
             found = doc.memo[self.memo_key] = doc.split(self._candidates(doc))
         return found
 
+    def test(self, doc: Analyzed, mask: int) -> bool:
+        # Remembered per article as the fields it occurs in: rules share their words,
+        # and a matching rule then reads the same chunks for its highlights.
+        where = doc.present.get(self.memo_key)
+        if where is None:
+            title, body = self.chunks(doc)
+            where = doc.present[self.memo_key] = (TITLE if title else 0) | (BODY if body else 0)
+        return bool(where & mask)
+
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         raise NotImplementedError
 
@@ -70,13 +79,6 @@ class Word(WordLike):
             hit = self._keys[lang] = query_keys(lang, self.lower)
         return hit
 
-    def test(self, doc: Analyzed, mask: int) -> bool:
-        for lang in doc.langs:
-            for key in self.keys(lang):
-                if doc.has_key(lang, key, mask):
-                    return True
-        return False
-
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         found: set[str] = set()
         with_key = doc.vocabulary.with_key
@@ -96,9 +98,6 @@ class Exact(WordLike):
         self.folded = folded
         self.memo_key = ("x", folded)
 
-    def test(self, doc: Analyzed, mask: int) -> bool:
-        return doc.has_form(self.folded, mask)
-
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         return doc.vocabulary.with_form(self.folded)
 
@@ -113,9 +112,6 @@ class Prefix(WordLike):
         self.prefix = prefix
         self.memo_key = ("p", prefix)
 
-    def test(self, doc: Analyzed, mask: int) -> bool:
-        return not doc.in_mask[mask].isdisjoint(doc.vocabulary.with_prefix(self.prefix))
-
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         return doc.vocabulary.with_prefix(self.prefix)
 
@@ -129,10 +125,6 @@ class Unit(WordLike):
         super().__init__(text)
         self.folded = folded
         self.memo_key = ("u", folded)
-
-    def test(self, doc: Analyzed, mask: int) -> bool:
-        title, body = self.chunks(doc)
-        return bool((mask & TITLE and title) or (mask & BODY and body))
 
     def _candidates(self, doc: Analyzed) -> Iterable[str]:
         return [

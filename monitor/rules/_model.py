@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,9 @@ class Match:
     fields: Mapping[str, tuple[str, ...]]
     snippet: str
     highlights: tuple[tuple[int, int], ...]
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per term (as written in the query), the article's words that matched it, as
+    written in the article: ``{"IA": ("AI",), "licenciements": ("layoffs",)}``."""
 
     def snippet_marked(self, open: str = "**", close: str = "**") -> str:
         """The snippet with each match wrapped in ``open``/``close`` (Markdown bold by default)."""

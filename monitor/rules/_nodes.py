@@ -29,7 +29,7 @@ class Hits:
     the ones it shows without the whole text being searched).
     """
 
-    __slots__ = ("chunks", "fields", "positions", "runs")
+    __slots__ = ("chunks", "fields", "per_term", "positions", "runs")
 
     def __init__(self) -> None:
         self.fields: dict[str, list[str]] = {}
@@ -37,6 +37,10 @@ class Hits:
         self.chunks: tuple[set[str], set[str]] = (set(), set())
         # Phrases found, as (first, last) positions: highlighted as one stretch.
         self.runs: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        # (term, stream) -> its spans and chunks: which words matched which term, for
+        # the snippet (the passage holding most terms) and the alert's "IA -> AI".
+        # Spans are kept as given (cheap); the snippet expands the few it reads.
+        self.per_term: dict[tuple[str, int], tuple[list[Span], set[str]]] = {}
 
     def add(
         self,
@@ -51,8 +55,12 @@ class Hits:
             where.append(field)
         if stream is not None:
             positions = self.positions[stream]
-            for first, last, words in at:
+            spans, owned = self.per_term.setdefault((label, stream), ([], set()))
+            owned.update(chunks)
+            for span in at:
+                first, last, words = span
                 positions |= words
+                spans.append(span)
                 if last > first and len(words) == last - first + 1:
                     self.runs[stream].append((first, last))
             self.chunks[stream].update(chunks)

@@ -66,7 +66,52 @@ class _Member:
         return items[0] if len(items) == 1 else Phrase(self.text, tuple(items))
 
 
-def prepare_synonyms(groups: Sequence[Sequence[str]]) -> tuple[tuple[_Member, ...], ...]:
+class SynonymTable:
+    """The config's synonym groups, analysed once, and which groups each word belongs to.
+
+    Finding a word's groups compares its stems with every member's: done once per
+    distinct word, not once per occurrence (100k rules repeat a few thousand words).
+    """
+
+    __slots__ = ("_found", "_roots", "groups")
+
+    def __init__(self, groups: tuple[tuple[_Member, ...], ...]) -> None:
+        self.groups = groups
+        self._found: dict[tuple[tuple[str, ...], str | None], tuple[_Member, ...]] = {}
+        # Query text -> its tree: alerts written alike (and a config loaded again) are
+        # parsed once. Trees are never changed once built, so rules may share one.
+        self._roots: dict[str, Node] = {}
+
+    def parsed(self, query: str) -> Node:
+        """The tree of ``query`` with these synonyms (see :func:`parse`), parsed once."""
+        root = self._roots.get(query)
+        if root is None:
+            root = parse(query, self)
+            if len(self._roots) >= _PARSE_CACHE_LIMIT:
+                self._roots.clear()
+            self._roots[query] = root
+        return root
+
+    def members_of(self, folded: tuple[str, ...], lower: str | None) -> tuple[_Member, ...]:
+        """The members of every group holding this word (or phrase: ``lower`` None)."""
+        key = (folded, lower)
+        found = self._found.get(key)
+        if found is None:
+            members: list[_Member] = []
+            for group in self.groups:
+                if any(_same(member, folded, lower) for member in group):
+                    members += group
+            found = tuple(members)
+            if len(self._found) < _SYNONYM_CACHE_LIMIT:
+                self._found[key] = found
+        return found
+
+
+_SYNONYM_CACHE_LIMIT = 100_000
+_PARSE_CACHE_LIMIT = 200_000
+
+
+def prepare_synonyms(groups: Sequence[Sequence[str]]) -> SynonymTable:
     """Analyse the config's synonym groups once; entries without a word are left out."""
     prepared = []
     for group in groups:
@@ -78,7 +123,7 @@ def prepare_synonyms(groups: Sequence[Sequence[str]]) -> tuple[tuple[_Member, ..
                 members.append(_Member(text, tuple(tuple(words) for words in chunks)))
         if len(members) > 1:
             prepared.append(tuple(members))
-    return tuple(prepared)
+    return SynonymTable(tuple(prepared))
 
 
 def _items(
@@ -122,14 +167,14 @@ def _flat(items: Sequence[Word | Exact | Prefix | Unit]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def parse(query: str, synonyms: tuple[tuple[_Member, ...], ...]) -> Node:
+def parse(query: str, synonyms: SynonymTable) -> Node:
     """The tree of ``query``; raises QueryError saying where and what was expected."""
     parser = _Parser(query, synonyms)
     return parser.parse()
 
 
 class _Parser:
-    def __init__(self, query: str, synonyms: tuple[tuple[_Member, ...], ...]) -> None:
+    def __init__(self, query: str, synonyms: SynonymTable) -> None:
         self.query = query
         self.tokens = tokenize(query)
         self.at = 0
@@ -376,10 +421,7 @@ class _Parser:
             raise self.fail(tok.pos, "a prefix needs at least 2 letters before '*'")
 
     def expand(self, node: Node, folded: tuple[str, ...], lower: str | None) -> Node:
-        found: list[_Member] = []
-        for group in self.synonyms:
-            if any(_same(member, folded, lower) for member in group):
-                found += group
+        found = self.synonyms.members_of(folded, lower)
         if not found:
             return node
         seen = {folded}

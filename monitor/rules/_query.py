@@ -14,15 +14,24 @@ from functools import lru_cache
 from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
 from monitor.rules._model import Document, Match
-from monitor.rules._parser import _Member, parse, prepare_synonyms
+from monitor.rules._parser import SynonymTable, prepare_synonyms
 from monitor.rules._prefilter import compile_prefilter
-from monitor.rules._snippet import WINDOW_WORDS, body_frame, title_frame
+from monitor.rules._snippet import (
+    WIDTH,
+    WINDOW_WORDS,
+    best_start,
+    body_frame,
+    matched_words,
+    term_spans,
+    title_frame,
+)
 from monitor.rules._vocabulary import Vocabulary
 from monitor.text import KeyQuery
 
 Spans = list[tuple[int, int]]
 
 _FIELD_ORDER = ("title", "body", "url", "site", "source", "tag", "lang")
+_FIELD_RANK = {field: rank for rank, field in enumerate(_FIELD_ORDER)}
 
 
 class Query:
@@ -101,12 +110,13 @@ def parse_query(query: str, synonyms: Sequence[Sequence[str]] = ()) -> Query:
     says what was expected there.
     """
     groups = tuple(tuple(group) for group in synonyms)
-    return Query(query, parse(query, _prepared(groups)))
+    return Query(query, _prepared(groups).parsed(query))
 
 
 @lru_cache(maxsize=64)
-def _prepared(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[_Member, ...], ...]:
-    # Every alert of a config shares the same groups; analyse them once.
+def _prepared(groups: tuple[tuple[str, ...], ...]) -> SynonymTable:
+    # Every alert of a config shares the same groups; analyse them once (and keep the
+    # trees parsed with them, see SynonymTable.parsed).
     return prepare_synonyms(groups)
 
 
@@ -114,14 +124,48 @@ def _explain(root: Node, doc: Analyzed) -> Match:
     hits = Hits()
     root.collect(doc, BOTH, hits, None)
     fields = {
-        term: tuple(sorted(where, key=_FIELD_ORDER.index)) for term, where in hits.fields.items()
+        term: tuple(where) if len(where) == 1 else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
+        for term, where in hits.fields.items()
     }
-    body = _spans(doc, 1, _shown(doc, 1, hits, WINDOW_WORDS), hits.runs[1])
+    # The snippet depends only on what is highlighted and on which spans belong to one
+    # term (the passage holds the most distinct terms), not on the terms' names: rules
+    # firing on one article often share it ("Amazon licenciements", "licenciement
+    # Amazon -Google"), so it is placed once per article.
+    key = (
+        # A multiset: two terms with the same spans still count twice (hash order only
+        # decides the tuple's order; a tie can cost a cache miss, never a wrong answer).
+        tuple(
+            sorted(
+                (
+                    (where, tuple((first, last) for first, last, _ in spans), frozenset(owned))
+                    for (_, where), (spans, owned) in hits.per_term.items()
+                ),
+                key=hash,
+            )
+        ),
+        *(frozenset(hits.chunks[stream]) for stream in (1, 0)),
+        *(frozenset(hits.positions[stream]) for stream in (1, 0)),
+        *(tuple(hits.runs[stream]) for stream in (1, 0)),
+    )
+    placed = doc.placed.get(key)
+    if placed is None:
+        placed = doc.placed[key] = _placed(doc, hits)
+    return Match(tuple(fields), fields, placed[0], placed[1], matched_words(doc, hits))
+
+
+def _placed(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet for these hits and the highlights in it."""
+    terms = term_spans(doc, hits, 1)
+    start = best_start(terms)
+    body = [] if start is None else _spans(doc, 1, _passage(terms, start), hits.runs[1])
     if body:
         first = min(body)
-        frame = doc.frames.get(first)
+        # The frame depends on the passage: its first match and how far its matches reach.
+        reach = max(end for s, end in body if s < first[0] + WIDTH)
+        key = (first[0], reach)
+        frame = doc.frames.get(key)
         if frame is None:
-            frame = doc.frames[first] = body_frame(doc.texts[1], first)
+            frame = doc.frames[key] = body_frame(doc.texts[1], first, reach)
         marks = frame.place(doc.texts[1], body)
     else:
         frame = doc.frames.get(None)
@@ -129,21 +173,39 @@ def _explain(root: Node, doc: Analyzed) -> Match:
             frame = doc.frames[None] = title_frame(doc.texts[0], doc.texts[1])
         title = _spans(doc, 0, _shown(doc, 0, hits, len(doc.chunks[0])), hits.runs[0])
         marks = frame.place(doc.texts[0], title)
-    return Match(tuple(fields), fields, frame.text, tuple(marks))
+    return frame.text, tuple(marks)
+
+
+def _passage(terms: dict[str, list[tuple[int, int]]], start: int) -> list[int]:
+    """Positions of the matched chunks from ``start`` to ``WINDOW_WORDS`` after it."""
+    shown: set[int] = set()
+    for found in terms.values():
+        for first, last in found:
+            if start <= first and last <= start + WINDOW_WORDS:
+                shown.update(range(first, last + 1))
+    return sorted(shown)
 
 
 def _shown(doc: Analyzed, stream: int, hits: Hits, width: int) -> list[int]:
     """Positions of the highlighted chunks within ``width`` of the first one."""
     at = hits.positions[stream]
-    found = [doc.occurrences(stream, chunk) for chunk in hits.chunks[stream]]
-    found = [places for places in found if places]
-    if not at and not found:
+    occurrences = doc.occurrences
+    found = [places for chunk in hits.chunks[stream] if (places := occurrences(stream, chunk))]
+    if found:
+        first = min([places[0] for places in found])
+        if at:
+            first = min(first, min(at))
+    elif at:
+        first = min(at)
+    else:
         return []
-    first = min([*at, *(places[0] for places in found)])
     last = first + width
-    shown = {i for i in at if first <= i <= last}
+    shown = {i for i in at if i <= last} if at else set()
     for places in found:
-        shown.update(places[: bisect_right(places, last)])
+        if places[-1] <= last:
+            shown.update(places)
+        else:
+            shown.update(places[: bisect_right(places, last)])
     return sorted(shown)
 
 

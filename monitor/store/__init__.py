@@ -42,10 +42,11 @@ from monitor.store._models import (
     StorySummary,
 )
 from monitor.store._rules import RULES_CHANNEL, RuleListener
-from monitor.store._sources import host_key
+from monitor.store._sources import GoodPoll, host_key
 from monitor.store._status import (
     Unsent,
     channel_statuses,
+    digest_depth,
     disabled_channels,
     list_alerts,
     outbox_depth,
@@ -71,6 +72,7 @@ __all__ = [
     "ClaimedSource",
     "DaemonStatus",
     "Delivery",
+    "GoodPoll",
     "Health",
     "Inserted",
     "NearFinder",
@@ -94,6 +96,7 @@ __all__ = [
     "beat",
     "channel_statuses",
     "daemon_statuses",
+    "digest_depth",
     "disabled_channels",
     "display_url",
     "host_key",

@@ -104,6 +104,7 @@ class OutboxItem:
     created: datetime
     outlets: tuple[str, ...] = ()
     lease_token: str | None = None  # the claim's token, for mark_sent / mark_failed
+    outlet_links: Mapping[str, str] = field(default_factory=dict)  # outlet -> its copy's URL
 
 
 @dataclass(frozen=True, slots=True)

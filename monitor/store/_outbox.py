@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from monitor.store._base import (
     MAX_ERROR,
     StoreBase,
+    articles_t,
     aware_utc,
     channels_t,
     outbox_t,
@@ -86,7 +87,9 @@ class OutboxOps(StoreBase):
         )  # fmt: skip
         with self.engine.begin() as conn:
             rows = conn.execute(stmt).all()
-            outlets = outlets_of(conn, {r.story_id for r in rows if r.story_id is not None})
+            stories = {r.story_id for r in rows if r.story_id is not None}
+            outlets = outlets_of(conn, stories)
+            links = outlet_links(conn, stories)
         items = [
             OutboxItem(
                 id=r.id,
@@ -100,6 +103,7 @@ class OutboxOps(StoreBase):
                 created=r.created,
                 outlets=outlets.get(r.story_id, ()),
                 lease_token=token,
+                outlet_links=links.get(r.story_id, {}),
             )
             for r in rows
         ]
@@ -300,6 +304,20 @@ class OutboxOps(StoreBase):
                     )
                 ).scalar_one()
             )
+
+
+def outlet_links(conn: Connection, story_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Per story, each outlet's first copy of it: the "also reported by" links."""
+    if not story_ids:
+        return {}
+    a = articles_t.c
+    rows = conn.execute(
+        sa.select(a.story_id, a.source, a.url).where(a.story_id.in_(story_ids)).order_by(a.id)
+    )
+    out: dict[int, dict[str, str]] = {}
+    for story_id, source, url in rows:
+        out.setdefault(story_id, {}).setdefault(source, url)
+    return out
 
 
 def _due(now: datetime, mine: sa.ColumnElement[bool] | None = None) -> sa.ColumnElement[bool]:

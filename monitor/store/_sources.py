@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -28,6 +29,18 @@ from monitor.store._models import (
 # Rows per multi-row statement: well under SQLite's 32,766 bound variables.
 _CHUNK = 1000
 _SPEC_COLUMNS = ("url", "kind", "interval_seconds", "enabled", "host_key")
+
+
+@dataclass(frozen=True, slots=True)
+class GoodPoll:
+    """One good poll's bookkeeping, as ``release_successes`` writes it."""
+
+    source_id: int
+    now: datetime
+    next_check: datetime
+    etag: str | None
+    last_modified: str | None
+    new_articles: int = 0
 
 
 def host_key(url: str) -> int:
@@ -220,6 +233,49 @@ class SourceOps(StoreBase):
         if before is None:
             return Health(None, False)
         return Health(before.failing_since, bool(before.health_notified))
+
+    def release_successes(self, polls: Sequence[GoodPoll]) -> int:
+        """Record many good polls of sources that had no failure streak, in one
+        transaction (one statement run for each row); returns the rows written.
+
+        Only for sources claimed with ``error_count == 0``: there is no streak to end,
+        so nothing need be read first (``release_success`` does that for the others).
+        A row whose lease was lost meanwhile is still written: the poll did happen.
+        """
+        if not polls:
+            return 0
+        c = sources_t.c
+        stmt = (
+            sa.update(sources_t)
+            .where(c.id == sa.bindparam("b_id"))
+            .values(
+                lease_until=None,
+                lease_owner=None,
+                next_check=sa.bindparam("b_next"),
+                etag=sa.bindparam("b_etag"),
+                last_modified=sa.bindparam("b_lm"),
+                error_count=0,
+                failing_since=None,
+                health_notified=False,
+                last_poll=sa.bindparam("b_now"),
+                last_success=sa.bindparam("b_now"),
+                polls=c.polls + 1,
+                articles_seen=c.articles_seen + sa.bindparam("b_new"),
+                # A clean read ends a "malformed" note (malformed polls never come here).
+                last_error=sa.case((c.last_error_kind == "malformed", None), else_=c.last_error),
+                last_error_kind=sa.case(
+                    (c.last_error_kind == "malformed", None), else_=c.last_error_kind
+                ),
+            )
+        )
+        rows = [
+            {"b_id": p.source_id, "b_next": p.next_check, "b_etag": p.etag,
+             "b_lm": p.last_modified, "b_now": p.now, "b_new": p.new_articles}
+            for p in polls
+        ]  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)
+        return len(rows)
 
     def release_failure(
         self, source_id: int, now: datetime, next_check: datetime, kind: str, message: str

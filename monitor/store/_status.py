@@ -88,7 +88,8 @@ def list_alerts(
         .limit(limit)
     )  # fmt: skip
     if status:
-        query = query.where(o.status == status)
+        # "queued" is what users call alerts waiting for a digest; the row says "digest".
+        query = query.where(o.status == ("digest" if status == "queued" else status))
     with store.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -116,6 +117,15 @@ def outbox_depth(store: Store) -> dict[str, int]:
         .where(o.status.in_(("pending", "failed")))
         .group_by(o.channel)
     )
+    with store.engine.connect() as conn:
+        return {channel: int(n) for channel, n in conn.execute(query)}
+
+
+@store_errors
+def digest_depth(store: Store) -> dict[str, int]:
+    """Alerts waiting for their channel's next digest, per channel (status and metrics)."""
+    o = outbox_t.c
+    query = sa.select(o.channel, sa.func.count()).where(o.status == "digest").group_by(o.channel)
     with store.engine.connect() as conn:
         return {channel: int(n) for channel, n in conn.execute(query)}
 

@@ -112,6 +112,9 @@ def _polls(app: App, state: WorkerState) -> None:
                     await poll_source(state.rt, c)
 
             await asyncio.gather(*(one(c) for c in claimed))
+            if state.rt.ledger is not None:
+                # The job ends with its polls recorded, so a retried job finds them done.
+                await state.rt.ledger.flush()
         except asyncio.CancelledError:
             # A stopping worker's grace ran out: hand back what was not polled, so the
             # next dispatch gives it to another worker at once.
