@@ -38,7 +38,7 @@ from monitor.alerts import (
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.observe import Metrics, event, hold_secrets, serve
+from monitor.observe import Metrics, event, hold_secrets, serve, settle_heap
 from monitor.pipeline import (
     PollResult,
     Rules,
@@ -428,6 +428,7 @@ class Daemon:
         )  # fmt: skip
         scheduler.start()
         self._log_schedule()
+        settle_heap()  # started: what is alive now lives as long as the daemon
         await dispatch()
         try:
             await self._stop.wait()

@@ -1,5 +1,6 @@
 """Observing the daemon: structured logs, Prometheus metrics, the health/metrics server."""
 
+from monitor.observe._heap import settle_heap
 from monitor.observe._http import (
     Handler,
     HealthCheck,
@@ -36,6 +37,7 @@ __all__ = [
     "parse_listen",
     "redact",
     "serve",
+    "settle_heap",
     "setup_logging",
     "text_response",
 ]

@@ -15,7 +15,7 @@ from monitor.alerts import build_notifiers, digest_schedules
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, FetchSettings
-from monitor.observe import Metrics, event
+from monitor.observe import Metrics, event, settle_heap
 from monitor.pipeline import RuleSync, Runtime, sync_config, utcnow
 from monitor.store import Store, is_postgres, libpq_url, open_store
 from monitor.text import redact_url
@@ -105,6 +105,7 @@ async def run_worker(
                 poll_slots=asyncio.Semaphore(config.max_concurrency),
             )  # fmt: skip
             app = build_app(config.database, state, pool_size=concurrency + 4)
+            settle_heap()  # started: what is alive now lives as long as the worker
             name = f"{socket.gethostname()}:{os.getpid()}"
             event(
                 log, "worker running", name=name, queues=",".join(wanted),
