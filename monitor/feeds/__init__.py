@@ -12,6 +12,7 @@ from monitor.feeds._html import FeedLink, feed_links, is_login_page, looks_like_
 from monitor.feeds._model import Feed, FeedEntry
 from monitor.feeds._parse import parse_feed
 from monitor.feeds._sitemap import MAX_URLS, Sitemap, SitemapEntry, gunzip_capped, parse_sitemap
+from monitor.feeds._xml import XmlUnreadable, read_xml
 
 __all__ = [
     "MAX_URLS",
@@ -20,10 +21,12 @@ __all__ = [
     "FeedLink",
     "Sitemap",
     "SitemapEntry",
+    "XmlUnreadable",
     "feed_links",
     "gunzip_capped",
     "is_login_page",
     "looks_like_html",
     "parse_feed",
     "parse_sitemap",
+    "read_xml",
 ]

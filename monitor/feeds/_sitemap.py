@@ -14,13 +14,11 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.etree.ElementTree import Element
 
 from monitor.errors import FeedError
 from monitor.feeds._text import http_url
+from monitor.feeds._xml import XmlUnreadable, read_xml
 
 MAX_URLS = 50_000  # the sitemap protocol's own limit per file
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -62,15 +60,12 @@ def parse_sitemap(data: bytes, url: str, *, max_urls: int = MAX_URLS) -> Sitemap
     if not data.strip():
         raise FeedError("sitemap is empty")
     try:
-        root = fromstring(data, forbid_dtd=False)
-    except DefusedXmlException as exc:
+        root = read_xml(data)
+    except XmlUnreadable as exc:
+        if exc.line is None:
+            raise FeedError(f"sitemap refused: {exc.reason}") from None
         raise FeedError(
-            f"sitemap refused: {type(exc).__name__} (entities are not allowed)"
-        ) from None
-    except ParseError as exc:
-        line, column = exc.position
-        raise FeedError(
-            f"not a readable sitemap: line {line}, column {column}: {_message(exc)}"
+            f"not a readable sitemap: line {exc.line}, column {exc.column}: {exc.reason}"
         ) from None
     tag = _local(root.tag)
     if tag not in ("urlset", "sitemapindex"):
@@ -121,7 +116,3 @@ def _date(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _message(exc: ParseError) -> str:
-    return str(exc).split(":", 1)[0]

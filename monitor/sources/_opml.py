@@ -15,13 +15,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from xml.etree.ElementTree import Element, ParseError, SubElement, indent, tostring
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from monitor.config import SourceConfig
 from monitor.errors import SourcesError
+from monitor.feeds import XmlUnreadable, read_xml
 
 MAX_OPML_BYTES = 10 * 2**20
 MAX_DEPTH = 32  # folders within folders; a real export has two or three
@@ -44,16 +42,12 @@ def read_opml(data: bytes, file: str) -> list[OpmlFeed]:
     if len(data) > MAX_OPML_BYTES:
         raise SourcesError(f"{file}: {len(data)} bytes, over the {MAX_OPML_BYTES}-byte cap")
     try:
-        root = fromstring(data, forbid_dtd=False)
-    except DefusedXmlException as exc:
+        root = read_xml(data)
+    except XmlUnreadable as exc:
+        if exc.line is None:
+            raise SourcesError(f"{file}: refused: {exc.reason}") from None
         raise SourcesError(
-            f"{file}: refused: {type(exc).__name__} (entities are not allowed)"
-        ) from None
-    except ParseError as exc:
-        line, column = exc.position
-        reason = str(exc).split(":", 1)[0]
-        raise SourcesError(
-            f"{file}:{line}:{column}: not an OPML file (not XML: {reason})"
+            f"{file}:{exc.line}:{exc.column}: not an OPML file (not XML: {exc.reason})"
         ) from None
     if root.tag.lower() != "opml":
         raise SourcesError(f"{file}: not an OPML file (its root element is <{root.tag}>)")
