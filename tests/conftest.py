@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.store import Store
 from tests.clikit import Result, call_main
+from tests.sitekit import MailSink, mail_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONITOR_SHARED", ROOT.parent / "shared"))
@@ -82,3 +84,19 @@ def run_cli(
         return call_main(main, argv, capsys, monkeypatch, env, cwd)
 
     return run
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A migrated store on each of ``db_url``'s databases (a module may define its own)."""
+    s = Store(db_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    """A local SMTP server that keeps what it receives."""
+    with mail_sink() as sink:
+        yield sink

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,31 +11,9 @@ import pytest
 
 from monitor.alerts import EmailNotifier, Notifier, deliver_digests, deliver_due, parse_schedule
 from monitor.store import NewAlert, NewArticle, Store, list_alerts
-from tests.sitekit import MailSink, mail_sink
+from tests.sitekit import Clock, MailSink
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with mail_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    s.migrate()
-    yield s
-    s.close()
 
 
 def _notifier(mail: MailSink) -> dict[str, Notifier]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ import pytest
 from monitor.alerts import EmailNotifier, Notifier, deliver_digests, parse_schedule
 from monitor.store import NewAlert, NewArticle, Store, list_alerts
 from tests.clikit import Result
-from tests.sitekit import MailSink, mail_sink
+from tests.sitekit import Clock, MailSink
 
 PARIS = ZoneInfo("Europe/Paris")
 Run = Callable[..., Result]
@@ -73,28 +73,6 @@ def test_schedules_across_clock_changes(
 def test_bad_schedules_say_what_was_expected(text: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         parse_schedule(text, "Europe/Paris")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with mail_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    s.migrate()
-    yield s
-    s.close()
 
 
 def _notifiers(mail: MailSink) -> dict[str, Notifier]:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.clikit import Result
 from tests.faultserver import FaultServer, Reply
-from tests.sitekit import HOOK_SECRET, MailSink, mail_sink, render, serve_site
+from tests.sitekit import HOOK_SECRET, MailSink, render, serve_site
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
@@ -76,12 +76,6 @@ def site() -> Iterator[FaultServer]:
             server.route(f"/{name}/article", Reply(page, headers=HTML))
             server.route(f"/{name}.xml", Reply(_feed(server, name, title, now), headers=RSS))
         yield server
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with mail_sink() as sink:
-        yield sink
 
 
 @pytest.fixture(autouse=True)

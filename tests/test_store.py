@@ -16,14 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    s = Store(db_url)
-    s.migrate()
-    yield s  # type: ignore[misc]
-    s.close()
-
-
 def _article(key: str, body: str = "body text", source: str = "s1") -> NewArticle:
     url = f"https://example.org/{key}"
     fingerprint = hashlib.sha256(body.encode()).hexdigest()

@@ -24,7 +24,7 @@ from monitor.text import is_loopback
 from monitor.web import check_bind, web_handler
 from tests.clikit import Result
 from tests.faultserver import FaultServer
-from tests.sitekit import MailSink, free_port, mail_sink
+from tests.sitekit import MailSink, free_port
 from tests.webkit import HOSTILE, OPEN_LETTER, SECRETS, TOKEN, serve_all, start_web, write_config
 
 PAGES = ["/", "/stories", "/sources", "/alerts", "/search?q=Amazon+IA+licenciements"]
@@ -37,12 +37,6 @@ def site() -> Iterator[FaultServer]:
     with FaultServer() as server:
         serve_all(server)
         yield server
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with mail_sink() as sink:
-        yield sink
 
 
 @pytest.fixture

@@ -14,14 +14,6 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    s = Store(db_url)
-    s.migrate()
-    yield s  # type: ignore[misc]
-    s.close()
-
-
 def _article(key: str) -> NewArticle:
     url = f"https://example.org/{key}"
     return NewArticle(
