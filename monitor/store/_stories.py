@@ -82,14 +82,7 @@ def existing_story(
     else the one ``near`` names; None when it starts a story of its own. Reads only, so
     a dry run asks the same question an insert does."""
     if article.fingerprint:
-        existing = conn.execute(
-            sa.select(articles_t.c.story_id)
-            .where(
-                articles_t.c.fingerprint == article.fingerprint,
-                articles_t.c.story_id.is_not(None),
-            )
-            .limit(1)
-        ).scalar()
+        existing = conn.execute(_SAME_BODY, {"b_fingerprint": article.fingerprint}).scalar()
         if existing is not None:
             return int(existing)
     if isinstance(near, BandQuery):
@@ -101,18 +94,13 @@ def existing_story(
 
 def create_story(conn: Connection, article: NewArticle, near: NearFinder | BandQuery | None) -> int:
     """A new story founded by ``article``; with a BandQuery, its band keys are indexed."""
-    story_id = int(
-        conn.execute(
-            sa.insert(stories_t)
-            .values(
-                created=article.first_seen,
-                title=article.title,
-                fingerprint=article.fingerprint,
-                signature=article.signature,
-            )
-            .returning(stories_t.c.id)
-        ).scalar_one()
-    )
+    row = {
+        "created": article.first_seen,
+        "title": article.title,
+        "fingerprint": article.fingerprint,
+        "signature": article.signature,
+    }
+    story_id = int(conn.execute(_NEW_STORY, row).scalar_one())
     if isinstance(near, BandQuery) and near.bands and article.signature is not None:
         conn.execute(
             sa.insert(story_bands_t).values(
@@ -139,13 +127,30 @@ def band_candidates(
     return [(int(r.story_id), bytes(r.signature), r.created) for r in rows]
 
 
+# Built once, values as parameters: SQLAlchemy then reuses its compiled form (see
+# ArticleOps), where a statement built around its values is worked out again each time.
+_SAME_BODY = (
+    sa.select(articles_t.c.story_id)
+    .where(
+        articles_t.c.fingerprint == sa.bindparam("b_fingerprint"),
+        articles_t.c.story_id.is_not(None),
+    )
+    .limit(1)
+)
+_NEW_STORY = sa.insert(stories_t).returning(stories_t.c.id)
+_STORIES_AFTER = (
+    sa.select(stories_t.c.id, stories_t.c.signature, stories_t.c.created)
+    .where(
+        stories_t.c.id > sa.bindparam("b_after"),
+        stories_t.c.created >= sa.bindparam("b_since", type_=stories_t.c.created.type),
+        stories_t.c.signature.is_not(None),
+    )
+    .order_by(stories_t.c.id)
+)
+
+
 def _stories_after(
     conn: Connection, after: int, since: datetime
 ) -> list[tuple[int, bytes, datetime]]:
-    st = stories_t.c
-    rows = conn.execute(
-        sa.select(st.id, st.signature, st.created)
-        .where(st.id > after, st.created >= since, st.signature.is_not(None))
-        .order_by(st.id)
-    )
+    rows = conn.execute(_STORIES_AFTER, {"b_after": after, "b_since": since})
     return [(int(r.id), bytes(r.signature), r.created) for r in rows]
