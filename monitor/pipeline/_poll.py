@@ -23,13 +23,17 @@ from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
-from monitor.store import ClaimedSource, GoodPoll
+from monitor.store import Aliased, ClaimedSource, GoodPoll, PendingArticle
 from monitor.text import redact_url
 
 log = logging.getLogger("monitor.pipeline")
 
 # Articles fetched per poll at the most: a first poll of a huge feed must not take hours.
 MAX_NEW_PER_POLL = 100
+# New articles stored together (store.insert_articles), each with its alerts: fewer
+# transactions, and a crash loses at most these few extracted articles, fetched again
+# at the next poll since none of them was recorded as known.
+STORE_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ async def _poll(
     fresh = [c for c in candidates if c.key not in known or was_edited(c, known[c.key])]
     rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
     new = alerts = 0
+    batch: list[PendingArticle] = []
     for candidate in fresh[:MAX_NEW_PER_POLL]:
         try:
             prepared = await prepare(rt, source, candidate)
@@ -150,16 +155,13 @@ async def _poll(
             stored = await _store_edit(rt, prepared)
             alerts += stored or 0
             continue
-        page_key = url_key(canonical_url(prepared.record.canonical_url))
-        alias = page_key if page_key != candidate.key else None
-        owner = await asyncio.to_thread(store.alias_to, candidate.key, alias) if alias else None
-        if owner is not None:
-            # Another link to a page already stored: now one of its aliases.
-            rt.metrics.articles.labels(source.name, "duplicate").inc()
-            continue
-        stored = await _store(rt, prepared, alias)
-        new += stored is not None
-        alerts += stored or 0
+        batch.append(_pending(rt, prepared, candidate.key))
+        if len(batch) >= STORE_BATCH:
+            counts = await _store(rt, source, batch)
+            new, alerts, batch = new + counts[0], alerts + counts[1], []
+    if batch:
+        counts = await _store(rt, source, batch)
+        new, alerts = new + counts[0], alerts + counts[1]
     return new, alerts, listing
 
 
@@ -180,24 +182,40 @@ async def _store_edit(rt: Runtime, prepared: Prepared) -> int | None:
     return len(updated.alert_ids)
 
 
-async def _store(rt: Runtime, prepared: Prepared, alias: str | None = None) -> int | None:
-    """Insert the article with its alerts; the number of alerts really created.
+def _pending(rt: Runtime, prepared: Prepared, key: str) -> PendingArticle:
+    """What the store needs to insert ``prepared``, the link it was read from ``key``.
 
-    ``alias``: the url key of the page's own canonical URL when the link differs, kept
-    as another key of the article so later links to that page are known.
+    ``alias``: the url key of the page's own canonical URL when the link differs; the
+    store makes the link another key of the article stored under it, if there is one,
+    else keeps it as another key of this one, so later links to that page are known.
     """
-    record, new_alerts = prepared.record, prepared.alerts
+    record = prepared.record
+    page_key = url_key(canonical_url(record.canonical_url))
     # Only a comparable body (not a paywall notice, not a bot page) joins another story.
     near = rt.near(prepared.signature, record.first_seen) if record.signature else None
-    insert = rt.db().insert_article
-    inserted = await asyncio.to_thread(insert, record, new_alerts, near=near, alias=alias)
-    if inserted is None:
-        return None
-    rt.metrics.articles.labels(record.source, "new").inc()
-    for ident, alert in inserted.created:
-        rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()
-        event(
-            log, "alert queued", source=record.source, url=record.canonical_url,
-            alert=alert.rule, channel=alert.channel, alert_id=ident,
-        )  # fmt: skip
-    return len(inserted.created)
+    alias = page_key if page_key != key else None
+    return PendingArticle(record, prepared.alerts, near=near, alias=alias)
+
+
+async def _store(rt: Runtime, source: SourceConfig, batch: list[PendingArticle]) -> tuple[int, int]:
+    """Insert the batch, each article with its alerts; (new articles, alerts created)."""
+    outcomes = await asyncio.to_thread(rt.db().insert_articles, batch)
+    new = alerts = 0
+    for item, inserted in zip(batch, outcomes, strict=True):
+        if isinstance(inserted, Aliased):
+            # Another link to a page already stored: now one of its aliases.
+            rt.metrics.articles.labels(source.name, "duplicate").inc()
+            continue
+        if inserted is None:
+            continue  # stored meanwhile by another worker
+        record = item.article
+        new += 1
+        rt.metrics.articles.labels(record.source, "new").inc()
+        for ident, alert in inserted.created:
+            rt.metrics.alerts_created.labels(alert.rule, alert.channel).inc()
+            event(
+                log, "alert queued", source=record.source, url=record.canonical_url,
+                alert=alert.rule, channel=alert.channel, alert_id=ident,
+            )  # fmt: skip
+        alerts += len(inserted.created)
+    return new, alerts

@@ -21,6 +21,7 @@ from monitor.store._heartbeats import (
     sign_off,
 )
 from monitor.store._models import (
+    Aliased,
     BandQuery,
     ChannelStatus,
     ClaimedSource,
@@ -31,6 +32,7 @@ from monitor.store._models import (
     NewAlert,
     NewArticle,
     OutboxItem,
+    PendingArticle,
     RuleChanges,
     RuleSpec,
     SourceSpec,
@@ -67,6 +69,7 @@ from monitor.store._views import (
 __all__ = [
     "HEARTBEAT_EVERY",
     "RULES_CHANNEL",
+    "Aliased",
     "BandQuery",
     "ChannelStatus",
     "ClaimedSource",
@@ -79,6 +82,7 @@ __all__ = [
     "NewAlert",
     "NewArticle",
     "OutboxItem",
+    "PendingArticle",
     "RuleChanges",
     "RuleListener",
     "RuleSpec",

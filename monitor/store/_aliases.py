@@ -30,7 +30,7 @@ class AliasOps(StoreBase):
         aliases), record ``url_key`` as another of its keys and return its id; None when
         no article has that key (the caller stores a new one)."""
         with self.engine.begin() as conn:
-            article_id = _owner(conn, canonical_key)
+            article_id = owner_of(conn, canonical_key)
             if article_id is not None:
                 record_alias(conn, self._insert, url_key, article_id)
         return article_id
@@ -45,7 +45,8 @@ def record_alias(conn: Connection, insert: Any, url_key: str, article_id: int) -
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["url_key"]))
 
 
-def _owner(conn: Connection, key: str) -> int | None:
+def owner_of(conn: Connection, key: str) -> int | None:
+    """The article stored under ``key``, its own url key or one of its aliases."""
     row = conn.execute(sa.select(articles_t.c.id).where(articles_t.c.url_key == key)).first()
     if row is None:
         row = conn.execute(

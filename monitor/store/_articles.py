@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store._aliases import aliased_keys, record_alias
+from monitor.store._aliases import aliased_keys, owner_of, record_alias
 from monitor.store._base import (
     StoreBase,
     alert_id,
@@ -24,11 +24,13 @@ from monitor.store._base import (
     story_bands_t,
 )
 from monitor.store._models import (
+    Aliased,
     BandQuery,
     Inserted,
     NearFinder,
     NewAlert,
     NewArticle,
+    PendingArticle,
     StoredArticle,
 )
 from monitor.store._stories import create_story, existing_story, lock_for_story
@@ -106,17 +108,59 @@ class ArticleOps(StoreBase):
         (the url key of the page's own canonical URL, when the link differs) is
         recorded as another key of the article in the same transaction (``_aliases``).
         """
+        with self.engine.begin() as conn:
+            return self._insert_one(conn, article, alerts, near, alias)
+
+    def insert_articles(self, batch: Sequence[PendingArticle]) -> list[Inserted | Aliased | None]:
+        """``batch`` as ``alias_to`` then ``insert_article`` would store it one article
+        after the other (each outcome in order: Aliased, Inserted, or None when it was
+        stored already), in as few transactions as the database allows.
+
+        SQLite: one transaction for the whole batch. BEGIN IMMEDIATE serialises every
+        writer anyway, and each commit costs as much as an article (the search index
+        writes a segment per transaction). Every article still commits with its story
+        and its alerts: all of the batch is written, or none of it, and what a crash
+        loses is fetched again at the next poll. PostgreSQL: one transaction each, so
+        the story locks of one article (``_stories``) are never held while another's
+        are taken, which two workers could do in opposite orders.
+        """
+        if self.dialect == "postgresql":
+            return [self._pending_in(None, item) for item in batch]
+        with self.engine.begin() as conn:
+            return [self._pending_in(conn, item) for item in batch]
+
+    def _pending_in(
+        self, conn: Connection | None, item: PendingArticle
+    ) -> Inserted | Aliased | None:
+        """One article of a batch, in ``conn``'s transaction (None: a transaction of its own)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._pending_in(own, item)
+        if item.alias is not None:
+            owner = owner_of(conn, item.alias)
+            if owner is not None:
+                record_alias(conn, self._insert, item.article.url_key, owner)
+                return Aliased(owner)
+        return self._insert_one(conn, item.article, item.alerts, item.near, item.alias)
+
+    def _insert_one(
+        self,
+        conn: Connection,
+        article: NewArticle,
+        alerts: Sequence[NewAlert],
+        near: NearFinder | BandQuery | None,
+        alias: str | None,
+    ) -> Inserted | None:
         row = {k: getattr(article, k) for k in _ARTICLE_COLUMNS}
         row["authors"] = "\n".join(article.authors)
-        with self.engine.begin() as conn:
-            article_id = conn.execute(self._new_article_sql, row).scalar()
-            if article_id is None:
-                return None
-            if alias is not None:
-                record_alias(conn, self._insert, alias, article_id)
-            story_id = self._story_for(conn, article, near)
-            conn.execute(_SET_STORY, {"b_article": article_id, "b_story": story_id})
-            created = self._add_alerts(conn, alerts, story_id, article_id, article.first_seen)
+        article_id = conn.execute(self._new_article_sql, row).scalar()
+        if article_id is None:
+            return None
+        if alias is not None:
+            record_alias(conn, self._insert, alias, article_id)
+        story_id = self._story_for(conn, article, near)
+        conn.execute(_SET_STORY, {"b_article": article_id, "b_story": story_id})
+        created = self._add_alerts(conn, alerts, story_id, article_id, article.first_seen)
         return Inserted(article_id=article_id, story_id=story_id, created=created)
 
     def _story_for(

@@ -212,6 +212,28 @@ class BandQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingArticle:
+    """One article of an ``insert_articles`` batch: what ``insert_article`` takes.
+
+    ``alias`` (the url key of the page's canonical URL, when the link differs) is looked
+    up first: when an article is stored under it already, ``url_key`` becomes one more
+    key of that article (``alias_to``) and nothing else is written.
+    """
+
+    article: NewArticle
+    alerts: Sequence[NewAlert]
+    near: NearFinder | BandQuery | None = None
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aliased:
+    """An ``insert_articles`` outcome: the link was another key of this stored article."""
+
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSpec:
     """An alert as the rules table keeps it: its name, query and the rest of its config
     as JSON (``spec``), which every worker turns back into the same alert."""
