@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import NewAlert, NewArticle, SourceSpec, Store
+from monitor.store import (
+    Aliased,
+    Inserted,
+    NewAlert,
+    NewArticle,
+    PendingArticle,
+    SourceSpec,
+    Store,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -117,6 +125,28 @@ def test_insert_returns_only_new_rows_and_alerts_once(store: Store) -> None:
     assert copy is not None and copy.story_id == first.story_id and copy.alert_ids == ()
     other = store.insert_article(_article("k3", body="another story"), alerts)
     assert other is not None and other.story_id != first.story_id and len(other.alert_ids) == 2
+
+
+def test_a_batch_stores_as_one_insert_after_another_would(store: Store) -> None:
+    alerts = [NewAlert("r1", "mail", {"alert": "r1"})]
+    assert store.insert_article(_article("k0"), alerts) is not None
+    batch = [
+        PendingArticle(_article("k0"), alerts),  # stored already
+        PendingArticle(_article("k1", body="a story"), alerts, alias="page"),
+        # Another link to the page k1 was stored under (its alias): one more key of k1.
+        PendingArticle(_article("k2", body="a story"), alerts, alias="page"),
+        PendingArticle(_article("k3", body="a story"), alerts),  # an exact copy of k1
+        PendingArticle(_article("k4", body="another story"), alerts),
+    ]
+    old, first, linked, copy, other = store.insert_articles(batch)
+    assert old is None
+    assert isinstance(first, Inserted) and len(first.alert_ids) == 1
+    assert linked == Aliased(first.article_id)
+    assert isinstance(copy, Inserted) and copy.story_id == first.story_id
+    assert copy.alert_ids == ()
+    assert isinstance(other, Inserted) and other.story_id != first.story_id
+    assert set(store.known_keys(["k1", "k2", "k3", "page"])) == {"k1", "k2", "k3", "page"}
+    assert store.count_articles() == 4
 
 
 def test_outbox_claim_send_fail_and_dead(store: Store) -> None:
