@@ -10,7 +10,7 @@ PostgreSQL the same index lives in the database: the store looks up ``band_keys`
 
 from monitor.dedupe._fingerprint import body_fingerprint
 from monitor.dedupe._index import StoryIndex, band_keys, nearest_story
-from monitor.dedupe._minhash import Signature, same_story, signature
+from monitor.dedupe._minhash import Signature, fingerprint_and_signature, same_story, signature
 from monitor.dedupe._urls import canonical_url, pick_canonical, url_key
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "band_keys",
     "body_fingerprint",
     "canonical_url",
+    "fingerprint_and_signature",
     "nearest_story",
     "pick_canonical",
     "same_story",

@@ -49,15 +49,27 @@ def _strip_accents(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Case-folded, accent-free word tokens of ``text``; punctuation and spacing dropped."""
-    joined = " ".join(_WORD.findall(text.casefold()))
+    return words_of(raw_words(text))
+
+
+def raw_words(text: str) -> list[str]:
+    """The words of ``text``, case-folded, accents still on: what ``words_of`` and
+    ``content_words_of`` start from, so one scan of a body serves both."""
+    return _WORD.findall(text.casefold())
+
+
+def words_of(raw: list[str]) -> list[str]:
+    joined = " ".join(raw)
     return (joined if joined.isascii() else _strip_accents(joined)).split()
 
 
 def content_words(text: str) -> list[str]:
     """``words`` without English and French function words, the first ``MAX_CONTENT_WORDS``."""
-    kept = islice(
-        filterfalse(_STOPWORDS.__contains__, _WORD.findall(text.casefold())), MAX_CONTENT_WORDS
-    )
+    return content_words_of(raw_words(text))
+
+
+def content_words_of(raw: list[str]) -> list[str]:
+    kept = islice(filterfalse(_STOPWORDS.__contains__, raw), MAX_CONTENT_WORDS)
     joined = " ".join(kept)
     if joined.isascii():
         return joined.split()
@@ -71,5 +83,10 @@ def body_fingerprint(text: str) -> str:
     fingerprint. An empty or very short body (a paywall notice) fingerprints like any
     other text; callers should not merge articles on such bodies alone.
     """
-    normalised = " ".join(words(text))
+    return fingerprint_of(raw_words(text))
+
+
+def fingerprint_of(raw: list[str]) -> str:
+    """``body_fingerprint`` of the text whose ``raw_words`` are ``raw``."""
+    normalised = " ".join(words_of(raw))
     return hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).hexdigest()

@@ -23,7 +23,7 @@ from itertools import accumulate, repeat
 from operator import add, rshift, sub
 from zlib import crc32
 
-from monitor.dedupe._fingerprint import content_words
+from monitor.dedupe._fingerprint import content_words, content_words_of, fingerprint_of, raw_words
 
 BINS = 128
 SHINGLE_WORDS = 4
@@ -122,7 +122,17 @@ def shingle_hashes(tokens: list[str]) -> set[int]:
 
 def signature(text: str) -> Signature:
     """The MinHash ``Signature`` of a body text."""
-    tokens = content_words(text)
+    return _signature_of(content_words(text))
+
+
+def fingerprint_and_signature(text: str) -> tuple[str, Signature]:
+    """``body_fingerprint(text)`` and ``signature(text)``, from one scan of its words
+    (the scan is a third of what both cost)."""
+    raw = raw_words(text)
+    return fingerprint_of(raw), _signature_of(content_words_of(raw))
+
+
+def _signature_of(tokens: list[str]) -> Signature:
     if len(tokens) < MIN_CONTENT_WORDS:
         return _UNUSABLE
     hashes = shingle_hashes(tokens)

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import SourceConfig
-from monitor.dedupe import Signature, body_fingerprint, pick_canonical, signature
+from monitor.dedupe import Signature, fingerprint_and_signature, pick_canonical, signature
 from monitor.errors import ExtractError, FetchError, MonitorError
 from monitor.extract import Article, extract_article
 from monitor.feeds import FeedEntry
@@ -96,7 +96,8 @@ def _prepared(
     )  # fmt: skip
     matched = rt.rules.index.match(doc)
     matches, alerts = alerts_for(rt.config, rt.rules.alerts, matched, doc, published or now, now)
-    sig = signature(body)
+    fingerprint, sig = fingerprint_and_signature(body)
+    comparable = _comparable(page, body)
     authors = page.authors if page and page.authors else entry.authors if entry else ()
     record = NewArticle(
         url_key=candidate.key,
@@ -115,8 +116,8 @@ def _prepared(
         quality=failure or (page.quality if page else "feed"),
         # A paywall notice or a captcha page is the same on every article of a site:
         # such bodies never make two articles one story.
-        fingerprint=body_fingerprint(body) if _comparable(page, body) else None,
-        signature=sig.to_bytes() if sig.usable and _comparable(page, body) else None,
+        fingerprint=fingerprint if comparable else None,
+        signature=sig.to_bytes() if sig.usable and comparable else None,
         search_keys=article_keys(title, body, language),
         title_keys=article_keys(title, "", language),
     )
