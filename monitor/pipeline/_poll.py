@@ -32,8 +32,9 @@ log = logging.getLogger("monitor.pipeline")
 MAX_NEW_PER_POLL = 100
 # New articles stored together (store.insert_articles), each with its alerts: fewer
 # transactions, and a crash loses at most these few extracted articles, fetched again
-# at the next poll since none of them was recorded as known.
-STORE_BATCH = 8
+# at the next poll since none of them was recorded as known. Small, since every poll in
+# flight holds its batch in memory; most of the saving is had by the first few.
+STORE_BATCH = 4
 
 
 @dataclass(frozen=True)
