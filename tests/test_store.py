@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.errors import StoreError
 from monitor.store import (
     Aliased,
     Inserted,
@@ -147,6 +149,18 @@ def test_a_batch_stores_as_one_insert_after_another_would(store: Store) -> None:
     assert isinstance(other, Inserted) and other.story_id != first.story_id
     assert set(store.known_keys(["k1", "k2", "k3", "page"])) == {"k1", "k2", "k3", "page"}
     assert store.count_articles() == 4
+
+
+def test_a_failing_batch_writes_none_of_it_and_says_so_on_sqlite(store: Store) -> None:
+    broken = dataclasses.replace(_article("k2"), url_key=None)  # type: ignore[arg-type]
+    batch = [PendingArticle(_article("k1"), []), PendingArticle(broken, [])]
+    calls: list[str] = []
+    with pytest.raises(StoreError):
+        store.insert_articles(batch, rolled_back=lambda: calls.append("forget"))
+    if store.dialect == "postgresql":  # one transaction per article: the first stays
+        assert calls == [] and store.count_articles() == 1
+    else:
+        assert calls == ["forget"] and store.count_articles() == 0
 
 
 def test_outbox_claim_send_fail_and_dead(store: Store) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import random
@@ -12,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.dedupe import body_fingerprint, signature
+from monitor.errors import StoreError
 from monitor.pipeline import StoryTracker
-from monitor.store import NewAlert, NewArticle, Store
+from monitor.store import NewAlert, NewArticle, PendingArticle, Store
 from tests.storykit import WORDS
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -124,3 +126,28 @@ def test_old_stories_fall_out_of_the_window(migrated: str) -> None:
     store.close()
     # Eight days on, a copy starts a new story: the window bounds what is remembered.
     assert first and second and first.story_id != second.story_id
+
+
+def test_a_failed_batch_leaves_no_phantom_story_in_the_tracker(store: Store) -> None:
+    if store.dialect == "postgresql":
+        pytest.skip("the in-process tracker serves SQLite; PostgreSQL commits each article")
+    tracker = StoryTracker()
+    (key_a, body_a), (key_b, body_b) = ARTICLES[0], ARTICLES[1]  # a story and its copy
+    first = PendingArticle(_record(key_a, body_a, T0), [], tracker.finder(signature(body_a), T0))
+    copy = PendingArticle(_record(key_b, body_b, T0), [], tracker.finder(signature(body_b), T0))
+    unkeyed = dataclasses.replace(_record("x-9", body_a, T0), url_key=None)  # type: ignore[arg-type]
+    broken = PendingArticle(unkeyed, [])
+    with pytest.raises(StoreError):
+        store.insert_articles([first, copy, broken], rolled_back=tracker.forget)
+    assert len(tracker) == 0  # the copy saw its story, which the rollback undid
+    # Another story now takes the lost one's id: the copy must not join it.
+    other_key, other_body = ARTICLES[4]
+    other = _record(other_key, other_body, T0)
+    store.insert_article(other, [], near=tracker.finder(signature(other_body), T0))
+    joined = store.insert_article(
+        _record(key_b, body_b, T0), [], near=tracker.finder(signature(body_b), T0)
+    )
+    assert joined is not None
+    with store.engine.connect() as conn:
+        stories = conn.execute(sa.text("SELECT count(*) FROM stories")).scalar_one()
+    assert stories == 2

@@ -200,7 +200,8 @@ def _pending(rt: Runtime, prepared: Prepared, key: str) -> PendingArticle:
 
 async def _store(rt: Runtime, source: SourceConfig, batch: list[PendingArticle]) -> tuple[int, int]:
     """Insert the batch, each article with its alerts; (new articles, alerts created)."""
-    outcomes = await asyncio.to_thread(rt.db().insert_articles, batch)
+    forget = rt.stories.forget if rt.stories is not None else None
+    outcomes = await asyncio.to_thread(rt.db().insert_articles, batch, rolled_back=forget)
     new = alerts = 0
     for item, inserted in zip(batch, outcomes, strict=True):
         if isinstance(inserted, Aliased):

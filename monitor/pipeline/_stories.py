@@ -47,6 +47,14 @@ class StoryTracker:
 
         return find
 
+    def forget(self) -> None:
+        """Start again from the database: a batch's transaction failed, and the index may
+        hold stories its earlier articles created, which then never existed (SQLite would
+        give their ids to other stories). The next insert reloads the window's stories."""
+        with self._lock:
+            self._index = StoryIndex(self._window.total_seconds() / 86400)
+            self._last_id = 0
+
     def __len__(self) -> int:
         return len(self._index)
 
@@ -60,6 +68,9 @@ class BandStories:
 
     def finder(self, sig: Signature, now: datetime) -> BandQuery:
         return BandQuery(band_keys(sig), now - self._window, partial(nearest_story, sig))
+
+    def forget(self) -> None:
+        """Nothing to forget: the index is the database's (see ``StoryTracker.forget``)."""
 
 
 def stories_for(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,7 +111,9 @@ class ArticleOps(StoreBase):
         with self.engine.begin() as conn:
             return self._insert_one(conn, article, alerts, near, alias)
 
-    def insert_articles(self, batch: Sequence[PendingArticle]) -> list[Inserted | Aliased | None]:
+    def insert_articles(
+        self, batch: Sequence[PendingArticle], *, rolled_back: Callable[[], None] | None = None
+    ) -> list[Inserted | Aliased | None]:
         """``batch`` as ``alias_to`` then ``insert_article`` would store it one article
         after the other (each outcome in order: Aliased, Inserted, or None when it was
         stored already), in as few transactions as the database allows.
@@ -123,11 +125,27 @@ class ArticleOps(StoreBase):
         loses is fetched again at the next poll. PostgreSQL: one transaction each, so
         the story locks of one article (``_stories``) are never held while another's
         are taken, which two workers could do in opposite orders.
+
+        ``rolled_back`` is called when a batch's transaction fails: a ``NearFinder`` fed
+        the stories its earlier articles created, which then never existed (see
+        ``StoryTracker.forget``). A statement's failure calls it before the rollback,
+        while this writer still holds SQLite's lock, so no other writer reads them.
         """
         if self.dialect == "postgresql":
             return [self._pending_in(None, item) for item in batch]
-        with self.engine.begin() as conn:
-            return [self._pending_in(conn, item) for item in batch]
+        try:
+            with self.engine.begin() as conn:
+                try:
+                    return [self._pending_in(conn, item) for item in batch]
+                except BaseException:
+                    if rolled_back is not None:
+                        rolled_back()
+                        rolled_back = None
+                    raise
+        except BaseException:
+            if rolled_back is not None:  # the commit itself failed
+                rolled_back()
+            raise
 
     def _pending_in(
         self, conn: Connection | None, item: PendingArticle
