@@ -1,6 +1,6 @@
 """What a rule reads (``Document``) and what it reports when it fires (``Match``).
 
-Both are frozen: the pipeline hands a ``Match`` on to the outbox, email and webhook
+Both are read-only: the pipeline hands a ``Match`` on to the outbox, email and webhook
 without anyone being able to change what matched on the way.
 """
 
@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass
+
+Highlights = tuple[tuple[int, int], ...]
+Words = Mapping[str, tuple[str, ...]]
+# What a deferred Match works out when first read: snippet, highlights, words.
+Explained = tuple[str, Highlights, Words]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +29,88 @@ class Document:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """Why a rule fired: the terms that matched, where, and a snippet that shows them."""
+    """Why a rule fired: the terms that matched, where, and a snippet that shows them.
+
+    ``snippet``, ``highlights`` and ``words`` cost most of what a match costs (a best
+    passage to find, words to walk back to their characters), and most matches of a
+    busy index are never shown: a match made by the rules works them out the first
+    time one of them is read, then keeps them. What they read is the same either way.
+    """
+
+    __slots__ = ("_explain", "_highlights", "_snippet", "_words", "fields", "terms")
 
     terms: tuple[str, ...]
     fields: Mapping[str, tuple[str, ...]]
-    snippet: str
-    highlights: tuple[tuple[int, int], ...]
-    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Per term (as written in the query), the article's words that matched it, as
-    written in the article: ``{"IA": ("AI",), "licenciements": ("layoffs",)}``."""
+    _snippet: str
+    _highlights: Highlights
+    _words: Words
+    _explain: Callable[[], Explained] | None
+
+    def __init__(
+        self,
+        terms: tuple[str, ...],
+        fields: Mapping[str, tuple[str, ...]],
+        snippet: str,
+        highlights: Highlights,
+        words: Words | None = None,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "terms", terms)
+        _set(self, "fields", fields)
+        _set(self, "_snippet", snippet)
+        _set(self, "_highlights", highlights)
+        _set(self, "_words", {} if words is None else words)
+        _set(self, "_explain", None)
+
+    @classmethod
+    def deferred(
+        cls,
+        terms: tuple[str, ...],
+        fields: Mapping[str, tuple[str, ...]],
+        explain: Callable[[], Explained],
+    ) -> Match:
+        """A match whose snippet, highlights and words come from ``explain()``, called
+        when one of them is first read (thread-safe: ``explain`` may run twice, and
+        must then answer the same)."""
+        match = cls(terms, fields, "", (), None)
+        object.__setattr__(match, "_explain", explain)
+        return match
+
+    @property
+    def snippet(self) -> str:
+        """Plain text around the matches: the best passage of the body, or the title."""
+        if self._explain is not None:
+            self._explained()
+        return self._snippet
+
+    @property
+    def highlights(self) -> Highlights:
+        """``[start, end)`` spans of ``snippet`` that matched, in reading order."""
+        if self._explain is not None:
+            self._explained()
+        return self._highlights
+
+    @property
+    def words(self) -> Words:
+        """Per term (as written in the query), the article's words that matched it, as
+        written in the article: ``{"IA": ("AI",), "licenciements": ("layoffs",)}``."""
+        if self._explain is not None:
+            self._explained()
+        return self._words
+
+    def _explained(self) -> None:
+        explain = self._explain
+        if explain is None:  # another thread got there first
+            return
+        snippet, highlights, words = explain()
+        _set = object.__setattr__
+        _set(self, "_snippet", snippet)
+        _set(self, "_highlights", highlights)
+        _set(self, "_words", words)
+        # Cleared last, so a reader seeing None finds the values set; dropped once used,
+        # as it holds the article.
+        _set(self, "_explain", None)
 
     def snippet_marked(self, open: str = "**", close: str = "**") -> str:
         """The snippet with each match wrapped in ``open``/``close`` (Markdown bold by default)."""
@@ -47,8 +123,32 @@ class Match:
     def _render(self, open: str, close: str, escape: Callable[[str], str]) -> str:
         out: list[str] = []
         at = 0
+        snippet = self.snippet
         for start, end in self.highlights:
-            out += (escape(self.snippet[at:start]), open, escape(self.snippet[start:end]), close)
+            out += (escape(snippet[at:start]), open, escape(snippet[start:end]), close)
             at = end
-        out.append(escape(self.snippet[at:]))
+        out.append(escape(snippet[at:]))
         return "".join(out)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.terms, self.fields, self.snippet, self.highlights, self.words)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return self._key() == other._key()
+
+    # Unhashable, as the frozen dataclass it replaces was in practice (fields is a dict).
+    __hash__ = None  # type: ignore[assignment]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"Match(terms={self.terms!r}, fields={self.fields!r}, snippet={self.snippet!r},"
+            f" highlights={self.highlights!r}, words={self.words!r})"
+        )

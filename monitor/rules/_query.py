@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
+from monitor.rules._analyzed import BOTH, Analyzed, Later, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
-from monitor.rules._model import Document, Match
+from monitor.rules._model import Document, Explained, Match
 from monitor.rules._parser import SynonymTable, prepare_synonyms
 from monitor.rules._prefilter import compile_prefilter
 from monitor.rules._snippet import (
@@ -127,6 +127,29 @@ def _explain(root: Node, doc: Analyzed) -> Match:
         term: tuple(where) if len(where) == 1 else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
         for term, where in hits.fields.items()
     }
+    return Match.deferred(tuple(fields), fields, partial(_explained, root, doc.later))
+
+
+def _explained(root: Node, later: Later) -> Explained:
+    """The snippet, highlights and words of ``root``'s match, worked out when first read.
+
+    They read the article's text and what matched, found again on a fresh analysis:
+    the answers are those the analysis the rules read would have given.
+    """
+    with later.lock:
+        while True:
+            doc = later.analysis()
+            root.test(doc, BOTH)
+            hits = Hits()
+            root.collect(doc, BOTH, hits, None)
+            snippet, highlights = _placed_once(doc, hits)
+            words = matched_words(doc, hits)
+            if doc.fresh():
+                return snippet, highlights, words
+
+
+def _placed_once(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """``_placed``, remembered on the article for the rules whose hits place alike."""
     # The snippet depends only on what is highlighted and on which spans belong to one
     # term (the passage holds the most distinct terms), not on the terms' names: rules
     # firing on one article often share it ("Amazon licenciements", "licenciement
@@ -150,7 +173,7 @@ def _explain(root: Node, doc: Analyzed) -> Match:
     placed = doc.placed.get(key)
     if placed is None:
         placed = doc.placed[key] = _placed(doc, hits)
-    return Match(tuple(fields), fields, placed[0], placed[1], matched_words(doc, hits))
+    return placed
 
 
 def _placed(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
