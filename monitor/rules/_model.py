@@ -12,8 +12,10 @@ from dataclasses import FrozenInstanceError, dataclass
 
 Highlights = tuple[tuple[int, int], ...]
 Words = Mapping[str, tuple[str, ...]]
-# What a deferred Match works out when first read: snippet, highlights, words.
-Explained = tuple[str, Highlights, Words]
+# What a deferred Match works out when first read: terms, fields, snippet,
+# highlights, words.
+Explained = tuple[tuple[str, ...], Mapping[str, tuple[str, ...]], str, Highlights, Words]
+_EXPLAINED = ("_terms", "_fields", "_snippet", "_highlights", "_words")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +34,17 @@ class Document:
 class Match:
     """Why a rule fired: the terms that matched, where, and a snippet that shows them.
 
-    ``snippet``, ``highlights`` and ``words`` cost most of what a match costs (a best
-    passage to find, words to walk back to their characters), and most matches of a
-    busy index are never shown: a match made by the rules works them out the first
-    time one of them is read, then keeps them. What they read is the same either way.
+    Working these out costs more than deciding that the rule matches (the parts that
+    matched walked again, a best passage to find, words to walk back to their
+    characters), and most matches of a busy index are never shown: a match made by the
+    rules works them out the first time one of them is read, then keeps them. What is
+    read is the same either way.
     """
 
-    __slots__ = ("_explain", "_highlights", "_snippet", "_words", "fields", "terms")
+    __slots__ = ("_explain", "_fields", "_highlights", "_snippet", "_terms", "_words")
 
-    terms: tuple[str, ...]
-    fields: Mapping[str, tuple[str, ...]]
+    _terms: tuple[str, ...]
+    _fields: Mapping[str, tuple[str, ...]]
     _snippet: str
     _highlights: Highlights
     _words: Words
@@ -55,27 +58,31 @@ class Match:
         highlights: Highlights,
         words: Words | None = None,
     ) -> None:
-        _set = object.__setattr__
-        _set(self, "terms", terms)
-        _set(self, "fields", fields)
-        _set(self, "_snippet", snippet)
-        _set(self, "_highlights", highlights)
-        _set(self, "_words", {} if words is None else words)
-        _set(self, "_explain", None)
+        self._keep((terms, fields, snippet, highlights, {} if words is None else words))
+        object.__setattr__(self, "_explain", None)
 
     @classmethod
-    def deferred(
-        cls,
-        terms: tuple[str, ...],
-        fields: Mapping[str, tuple[str, ...]],
-        explain: Callable[[], Explained],
-    ) -> Match:
-        """A match whose snippet, highlights and words come from ``explain()``, called
-        when one of them is first read (thread-safe: ``explain`` may run twice, and
-        must then answer the same)."""
-        match = cls(terms, fields, "", (), None)
+    def deferred(cls, explain: Callable[[], Explained]) -> Match:
+        """A match whose terms, fields, snippet, highlights and words come from
+        ``explain()``, called when one of them is first read (thread-safe: ``explain``
+        may then run twice, and must answer the same)."""
+        match = cls.__new__(cls)
         object.__setattr__(match, "_explain", explain)
         return match
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The query's terms that matched, as written in the query, in its order."""
+        if self._explain is not None:
+            self._explained()
+        return self._terms
+
+    @property
+    def fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Per term, where it matched: ``title``, ``body``, or a metadata field."""
+        if self._explain is not None:
+            self._explained()
+        return self._fields
 
     @property
     def snippet(self) -> str:
@@ -101,16 +108,16 @@ class Match:
 
     def _explained(self) -> None:
         explain = self._explain
-        if explain is None:  # another thread got there first
-            return
-        snippet, highlights, words = explain()
+        if explain is not None:  # else another thread got there first
+            self._keep(explain())
+            # Cleared last, so a reader seeing None finds the values set; dropped once
+            # used, as it holds the article.
+            object.__setattr__(self, "_explain", None)
+
+    def _keep(self, explained: Explained) -> None:
         _set = object.__setattr__
-        _set(self, "_snippet", snippet)
-        _set(self, "_highlights", highlights)
-        _set(self, "_words", words)
-        # Cleared last, so a reader seeing None finds the values set; dropped once used,
-        # as it holds the article.
-        _set(self, "_explain", None)
+        for name, value in zip(_EXPLAINED, explained, strict=True):
+            _set(self, name, value)
 
     def snippet_marked(self, open: str = "**", close: str = "**") -> str:
         """The snippet with each match wrapped in ``open``/``close`` (Markdown bold by default)."""

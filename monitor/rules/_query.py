@@ -121,20 +121,16 @@ def _prepared(groups: tuple[tuple[str, ...], ...]) -> SynonymTable:
 
 
 def _explain(root: Node, doc: Analyzed) -> Match:
-    hits = Hits()
-    root.collect(doc, BOTH, hits, None)
-    fields = {
-        term: tuple(where) if len(where) == 1 else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
-        for term, where in hits.fields.items()
-    }
-    return Match.deferred(tuple(fields), fields, partial(_explained, root, doc.later))
+    # What matched is worked out when first read (see Match): from the article, not
+    # from this analysis, which holds every table the rules filled.
+    return Match.deferred(partial(_explained, root, doc.later))
 
 
 def _explained(root: Node, later: Later) -> Explained:
-    """The snippet, highlights and words of ``root``'s match, worked out when first read.
+    """The terms, fields, snippet, highlights and words of ``root``'s match.
 
-    They read the article's text and what matched, found again on a fresh analysis:
-    the answers are those the analysis the rules read would have given.
+    Found again on a fresh analysis of the article: the answers are those the
+    analysis the rules read would have given.
     """
     with later.lock:
         while True:
@@ -142,10 +138,16 @@ def _explained(root: Node, later: Later) -> Explained:
             root.test(doc, BOTH)
             hits = Hits()
             root.collect(doc, BOTH, hits, None)
+            fields = {
+                term: tuple(where)
+                if len(where) == 1
+                else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
+                for term, where in hits.fields.items()
+            }
             snippet, highlights = _placed_once(doc, hits)
             words = matched_words(doc, hits)
             if doc.fresh():
-                return snippet, highlights, words
+                return tuple(fields), fields, snippet, highlights, words
 
 
 def _placed_once(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
