@@ -82,6 +82,10 @@ class Query:
             return None
         return _explain(self._root, doc)
 
+    def _explained(self, doc: Analyzed) -> Match:
+        # The match of this query in ``doc``, which the caller knows it matches.
+        return _explain(self._root, doc)
+
     def highlights(self, doc: Document) -> tuple[Spans, Spans] | None:
         """Every span of the title and of the body the match rests on, or None when the
         query does not match: a page showing the whole article marks them all, where a
