@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from operator import or_
+from operator import attrgetter, or_
 
 from monitor.rules._analysis import chunk_words, query_keys, text_keys
 from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
@@ -140,6 +140,9 @@ class RuleIndex:
         self._rules: dict[str, _Entry] = {}
         self._by_slot: dict[int, _Entry] = {}
         self._free: list[int] = []  # slots of removed rules, reused so masks stay short
+        # Slots in the order rules were added, until one is reused: candidates found by
+        # slot then need no sorting.
+        self._in_order = True
         self._seq = 0
         self._always = 0
         self._table = _Table()
@@ -186,7 +189,11 @@ class RuleIndex:
         clauses = (best[0], best[-1]) if best else ()
         sure = bool(best) and len(set(needed)) <= 2 and sufficient(query._root)
         self._seq += 1
-        slot = self._free.pop() if self._free else len(self._by_slot)
+        if self._free:
+            slot = self._free.pop()
+            self._in_order = False
+        else:
+            slot = len(self._by_slot)
         self._rules[rule_id] = self._by_slot[slot] = _Entry(
             rule_id, query, clauses, sure, self._seq, slot
         )
@@ -251,10 +258,14 @@ class RuleIndex:
             woken = reduce(or_, filter(None, map(self._table.meta.get, _meta_keys(doc))), woken)
         # Bit 2k of ``both`` is set when rule slot k has both clauses woken.
         both = woken & (woken >> 1) & _even(woken.bit_length())
-        slots = [bit >> 1 for bit in _bits(both | self._always)]
-        entries = [self._by_slot[slot] for slot in slots]
-        entries.sort(key=lambda e: e.seq)
+        by_slot = self._by_slot
+        entries = [by_slot[bit >> 1] for bit in _bits(both | self._always)]
+        if not self._in_order:
+            entries.sort(key=_SEQ)
         return entries
+
+
+_SEQ = attrgetter("seq")
 
 
 def _evaluated(entries: Iterable[_Entry], doc: Analyzed) -> dict[str, Match]:
