@@ -161,6 +161,50 @@ def test_the_index_only_evaluates_rules_that_could_match() -> None:
     assert len(candidates) < 30 < len(index)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(queries, min_size=1, max_size=20),
+    later=st.lists(queries, min_size=1, max_size=6),
+    docs=st.lists(documents, min_size=1, max_size=3),
+    synonyms=st.booleans(),
+    drop=st.integers(0, 6),
+)
+def test_rules_changed_between_articles_answer_like_evaluating_every_rule(
+    texts: list[str], later: list[str], docs: list[Document], synonyms: bool, drop: int
+) -> None:
+    # The index remembers which rules each chunk of text wakes; rules added or removed
+    # after articles were matched (their slots reused) must find that memory right.
+    rules = {f"r{i}": q for i, q in enumerate(_parse_all(texts, synonyms))}
+    index = RuleIndex()
+    index.add_many(rules.items())
+    for doc in docs:
+        index.match(doc)
+    for rule_id in list(rules)[:drop]:
+        index.remove(rule_id)
+        del rules[rule_id]
+    for i, query in enumerate(_parse_all(later, synonyms)):
+        rules[f"n{i}"] = query
+        index.add(f"n{i}", query)
+    for doc in docs:
+        assert index.match(doc) == _one_by_one(rules, doc)
+
+
+def test_a_rule_added_or_removed_forgets_only_the_chunks_holding_its_words() -> None:
+    doc = Document("", "Amazon annonce des licenciements chez Renault", "fr")
+    index = RuleIndex()
+    index.add("a", parse_query("Amazon licenciements"))
+    assert set(index.match(doc)) == {"a"}
+    cache = index._woken.by_langs[Analyzed(doc, index.vocabulary).langs]
+    assert {"amazon", "licenciements", "renault"} <= set(cache)
+    index.add("b", parse_query("Renault"))
+    assert "renault" not in cache and "amazon" in cache
+    assert set(index.match(doc)) == {"a", "b"}
+    index.remove("a")
+    assert "amazon" not in cache and "renault" in cache
+    index.add("c", parse_query("chez annonce"))  # in the slot "a" left
+    assert set(index.match(doc)) == {"b", "c"}
+
+
 def test_add_replaces_and_remove_forgets() -> None:
     doc = Document("", "Amazon annonce des licenciements", "fr")
     index = RuleIndex()

@@ -24,6 +24,7 @@ from monitor.rules._model import Document, Match
 from monitor.rules._presearch import Clause, cheapest, required, sufficient
 from monitor.rules._query import Query
 from monitor.rules._vocabulary import Vocabulary
+from monitor.rules._woken import WokenCache
 from monitor.text import collector_paused
 
 # Chunks that wake nothing cost a small int; those that do, two masks of up to one bit
@@ -146,9 +147,9 @@ class RuleIndex:
         self._seq = 0
         self._always = 0
         self._table = _Table()
-        # Per article languages: chunk -> the clause bits it wakes up. Emptied whenever
-        # the rules change.
-        self._woken: dict[tuple[str, ...], dict[str, int]] = {}
+        # Per article languages: chunk -> the clause bits it wakes up; a rule added or
+        # removed only drops the chunks that hold its anchors.
+        self._woken = WokenCache(self._vocabulary)
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -183,10 +184,10 @@ class RuleIndex:
     def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int]]:
         """Give ``rule_id`` a slot; the (clause, bit position) pairs to file it under."""
         self.remove(rule_id)
-        self._woken.clear()
         needed = required(query._root)
         best = cheapest(needed, 2)
         clauses = (best[0], best[-1]) if best else ()
+        self._woken.forget(clauses)
         sure = bool(best) and len(set(needed)) <= 2 and sufficient(query._root)
         self._seq += 1
         if self._free:
@@ -206,7 +207,7 @@ class RuleIndex:
         entry = self._rules.pop(rule_id, None)
         if entry is None:
             return
-        self._woken.clear()
+        self._woken.forget(entry.clauses)
         del self._by_slot[entry.slot]
         self._free.append(entry.slot)
         self._always &= ~(1 << 2 * entry.slot)
@@ -240,9 +241,7 @@ class RuleIndex:
         # Which rules each distinct chunk of text wakes up is remembered until the rules
         # change, so an article mostly costs one dictionary probe per distinct chunk and
         # a few big-integer operations.
-        cache = self._woken.get(doc.langs)
-        if cache is None:
-            cache = self._woken[doc.langs] = {}
+        cache = self._woken.for_article(doc.langs, doc.generation)
         chunks = doc.in_mask[BOTH]
         masks = list(map(cache.get, chunks))
         if None in masks:  # chunks this index has not met yet
