@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from monitor.errors import QueryError
 from monitor.rules import Document, Match, Query, RuleIndex, Vocabulary, parse_query
 from monitor.rules._analyzed import Analyzed
+from monitor.rules._matcher import Near
 
 WORDS = [
     "Amazon", "Amazonie", "Google", "Renault", "IA", "AI", "licenciement",
@@ -73,6 +74,12 @@ meta = st.one_of(
     st.sampled_from(["lemonde-pixels", "lemonde-*", "bbc"]).map(lambda s: "source:" + s),
     st.sampled_from(["/tech/", "news"]).map(lambda s: "url:" + s),
 )
+
+
+# Words close to one another in a few short texts, some matching two terms at once.
+NEAR_TERMS = ["Amazon", "licenciements", "Amaz*", '"IA"', "IA", "layoffs", "aujourd'hui", "mot"]
+NEAR_TEXT = ["Amazon", "licenciement", "licenciements", "IA", "l'IA", "Amazonie", "mot", "et"]
+NEAR_TEXT += ["aujourd'hui", "layoffs", "autre", "Amazon's"]
 
 
 def _combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -187,6 +194,35 @@ def test_rules_changed_between_articles_answer_like_evaluating_every_rule(
         index.add(f"n{i}", query)
     for doc in docs:
         assert index.match(doc) == _one_by_one(rules, doc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=st.sampled_from(NEAR_TERMS),
+    second=st.sampled_from(NEAR_TERMS),
+    op=st.sampled_from(["NEAR", "ONEAR"]),
+    gap=st.integers(0, 4),
+    title=st.lists(st.sampled_from(NEAR_TEXT), max_size=8),
+    body=st.lists(st.sampled_from(NEAR_TEXT), max_size=30),
+)
+def test_two_words_near_each_other_are_found_as_the_windows_find_them(
+    first: str, second: str, op: str, gap: int, title: list[str], body: list[str]
+) -> None:
+    # NEAR between two single words is decided from their positions alone (Near.pair):
+    # it must say what the general windows (_find) say, in each stream.
+    doc = Document(" ".join(title), " ".join(body), "fr")
+    try:
+        query = parse_query(f"{first} {op}/{gap} {second}")
+    except QueryError:
+        return
+    near = query._root
+    if not isinstance(near, Near) or near.pair is None:
+        return
+    analyzed = Analyzed(doc, Vocabulary())
+    for stream in (0, 1):
+        if all(member.test(analyzed, 1 << stream) for member in near.members):
+            windows = bool(near._find(analyzed, stream, first=True))
+            assert near._near(analyzed, stream) == windows
 
 
 def test_a_rule_added_or_removed_forgets_only_the_chunks_holding_its_words() -> None:
