@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from monitor.errors import QueryError
 from monitor.rules import Document, Match, Query, RuleIndex, Vocabulary, parse_query
 from monitor.rules._analyzed import Analyzed
+from monitor.rules._matcher import Near
 
 WORDS = [
     "Amazon", "Amazonie", "Google", "Renault", "IA", "AI", "licenciement",
@@ -73,6 +74,12 @@ meta = st.one_of(
     st.sampled_from(["lemonde-pixels", "lemonde-*", "bbc"]).map(lambda s: "source:" + s),
     st.sampled_from(["/tech/", "news"]).map(lambda s: "url:" + s),
 )
+
+
+# Words close to one another in a few short texts, some matching two terms at once.
+NEAR_TERMS = ["Amazon", "licenciements", "Amaz*", '"IA"', "IA", "layoffs", "aujourd'hui", "mot"]
+NEAR_TEXT = ["Amazon", "licenciement", "licenciements", "IA", "l'IA", "Amazonie", "mot", "et"]
+NEAR_TEXT += ["aujourd'hui", "layoffs", "autre", "Amazon's"]
 
 
 def _combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -159,6 +166,79 @@ def test_the_index_only_evaluates_rules_that_could_match() -> None:
     candidates = {entry.rule_id for entry in index._candidates(Analyzed(doc, index.vocabulary))}
     assert candidates <= set(found) | {"meta"}
     assert len(candidates) < 30 < len(index)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(queries, min_size=1, max_size=20),
+    later=st.lists(queries, min_size=1, max_size=6),
+    docs=st.lists(documents, min_size=1, max_size=3),
+    synonyms=st.booleans(),
+    drop=st.integers(0, 6),
+)
+def test_rules_changed_between_articles_answer_like_evaluating_every_rule(
+    texts: list[str], later: list[str], docs: list[Document], synonyms: bool, drop: int
+) -> None:
+    # The index remembers which rules each chunk of text wakes; rules added or removed
+    # after articles were matched (their slots reused) must find that memory right.
+    rules = {f"r{i}": q for i, q in enumerate(_parse_all(texts, synonyms))}
+    index = RuleIndex()
+    index.add_many(rules.items())
+    for doc in docs:
+        index.match(doc)
+    for rule_id in list(rules)[:drop]:
+        index.remove(rule_id)
+        del rules[rule_id]
+    for i, query in enumerate(_parse_all(later, synonyms)):
+        rules[f"n{i}"] = query
+        index.add(f"n{i}", query)
+    for doc in docs:
+        assert index.match(doc) == _one_by_one(rules, doc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=st.sampled_from(NEAR_TERMS),
+    second=st.sampled_from(NEAR_TERMS),
+    op=st.sampled_from(["NEAR", "ONEAR"]),
+    gap=st.integers(0, 4),
+    title=st.lists(st.sampled_from(NEAR_TEXT), max_size=8),
+    body=st.lists(st.sampled_from(NEAR_TEXT), max_size=30),
+)
+def test_two_words_near_each_other_are_found_as_the_windows_find_them(
+    first: str, second: str, op: str, gap: int, title: list[str], body: list[str]
+) -> None:
+    # NEAR between two single words is decided from their positions alone (Near.pair):
+    # it must say what the general windows (_find) say, in each stream.
+    doc = Document(" ".join(title), " ".join(body), "fr")
+    try:
+        query = parse_query(f"{first} {op}/{gap} {second}")
+    except QueryError:
+        return
+    near = query._root
+    if not isinstance(near, Near) or near.pair is None:
+        return
+    analyzed = Analyzed(doc, Vocabulary())
+    for stream in (0, 1):
+        if all(member.test(analyzed, 1 << stream) for member in near.members):
+            windows = bool(near._find(analyzed, stream, first=True))
+            assert near._near(analyzed, stream) == windows
+
+
+def test_a_rule_added_or_removed_forgets_only_the_chunks_holding_its_words() -> None:
+    doc = Document("", "Amazon annonce des licenciements chez Renault", "fr")
+    index = RuleIndex()
+    index.add("a", parse_query("Amazon licenciements"))
+    assert set(index.match(doc)) == {"a"}
+    cache = index._woken.by_langs[Analyzed(doc, index.vocabulary).langs]
+    assert {"amazon", "licenciements", "renault"} <= set(cache)
+    index.add("b", parse_query("Renault"))
+    assert "renault" not in cache and "amazon" in cache
+    assert set(index.match(doc)) == {"a", "b"}
+    index.remove("a")
+    assert "amazon" not in cache and "renault" in cache
+    index.add("c", parse_query("chez annonce"))  # in the slot "a" left
+    assert set(index.match(doc)) == {"b", "c"}
 
 
 def test_add_replaces_and_remove_forgets() -> None:

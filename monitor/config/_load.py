@@ -9,10 +9,8 @@ may be secrets once interpolated.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from monitor.config._yaml import (
     validation_problems,
 )
 from monitor.errors import ConfigError
+from monitor.text import collector_paused
 
 # A sources.yaml of thousands of sources is well under a megabyte; past this, a file is
 # not one (a log, a dump) and reading it would only cost time and memory.
@@ -61,20 +60,6 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
         return tag
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while a config is read: its millions of new nodes, dicts and models
-    made each collection walk everything built so far, and composing 100k sources took
-    26 s instead of 6 (nothing built here is garbage until the load ends)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class InvalidConfig(ConfigError):
     """Every problem of one file; the message lists them, one a line, by line number."""
 
@@ -88,7 +73,10 @@ def parse_config(
     text: str, file: str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
 ) -> Config:
     """Validate the text of a sources.yaml; raise ``InvalidConfig`` listing every problem."""
-    with _gc_paused():
+    # No cyclic collection while a config is read: its millions of new nodes, dicts and
+    # models made each one walk everything built so far, and composing 100k sources
+    # took 26 s instead of 6 (nothing built here is garbage until the load ends).
+    with collector_paused():
         return _parse_config(text, file, os.environ if env is None else env)
 
 

@@ -14,6 +14,7 @@ word it is written as.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from re import Match as ReMatch
@@ -56,6 +57,32 @@ def evaluate_fresh(doc: Document, vocabulary: Vocabulary, evaluate: Callable[[An
             return answer
 
 
+class Later:
+    """One article's way back to an analysis, for its matches' snippets (Match.deferred).
+
+    Only the document is kept, not the analysis the rules read: that one holds every
+    table the rules filled, and a match may wait long before it is shown, or never be.
+    The first match shown analyses the article again and the others share that.
+    """
+
+    __slots__ = ("_analyzed", "doc", "lock", "vocabulary")
+
+    def __init__(self, doc: Document, vocabulary: Vocabulary) -> None:
+        self.doc = doc
+        self.vocabulary = vocabulary
+        # Held while an analysis is read: its caches are filled as it is read, and the
+        # matches may be shown from several threads.
+        self.lock = threading.Lock()
+        self._analyzed: Analyzed | None = None
+
+    def analysis(self) -> Analyzed:
+        """A fresh analysis of the article (call with ``lock`` held)."""
+        analyzed = self._analyzed
+        if analyzed is None or not analyzed.fresh():
+            analyzed = self._analyzed = Analyzed(self.doc, self.vocabulary)
+        return analyzed
+
+
 class Analyzed:
     """The chunks, their vocabulary entries and the metadata of one :class:`Document`."""
 
@@ -72,6 +99,7 @@ class Analyzed:
         "in_mask",
         "lang",
         "langs",
+        "later",
         "memo",
         "near_memo",
         "placed",
@@ -120,6 +148,9 @@ class Analyzed:
         self.placed: dict[tuple[object, ...], tuple[str, tuple[tuple[int, int], ...]]] = {}
         self._spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         self._walks: list[Iterator[ReMatch[str]] | None] = [None, None]
+        # What the article's matches read their snippets from, once this analysis
+        # (and its many tables) is gone.
+        self.later = Later(doc, vocabulary)
 
     def fresh(self) -> bool:
         """False if the vocabulary was emptied since this analysis: redo it."""

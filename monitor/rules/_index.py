@@ -13,19 +13,19 @@ evaluating every rule, and only the work differs.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from operator import or_
+from operator import attrgetter, or_
 
 from monitor.rules._analysis import chunk_words, query_keys, text_keys
 from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
 from monitor.rules._model import Document, Match
-from monitor.rules._presearch import Clause, cheapest, required
+from monitor.rules._presearch import Clause, cheapest, required, sufficient
 from monitor.rules._query import Query
 from monitor.rules._vocabulary import Vocabulary
+from monitor.rules._woken import WokenCache
+from monitor.text import collector_paused
 
 # Chunks that wake nothing cost a small int; those that do, two masks of up to one bit
 # per rule, hence a bound well below the vocabulary's.
@@ -37,6 +37,7 @@ class _Entry:
     rule_id: str
     query: Query
     clauses: tuple[Clause, ...]  # the two cheapest, () when the rule needs nothing
+    sure: bool  # those clauses are all the rule asks: a candidate is a match
     seq: int  # order of addition
     slot: int  # bit of the rule in the tables' masks
 
@@ -140,12 +141,15 @@ class RuleIndex:
         self._rules: dict[str, _Entry] = {}
         self._by_slot: dict[int, _Entry] = {}
         self._free: list[int] = []  # slots of removed rules, reused so masks stay short
+        # Slots in the order rules were added, until one is reused: candidates found by
+        # slot then need no sorting.
+        self._in_order = True
         self._seq = 0
         self._always = 0
         self._table = _Table()
-        # Per article languages: chunk -> the clause bits it wakes up. Emptied whenever
-        # the rules change.
-        self._woken: dict[tuple[str, ...], dict[str, int]] = {}
+        # Per article languages: chunk -> the clause bits it wakes up; a rule added or
+        # removed only drops the chunks that hold its anchors.
+        self._woken = WokenCache(self._vocabulary)
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -166,7 +170,9 @@ class RuleIndex:
         """``add`` each (rule_id, query) in order, filing them all at once: what
         building an index of 100k rules calls."""
         filed: list[tuple[Clause, int]] = []
-        with _collector_paused():
+        # One full collection after: see collector_paused (330 against 640 articles/s
+        # at 30k rules, same run, without it).
+        with collector_paused(collect_after=True):
             try:
                 for rule_id, query in rules:
                     filed += self._enter(rule_id, query)
@@ -178,13 +184,19 @@ class RuleIndex:
     def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int]]:
         """Give ``rule_id`` a slot; the (clause, bit position) pairs to file it under."""
         self.remove(rule_id)
-        self._woken.clear()
-        best = cheapest(required(query._root), 2)
+        needed = required(query._root)
+        best = cheapest(needed, 2)
         clauses = (best[0], best[-1]) if best else ()
+        self._woken.forget(clauses)
+        sure = bool(best) and len(set(needed)) <= 2 and sufficient(query._root)
         self._seq += 1
-        slot = self._free.pop() if self._free else len(self._by_slot)
+        if self._free:
+            slot = self._free.pop()
+            self._in_order = False
+        else:
+            slot = len(self._by_slot)
         self._rules[rule_id] = self._by_slot[slot] = _Entry(
-            rule_id, query, clauses, self._seq, slot
+            rule_id, query, clauses, sure, self._seq, slot
         )
         if not clauses:
             self._always |= 1 << 2 * slot
@@ -195,7 +207,7 @@ class RuleIndex:
         entry = self._rules.pop(rule_id, None)
         if entry is None:
             return
-        self._woken.clear()
+        self._woken.forget(entry.clauses)
         del self._by_slot[entry.slot]
         self._free.append(entry.slot)
         self._always &= ~(1 << 2 * entry.slot)
@@ -211,7 +223,16 @@ class RuleIndex:
         return evaluate_fresh(doc, self._vocabulary, self._match_all)
 
     def _match_candidates(self, doc: Analyzed) -> dict[str, Match]:
-        return _evaluated(self._candidates(doc), doc)
+        # A candidate whose clauses are all it asks (see _presearch.sufficient) matches
+        # without a test: the one shortcut brute force does not take, checked against
+        # it by the tests and the bench.
+        found: dict[str, Match] = {}
+        for entry in self._candidates(doc):
+            query = entry.query
+            match = query._explained(doc) if entry.sure else query._evaluate(doc)
+            if match is not None:
+                found[entry.rule_id] = match
+        return found
 
     def _match_all(self, doc: Analyzed) -> dict[str, Match]:
         return _evaluated(self._rules.values(), doc)
@@ -220,9 +241,7 @@ class RuleIndex:
         # Which rules each distinct chunk of text wakes up is remembered until the rules
         # change, so an article mostly costs one dictionary probe per distinct chunk and
         # a few big-integer operations.
-        cache = self._woken.get(doc.langs)
-        if cache is None:
-            cache = self._woken[doc.langs] = {}
+        cache = self._woken.for_article(doc.langs, doc.generation)
         chunks = doc.in_mask[BOTH]
         masks = list(map(cache.get, chunks))
         if None in masks:  # chunks this index has not met yet
@@ -238,30 +257,14 @@ class RuleIndex:
             woken = reduce(or_, filter(None, map(self._table.meta.get, _meta_keys(doc))), woken)
         # Bit 2k of ``both`` is set when rule slot k has both clauses woken.
         both = woken & (woken >> 1) & _even(woken.bit_length())
-        slots = [bit >> 1 for bit in _bits(both | self._always)]
-        entries = [self._by_slot[slot] for slot in slots]
-        entries.sort(key=lambda e: e.seq)
+        by_slot = self._by_slot
+        entries = [by_slot[bit >> 1] for bit in _bits(both | self._always)]
+        if not self._in_order:
+            entries.sort(key=_SEQ)
         return entries
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector held off while a bulk of rules is filed, then run once.
-
-    Filing 100k rules allocates millions of objects that all stay alive; the collector
-    would walk them again and again (about half the build time) to free nothing. One
-    full collection at the end moves them to the oldest generation at once: left in
-    the youngest, they made every later collection walk them, and matching ran at half
-    speed (measured: 330 against 640 articles/s at 30k rules, same run).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            gc.collect()
+_SEQ = attrgetter("seq")
 
 
 def _evaluated(entries: Iterable[_Entry], doc: Analyzed) -> dict[str, Match]:

@@ -6,7 +6,7 @@ re-exported here so that the parser and the index find every node in one place.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable
 
@@ -74,7 +74,7 @@ class Near(Positional):
     the article, never with the number of ways the members combine.
     """
 
-    __slots__ = ("distances", "members", "ordered", "same")
+    __slots__ = ("distances", "members", "ordered", "pair", "same")
 
     def __init__(
         self, text: str, members: tuple[Node, ...], distances: tuple[int, ...], ordered: bool
@@ -88,11 +88,33 @@ class Near(Positional):
         self.same = tuple(
             next(j for j, other in enumerate(members) if other.text == m.text) for m in members
         )
+        # Two different words ("Amazon NEAR/5 licenciements", the common chain): their
+        # positions alone tell whether they are close, without spans or windows.
+        self.pair: tuple[WordLike, WordLike] | None = None
+        if len(members) == 2 and self.same == (0, 1):
+            first, second = members
+            if isinstance(first, WordLike) and isinstance(second, WordLike):
+                self.pair = (first, second)
 
     def test(self, doc: Analyzed, mask: int) -> bool:
         if not all(member.test(doc, mask) for member in self.members):
             return False
-        return any(self._find(doc, stream, first=True) for stream in STREAMS[mask])
+        return any(self._near(doc, stream) for stream in STREAMS[mask])
+
+    def _near(self, doc: Analyzed, stream: int) -> bool:
+        pair = self.pair
+        if pair is not None:
+            first, second = pair
+            # Words sharing a chunk ("Amazon NEAR/3 Amazon*") are left to the windows,
+            # which count a word once whatever members it stands for.
+            if first.chunks(doc)[stream].isdisjoint(second.chunks(doc)[stream]):
+                return _close(
+                    first.positions(doc, stream),
+                    second.positions(doc, stream),
+                    self.distances[0],
+                    self.ordered,
+                )
+        return bool(self._find(doc, stream, first=True))
 
     def spans(self, doc: Analyzed, stream: int) -> list[Span]:
         return self._find(doc, stream, first=False)
@@ -132,6 +154,25 @@ class Near(Positional):
             if at:
                 for member in self.members:
                     member.collect_at(doc, stream, at, hits, label)
+
+
+def _close(first: list[int], second: list[int], gap: int, ordered: bool) -> bool:
+    """Whether a position of ``second`` lies at most ``gap`` words from one of ``first``
+    (sorted lists, no position in both): after it for ONEAR, on either side for NEAR.
+    What _in_order and _together find for two such members: the closest two of their
+    positions have only other words between them."""
+    if not first:
+        return False
+    last = len(first)
+    for at in second:
+        before = bisect_left(first, at)
+        if before and at - first[before - 1] - 1 <= gap:
+            return True
+        if not ordered:
+            after = bisect_right(first, at, before)
+            if after < last and first[after] - at - 1 <= gap:
+                return True
+    return False
 
 
 def _member_spans(member: Node, doc: Analyzed, stream: int) -> list[Span]:

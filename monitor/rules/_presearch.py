@@ -75,6 +75,23 @@ def required(node: Node) -> list[Clause]:
     return []  # NOT: an absent word says nothing about what is present
 
 
+def sufficient(node: Node) -> bool:
+    """Whether an article satisfying every clause of ``required(node)`` surely matches.
+
+    So for words (stemmed or exact) joined by AND, and OR groups of such words: each
+    clause is then one of them, and the index wakes a word's anchor from an article's
+    chunks by the very keys the word's own test looks up. Anything else (a phrase,
+    NEAR, NOT, a field, a prefix, metadata) asks more than its clauses tell.
+    """
+    if isinstance(node, Word | Exact):
+        return True
+    if isinstance(node, Group):
+        if node.any_of:
+            return all(isinstance(child, Word | Exact) for child in node.children)
+        return all(sufficient(child) for child in node.children)
+    return False
+
+
 def cheapest(clauses: list[Clause], count: int) -> list[Clause]:
     """The ``count`` clauses that should let the fewest articles through, cheapest first."""
     distinct = list(dict.fromkeys(clauses))

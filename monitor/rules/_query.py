@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
+from monitor.rules._analyzed import BOTH, Analyzed, Later, evaluate_fresh
 from monitor.rules._matcher import Hits, Node
-from monitor.rules._model import Document, Match
+from monitor.rules._model import Document, Explained, Match
 from monitor.rules._parser import SynonymTable, prepare_synonyms
 from monitor.rules._prefilter import compile_prefilter
 from monitor.rules._snippet import (
@@ -82,6 +82,10 @@ class Query:
             return None
         return _explain(self._root, doc)
 
+    def _explained(self, doc: Analyzed) -> Match:
+        # The match of this query in ``doc``, which the caller knows it matches.
+        return _explain(self._root, doc)
+
     def highlights(self, doc: Document) -> tuple[Spans, Spans] | None:
         """Every span of the title and of the body the match rests on, or None when the
         query does not match: a page showing the whole article marks them all, where a
@@ -121,12 +125,37 @@ def _prepared(groups: tuple[tuple[str, ...], ...]) -> SynonymTable:
 
 
 def _explain(root: Node, doc: Analyzed) -> Match:
-    hits = Hits()
-    root.collect(doc, BOTH, hits, None)
-    fields = {
-        term: tuple(where) if len(where) == 1 else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
-        for term, where in hits.fields.items()
-    }
+    # What matched is worked out when first read (see Match): from the article, not
+    # from this analysis, which holds every table the rules filled.
+    return Match.deferred(partial(_explained, root, doc.later))
+
+
+def _explained(root: Node, later: Later) -> Explained:
+    """The terms, fields, snippet, highlights and words of ``root``'s match.
+
+    Found again on a fresh analysis of the article: the answers are those the
+    analysis the rules read would have given.
+    """
+    with later.lock:
+        while True:
+            doc = later.analysis()
+            root.test(doc, BOTH)
+            hits = Hits()
+            root.collect(doc, BOTH, hits, None)
+            fields = {
+                term: tuple(where)
+                if len(where) == 1
+                else tuple(sorted(where, key=_FIELD_RANK.__getitem__))
+                for term, where in hits.fields.items()
+            }
+            snippet, highlights = _placed_once(doc, hits)
+            words = matched_words(doc, hits)
+            if doc.fresh():
+                return tuple(fields), fields, snippet, highlights, words
+
+
+def _placed_once(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """``_placed``, remembered on the article for the rules whose hits place alike."""
     # The snippet depends only on what is highlighted and on which spans belong to one
     # term (the passage holds the most distinct terms), not on the terms' names: rules
     # firing on one article often share it ("Amazon licenciements", "licenciement
@@ -150,7 +179,7 @@ def _explain(root: Node, doc: Analyzed) -> Match:
     placed = doc.placed.get(key)
     if placed is None:
         placed = doc.placed[key] = _placed(doc, hits)
-    return Match(tuple(fields), fields, placed[0], placed[1], matched_words(doc, hits))
+    return placed
 
 
 def _placed(doc: Analyzed, hits: Hits) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -37,11 +37,11 @@ class Vocabulary:
         "_forms",
         "_generation",
         "_keys",
+        "_lengths",
         "_limit",
         "_lock",
         "_prefixes",
         "_seen",
-        "_watched",
     )
 
     def __init__(self, limit: int = LIMIT) -> None:
@@ -57,7 +57,10 @@ class Vocabulary:
         # starts with each prefix a query has asked about, kept up to date as chunks arrive.
         self._by_head: dict[str, set[str]] = {}
         self._prefixes: dict[str, set[str]] = {}
-        self._watched: dict[str, list[str]] = {}  # first two letters -> prefixes watched
+        # The lengths of the prefixes watched: a new word looks up its own first letters
+        # once per length (a handful), not every prefix sharing its first two (hundreds
+        # at 100k rules).
+        self._lengths: list[int] = []
 
     def register(self, chunks: frozenset[str], langs: tuple[str, ...]) -> int:
         """Add an article's distinct ``chunks``, read with the stemmers ``langs``.
@@ -113,7 +116,8 @@ class Vocabulary:
             if form.startswith(prefix):
                 found |= self._forms[form]
         self._prefixes[prefix] = found
-        self._watched.setdefault(prefix[:2], []).append(prefix)
+        if len(prefix) not in self._lengths:
+            self._lengths.append(len(prefix))
         return found
 
     def _empty(self) -> None:
@@ -123,27 +127,28 @@ class Vocabulary:
             table.clear()
         for registered in self._seen.values():
             registered.clear()
-        self._watched.clear()
+        self._lengths.clear()
 
     def _add_chunks(
         self, fresh: AbstractSet[str], pairs: list[tuple[str, dict[str, set[str]]]]
     ) -> None:
         # Under the lock. Registering again under another tuple of languages adds
         # nothing new to the tables it shares with the first.
-        forms, by_head, prefixes, watched = (
+        forms, by_head, prefixes, lengths = (
             self._forms,
             self._by_head,
             self._prefixes,
-            self._watched,
+            self._lengths,
         )
         for chunk in fresh:
             for _, _, low, folded in chunk_words(chunk):
                 _add(forms, folded, chunk)
                 head = folded[:2]
                 _add(by_head, head, folded)
-                for prefix in watched.get(head, ()):
-                    if folded.startswith(prefix):
-                        prefixes[prefix].add(chunk)
+                for length in lengths:
+                    watching = prefixes.get(folded[:length]) if length <= len(folded) else None
+                    if watching is not None:
+                        watching.add(chunk)
                 for lang, table in pairs:
                     for key in text_keys(lang, low):
                         _add(table, key, chunk)
