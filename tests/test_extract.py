@@ -277,3 +277,20 @@ def test_br_laid_out_text_is_cut_as_the_reference_patterns_cut_it(raw: str) -> N
     writer.parts.append(raw)
     writer.flush()
     assert writer.paragraphs == [text.replace("\u200b", "") for text in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "l’homme qui « voit » — déjà, covid-19 et l'été",
+        "the_end 2020s ²nd ½way naïve façade",
+        "ascii only, words: here.",
+        "mixed ж кириллица and english",
+        "€100 — “quoted” … •bullet™",
+        "",
+    ],
+)
+def test_language_words_are_the_word_patterns(text: str) -> None:
+    from monitor.extract._language import _WORD, _words_of
+
+    assert _words_of(text.lower()) == _WORD.findall(text.lower())
