@@ -103,8 +103,8 @@ def normalize_language(code: str | None) -> str | None:
 
 
 def _script_language(sample: str) -> str | None:
-    if sample.isascii():
-        return None
+    if sample.isascii() or _latin1(sample) is not None:
+        return None  # no character of another script (all of them lie above Latin-1)
     others = _NON_LATIN.findall(sample)
     if len(others) < 20:
         return None
@@ -119,17 +119,24 @@ def _script_language(sample: str) -> str | None:
     return None
 
 
-def _words_of(lowered: str) -> list[str]:
-    """``_WORD.findall(lowered)``, by str and bytes methods when the text is Latin-1
-    once its wide punctuation is spaces (see ``_LATIN1_LETTERS``)."""
-    text = lowered
+def _latin1(text: str) -> bytes | None:
+    """``text`` as Latin-1 once its wide punctuation is spaces; None when it holds
+    other characters."""
     if not text.isascii():
         for char in _WIDE_PUNCTUATION:
             if char in text:  # a C search; str.translate would look each character up
                 text = text.replace(char, " ")
     try:
-        raw = text.encode("latin-1")
+        return text.encode("latin-1")
     except UnicodeEncodeError:
+        return None
+
+
+def _words_of(lowered: str) -> list[str]:
+    """``_WORD.findall(lowered)``, by str and bytes methods when the text is Latin-1
+    once its wide punctuation is spaces (see ``_LATIN1_LETTERS``)."""
+    raw = _latin1(lowered)
+    if raw is None:
         return _WORD.findall(lowered)
     return raw.translate(_LATIN1_LETTERS).decode("latin-1").split()
 
