@@ -252,3 +252,45 @@ def test_each_attribute_that_marks_boilerplate_leaves_the_part_out(tag: str, att
     text = extract_article(html + "</body></html>", "https://example.org/a").text
     assert "conseil municipal" in text and "Fin du récit." in text
     assert "Partagez" not in text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a\x00b",
+        "a \x00 b",
+        "a\x00\x00b",
+        "a \x00 \x00 b\x00c",
+        "\x00\x00a\x00",
+        " x  \x00\t\x00\x00  y \x00 z ",
+        "a\u200b \x00 \ufeffb",
+        "\x00",
+        "one\x00 \x00\x00two three\x00\x00",
+    ],
+)
+def test_br_laid_out_text_is_cut_as_the_reference_patterns_cut_it(raw: str) -> None:
+    from monitor.extract._text import _LINE_BREAK, _PARAGRAPH_BREAK, _SPACES, _Writer
+
+    chunks = _PARAGRAPH_BREAK.split(_SPACES.sub(" ", raw))
+    expected = [text for chunk in chunks if (text := _LINE_BREAK.sub("\n", chunk).strip())]
+    writer = _Writer()
+    writer.parts.append(raw)
+    writer.flush()
+    assert writer.paragraphs == [text.replace("\u200b", "") for text in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "l’homme qui « voit » — déjà, covid-19 et l'été",
+        "the_end 2020s ²nd ½way naïve façade",
+        "ascii only, words: here.",
+        "mixed ж кириллица and english",
+        "€100 — “quoted” … •bullet™",
+        "",
+    ],
+)
+def test_language_words_are_the_word_patterns(text: str) -> None:
+    from monitor.extract._language import _WORD, _words_of
+
+    assert _words_of(text.lower()) == _WORD.findall(text.lower())

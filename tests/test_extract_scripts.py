@@ -112,3 +112,25 @@ def test_an_oversized_state_blob_is_not_parsed() -> None:
     small = json.dumps({"body": PROSE, "pad": "x" * 1000})
     page = _shell(f'<script id="__NEXT_DATA__" type="application/json">{small}</script>')
     assert extract_article(page).body_source == "next-data"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'window.__STATE__ = {"a": 1}',
+        'window [ "__APOLLO__" ] = {}',
+        "var x = 1; const   __DATA__ = {}",
+        "__typename: 1; window.INITIAL_PROPS = {}; let __X__ = 2",
+        "letter__A__ = 1; window.\n.__B__= {}",
+        "window.___A__ = 1",
+        "",
+    ],
+)
+def test_the_assignment_search_finds_what_the_full_pattern_finds(script: str) -> None:
+    from monitor.extract._state import _ASSIGNMENT, _assignment
+
+    expected = _ASSIGNMENT.search(script)
+    found = _assignment(script)
+    assert (found and (found.span(), found.groups())) == (
+        expected and (expected.span(), expected.groups())
+    )

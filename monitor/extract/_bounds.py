@@ -30,15 +30,19 @@ _ALSO_SELECTED = frozenset({"script", "style", "p", "pre", "blockquote", "br"})
 _NESTING = frozenset({"pre", "blockquote"})
 
 
-def maybe_deep(found: list[LexborNode]) -> bool:
+def maybe_deep(found: list[LexborNode], tags: list[str | None] | None = None) -> bool:
     """Whether a walk that added ``DEEP_PROBE`` to its selector may have met elements
     nested too deep: any element it found that its own selector does not ask for, or
     blockquotes and pres inside one another (a chain of those only is otherwise
-    indistinguishable from prose). False means the page is certainly shallow."""
-    for node in found:
-        tag = node.tag or ""
-        if tag not in _ALSO_SELECTED:
-            return True
+    indistinguishable from prose). False means the page is certainly shallow.
+    ``tags``: the found nodes' tags, when the caller has read them already."""
+    if tags is None:
+        tags = [node.tag for node in found]
+    if not _ALSO_SELECTED.issuperset(tags):
+        return True
+    if "pre" not in tags and "blockquote" not in tags:
+        return False  # most pages: no nesting to look for
+    for node, tag in zip(found, tags, strict=True):
         if tag in _NESTING:
             parent = node.parent
             if parent is not None and parent.tag in _NESTING:

@@ -43,7 +43,7 @@ def _first_walk(tree: LexborHTMLParser) -> _Walk:
     Script and style text would otherwise dilute the link density of every container.
     """
     found = tree.css(_FIRST_WALK)
-    return _split_walk(found)
+    return _split_walk(found, [node.tag for node in found])
 
 
 def _probed_walk(
@@ -52,20 +52,23 @@ def _probed_walk(
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
     the last value says whether it did."""
     found = tree.css(_PROBED_WALK)
-    if maybe_deep(found) and flatten_deep(tree):
+    tags = [node.tag for node in found]  # read once: each read is a call into selectolax
+    if maybe_deep(found, tags) and flatten_deep(tree):
         return (*_first_walk(tree), True)
-    return (*_split_walk(found), False)
+    return (*_split_walk(found, tags), False)
 
 
-def _split_walk(found: list[LexborNode]) -> _Walk:
+def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:
     scripts: list[LexborNode] = []
     prose: list[LexborNode] = []
-    for node in found:  # one read of each node's tag
-        (scripts if node.tag in _RAW else prose).append(node)
     jsonld = []
     states = []
-    for node in scripts:
-        if node.tag != "script":
+    for node, tag in zip(found, tags, strict=True):
+        if tag not in _RAW:
+            prose.append(node)
+            continue
+        scripts.append(node)
+        if tag != "script":
             continue
         attrs = node.attributes
         kind = attrs.get("type")

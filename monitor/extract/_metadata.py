@@ -181,7 +181,9 @@ def _absolute(raw: str | None, url: str | None) -> str | None:
 
 
 def _languages(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[str | None, ...]:
-    html: LexborNode | None = tree.css_first("html")
+    # The document element: the parser folds every other <html> tag into it, so it is
+    # what css_first("html") finds, without that selector's walk of the whole page.
+    html: LexborNode | None = tree.root
     lang = html.attributes.get("lang") or html.attributes.get("xml:lang") if html else None
     return (lang, meta.get("og:locale"), ld.language, meta.get("content-language"))
 

@@ -37,6 +37,9 @@ _LINK_ONLY_DENSITY = 0.8
 # written as a marker character that no page text contains.
 _BR = "\x00"
 _SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+_ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\ufeff")
+# How br-laid-out text is cut (the reference ``_Writer._add_lines`` follows without
+# running them; tests/test_extract.py checks the two agree).
 _LINE_BREAK = re.compile(r" ?\x00 ?")
 _PARAGRAPH_BREAK = re.compile(r" ?\x00 ?\x00[\x00 ]*")
 
@@ -57,8 +60,32 @@ class _Writer:
             self._add(" ".join(raw.split()))  # str.split: the fast whitespace collapse
             return
         # Two line breaks in a row are how br-laid-out templates separate paragraphs.
-        for chunk in _PARAGRAPH_BREAK.split(_SPACES.sub(" ", raw)):
-            self._add(_LINE_BREAK.sub("\n", chunk).strip())
+        if not any(char in raw for char in _ZERO_WIDTH):  # each `in` a C search
+            # The common case: str.split collapses the spaces as _SPACES does (the
+            # edge space it drops is one the patterns below and strip() drop anyway).
+            collapsed = " ".join(raw.split())
+        else:
+            collapsed = _SPACES.sub(" ", raw)
+        self._add_lines(collapsed.split(_BR))
+
+    def _add_lines(self, pieces: list[str]) -> None:
+        """Add the paragraphs of a text cut at its line breaks into ``pieces``.
+
+        What ``_PARAGRAPH_BREAK.split`` then ``_LINE_BREAK.sub`` give, by str methods
+        (the patterns try every position of the text): with spaces collapsed, an inner
+        piece that is empty or one space sits between two breaks of one run, which
+        ends the paragraph; the other breaks are line breaks, and the one space each
+        side of them goes.
+        """
+        last = len(pieces) - 1
+        lines: list[str] = []
+        for i, piece in enumerate(pieces):
+            if 0 < i < last and (not piece or piece == " "):
+                self._add("\n".join(lines).strip())
+                lines = []
+            else:
+                lines.append(piece.strip(" "))
+        self._add("\n".join(lines).strip())
 
     def _add(self, text: str) -> None:
         if "\u200b" in text:

@@ -221,12 +221,16 @@ def _day_word(match: re.Match[str], rest: str, context: DateContext) -> datetime
 
 _RELATIVE = (_AGO_FR, _AGO_EN, _DAY_WORD)
 _PATTERNS = (_DAY_FIRST, _MONTH_FIRST, _YEAR_FIRST, _NUMERIC, _AGO_FR, _AGO_EN, _DAY_WORD)
+# Every pattern but the relative ones needs a digit: a text without one (most of the
+# bylines and labels the metadata reader hands over) is searched for those only.
+_DIGIT = re.compile(r"\d")
 
 
 def find_date(text: str, context: DateContext) -> datetime | None:
     """The first date a reader would see in ``text``, aware; None when there is none.
     Not checked for plausibility (see ``_dates.plausible``)."""
-    matches = [m for m in (p.search(text) for p in _PATTERNS) if m is not None]
+    patterns = _PATTERNS if _DIGIT.search(text) else _RELATIVE
+    matches = [m for m in (p.search(text) for p in patterns) if m is not None]
     # A date written out before one counted back ("November 19, 2019 / Updated 14 hours
     # ago"; "Florida Today Published Nov 20, 2019"), then the earliest in the text, then
     # the longest ("1er décembre 2025" over "1er décembre").
