@@ -168,6 +168,9 @@ def test_title(head: str, body: str, title: str) -> None:
         ('<meta property="article:author" content="https://facebook.com/someone">', BODY, ()),
         ("", '<span class="byline"><a rel="author" href="/a/x">Par Jean Dupont</a></span>' + BODY,
          ("Jean Dupont",)),
+        # A link in a .byline, and (no .byline on the page) an .author.
+        ("", '<p class="x byline"><a href="/a/y">By Ann Lee</a></p>' + BODY, ("Ann Lee",)),
+        ("", '<div class="author">Karl Popp</div>' + BODY, ("Karl Popp",)),
         (_ld({"@type": "NewsArticle", "author": {"@type": "Person", "name": "Li Wei"}}), BODY,
          ("Li Wei",)),
     ],
