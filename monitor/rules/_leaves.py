@@ -99,6 +99,23 @@ class Word(WordLike):
             hit = self._keys[lang] = query_keys(lang, self.lower)
         return hit
 
+    def _where(self, doc: Analyzed) -> int:
+        # The common case of the evaluation (half the words asked about an article):
+        # the key tables read directly, no set list built, no call per key.
+        title, body = doc.in_mask[TITLE], doc.in_mask[BODY]
+        where = 0
+        key_table = doc.vocabulary.key_table
+        for lang in doc.langs:
+            table = key_table(lang)
+            for key in self._keys.get(lang) or self.keys(lang):
+                offered = table.get(key)
+                if offered:
+                    if not title.isdisjoint(offered):
+                        where |= TITLE
+                    if not body.isdisjoint(offered):
+                        where |= BODY
+        return where
+
     def _offered(self, doc: Analyzed) -> list[AbstractSet[str]]:
         with_key = doc.vocabulary.with_key
         return [with_key(lang, key) for lang in doc.langs for key in self.keys(lang)]
