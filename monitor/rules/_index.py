@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from operator import attrgetter, or_
+from operator import attrgetter, itemgetter, or_
 
 from monitor.rules._analysis import chunk_words, query_keys, text_keys
 from monitor.rules._analyzed import BOTH, Analyzed, evaluate_fresh
@@ -27,9 +27,13 @@ from monitor.rules._vocabulary import Vocabulary
 from monitor.rules._woken import WokenCache
 from monitor.text import collector_paused
 
-# Chunks that wake nothing cost a small int; those that do, two masks of up to one bit
-# per rule, hence a bound well below the vocabulary's.
+# Chunks that wake nothing cost an empty tuple; those that do, two masks of up to one
+# bit per rule, hence a bound well below the vocabulary's.
 _CHUNK_CACHE_LIMIT = 100_000
+
+# (first, second): the slot bits of the rules whose cheapest clause, and whose second
+# cheapest, an anchor (or a chunk) satisfies; () for a chunk that satisfies none.
+Woken = tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,49 +47,51 @@ class _Entry:
 
 
 class _Table:
-    """Rules filed by their clauses: anchor -> bit mask (a Python int).
+    """Rules filed by their clauses: anchor -> (first, second), two bit masks (Python ints).
 
-    Rule slot k owns bit 2k for its cheapest clause and bit 2k+1 for its second, so an
-    article ORs together the masks its words wake up and keeps the slots with both bits
-    set: a few big-integer operations in C instead of a set per word.
+    Rule slot k owns bit k of the first mask for its cheapest clause and bit k of the
+    second for its second cheapest, so an article ORs together, side by side, the masks
+    its words wake up and keeps the slots set in both: a few big-integer operations in
+    C instead of a set per word. (One mask with bits 2k and 2k+1 would be twice as wide
+    for the shift, the ANDs and the bit scan that follow the ORs.)
     """
 
     def __init__(self) -> None:
-        self.words: dict[str, int] = {}
-        self.by_lang: dict[str, dict[str, int]] = {}
-        self.exact: dict[str, int] = {}
-        self.prefix: dict[str, int] = {}
+        self.words: dict[str, Woken] = {}
+        self.by_lang: dict[str, dict[str, Woken]] = {}
+        self.exact: dict[str, Woken] = {}
+        self.prefix: dict[str, Woken] = {}
         # Length -> how many prefixes of that length are filed: a word looks up its own
         # first letters once per length in use (a handful), never each prefix in turn
         # (thousands at 100k rules).
         self.prefix_lengths: dict[int, int] = {}
-        self.meta: dict[str, int] = {}
+        self.meta: dict[str, Woken] = {}
 
-    def file_many(self, filed: Iterable[tuple[Clause, int]]) -> None:
-        """File each clause under its bit position; each key's mask is built once from all
-        its bits, instead of one big-integer copy per rule (quadratic for a word 5,000
-        rules of 100k are filed under)."""
-        bits: dict[tuple[str, str], list[int]] = {}
-        for clause, position in filed:
+    def file_many(self, filed: Iterable[tuple[Clause, int, int]]) -> None:
+        """File each (clause, side, slot); each key's masks are built once from all their
+        bits, instead of one big-integer copy per rule (quadratic for a word 5,000 rules
+        of 100k are filed under)."""
+        bits: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        for clause, side, slot in filed:
             for kind, value, _ in clause:
-                bits.setdefault((kind, value), []).append(position)
-        for (kind, value), found in bits.items():
-            mask = _mask_of(found)
+                bits.setdefault((kind, value), ([], []))[side].append(slot)
+        for (kind, value), (first, second) in bits.items():
+            masks = (_mask_of(first), _mask_of(second))
             if kind == "p" and value not in self.prefix:
                 self.prefix_lengths[len(value)] = self.prefix_lengths.get(len(value), 0) + 1
-            _set(self._kind(kind), value, mask)
+            _set(self._kind(kind), value, masks)
             if kind == "w":
                 for lang, table in self.by_lang.items():
                     for key in query_keys(lang, value):
-                        _set(table, key, mask)
+                        _set(table, key, masks)
 
-    def unfile(self, clause: Clause, bit: int) -> None:
+    def unfile(self, clause: Clause, side: int, bit: int) -> None:
         for kind, value, _ in clause:
-            _clear(self._kind(kind), value, bit)
+            _clear(self._kind(kind), value, side, bit)
             if kind == "w":
                 for lang, table in self.by_lang.items():
                     for key in query_keys(lang, value):
-                        _clear(table, key, bit)
+                        _clear(table, key, side, bit)
             elif kind == "p" and value not in self.prefix:
                 left = self.prefix_lengths[len(value)] - 1
                 if left:
@@ -93,11 +99,11 @@ class _Table:
                 else:
                     del self.prefix_lengths[len(value)]
 
-    def woken_by(self, chunk: str, langs: tuple[str, ...]) -> int:
+    def woken_by(self, chunk: str, langs: tuple[str, ...]) -> Woken:
         """The clause bits one chunk of article text wakes up."""
         # The masks found are ORed once at the end: an OR with a big mask copies it,
         # and most keys of a chunk find nothing.
-        found: list[int] = []
+        found: list[Woken] = []
         tables = [self._lang(lang) for lang in langs]
         exact, prefixes, lengths = self.exact, self.prefix, self.prefix_lengths
         for _, _, low, folded in chunk_words(chunk):
@@ -110,20 +116,20 @@ class _Table:
                 mask = prefixes.get(folded[:length]) if length <= len(folded) else None
                 if mask:
                     found.append(mask)
-        return reduce(or_, found) if found else 0
+        return _joined(found)
 
-    def _kind(self, kind: str) -> dict[str, int]:
+    def _kind(self, kind: str) -> dict[str, Woken]:
         return {"w": self.words, "x": self.exact, "p": self.prefix, "m": self.meta}[kind]
 
-    def _lang(self, lang: str) -> dict[str, int]:
+    def _lang(self, lang: str) -> dict[str, Woken]:
         # Stem keys depend on the article's language, so each language's table is built
         # the first time an article in it arrives, then kept up to date by file/unfile.
         table = self.by_lang.get(lang)
         if table is None:
             table = {}
-            for lower, mask in self.words.items():
+            for lower, masks in self.words.items():
                 for key in query_keys(lang, lower):
-                    table[key] = table.get(key, 0) | mask
+                    _set(table, key, masks)
             self.by_lang[lang] = table
         return table
 
@@ -169,7 +175,7 @@ class RuleIndex:
     def add_many(self, rules: Iterable[tuple[str, Query]]) -> None:
         """``add`` each (rule_id, query) in order, filing them all at once: what
         building an index of 100k rules calls."""
-        filed: list[tuple[Clause, int]] = []
+        filed: list[tuple[Clause, int, int]] = []
         # One full collection after: see collector_paused (330 against 640 articles/s
         # at 30k rules, same run, without it).
         with collector_paused(collect_after=True):
@@ -181,8 +187,8 @@ class RuleIndex:
                 # filed, they would never be candidates.
                 self._table.file_many(filed)
 
-    def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int]]:
-        """Give ``rule_id`` a slot; the (clause, bit position) pairs to file it under."""
+    def _enter(self, rule_id: str, query: Query) -> list[tuple[Clause, int, int]]:
+        """Give ``rule_id`` a slot; the (clause, side, slot) to file it under."""
         self.remove(rule_id)
         needed = required(query._root)
         best = cheapest(needed, 2)
@@ -199,8 +205,8 @@ class RuleIndex:
             rule_id, query, clauses, sure, self._seq, slot
         )
         if not clauses:
-            self._always |= 1 << 2 * slot
-        return [(clause, position) for position, clause in enumerate(clauses, 2 * slot)]
+            self._always |= 1 << slot
+        return [(clause, side, slot) for side, clause in enumerate(clauses)]
 
     def remove(self, rule_id: str) -> None:
         """Forget the rule ``rule_id``; unknown ids are ignored."""
@@ -210,9 +216,9 @@ class RuleIndex:
         self._woken.forget(entry.clauses)
         del self._by_slot[entry.slot]
         self._free.append(entry.slot)
-        self._always &= ~(1 << 2 * entry.slot)
-        for bit, clause in enumerate(entry.clauses, 2 * entry.slot):
-            self._table.unfile(clause, 1 << bit)
+        self._always &= ~(1 << entry.slot)
+        for side, clause in enumerate(entry.clauses):
+            self._table.unfile(clause, side, 1 << entry.slot)
 
     def match(self, doc: Document) -> dict[str, Match]:
         """rule_id -> Match for every rule that matches ``doc``, in the order rules were added."""
@@ -252,13 +258,14 @@ class RuleIndex:
                 if mask is None or emptied:
                     cache[chunk] = self._table.woken_by(chunk, doc.langs)
             masks = list(map(cache.get, chunks))
-        woken = reduce(or_, filter(None, masks), 0)
+        found = list(filter(None, masks))
         if self._table.meta:
-            woken = reduce(or_, filter(None, map(self._table.meta.get, _meta_keys(doc))), woken)
-        # Bit 2k of ``both`` is set when rule slot k has both clauses woken.
-        both = woken & (woken >> 1) & _even(woken.bit_length())
+            found += filter(None, map(self._table.meta.get, _meta_keys(doc)))
+        woken = _joined(found)
+        # Bit k is set in both masks when rule slot k has both clauses woken.
+        both = woken[0] & woken[1] if woken else 0
         by_slot = self._by_slot
-        entries = [by_slot[bit >> 1] for bit in _bits(both | self._always)]
+        entries = [by_slot[slot] for slot in _bits(both | self._always)]
         if not self._in_order:
             entries.sort(key=_SEQ)
         return entries
@@ -276,15 +283,19 @@ def _evaluated(entries: Iterable[_Entry], doc: Analyzed) -> dict[str, Match]:
     return found
 
 
-_EVEN = [0b01, 2]  # the even bits up to a length, grown as needed
+def _joined(found: list[Woken]) -> Woken:
+    """The masks of ``found`` ORed side by side; () when there are none."""
+    if not found:
+        return ()
+    if len(found) == 1:
+        return found[0]
+    # Zero sides are left out: an OR copies its wider operand even when the other is 0.
+    first = reduce(or_, filter(None, map(_FIRST, found)), 0)
+    return first, reduce(or_, filter(None, map(_SECOND, found)), 0)
 
 
-def _even(bits: int) -> int:
-    """0b...0101, at least ``bits`` long (longer does no harm to an AND)."""
-    if _EVEN[1] < bits:
-        size = max(bits, 2 * _EVEN[1])
-        _EVEN[:] = [int("01" * (size // 2 + 1), 2), size]
-    return _EVEN[0]
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
 def _bits(mask: int) -> list[int]:
@@ -319,16 +330,20 @@ def _mask_of(positions: list[int]) -> int:
     return int.from_bytes(buffer, "little")
 
 
-def _set(table: dict[str, int], key: str, bit: int) -> None:
-    table[key] = table.get(key, 0) | bit
+def _set(table: dict[str, Woken], key: str, masks: Woken) -> None:
+    had = table.get(key)
+    table[key] = masks if had is None else (had[0] | masks[0], had[1] | masks[1])
 
 
-def _clear(table: dict[str, int], key: str, bit: int) -> None:
-    mask = table.get(key, 0) & ~bit
-    if mask:
-        table[key] = mask
+def _clear(table: dict[str, Woken], key: str, side: int, bit: int) -> None:
+    had = table.get(key)
+    if had is None:
+        return
+    masks = (had[0] & ~bit, had[1]) if side == 0 else (had[0], had[1] & ~bit)
+    if masks[0] or masks[1]:
+        table[key] = masks
     else:
-        table.pop(key, None)
+        del table[key]
 
 
 def _meta_keys(doc: Analyzed) -> list[str]:

@@ -20,6 +20,7 @@ and a reader caught by an emptying finds out through ``is_current``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
 from monitor.rules._analysis import chunk_words, text_keys
@@ -90,6 +91,10 @@ class Vocabulary:
     def with_key(self, lang: str, key: str) -> AbstractSet[str]:
         """The chunks offering stem ``key`` under the stemmer ``lang`` (registered for it)."""
         return self._keys[lang].get(key, _NOTHING)
+
+    def key_table(self, lang: str) -> Mapping[str, AbstractSet[str]]:
+        """``with_key``'s table for ``lang``: stem key -> chunks (for lookups in a loop)."""
+        return self._keys[lang]
 
     def with_form(self, folded: str) -> AbstractSet[str]:
         """The chunks holding a word that folds to ``folded``."""

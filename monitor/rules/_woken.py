@@ -24,12 +24,12 @@ class WokenCache:
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self._vocabulary = vocabulary
-        self.by_langs: dict[tuple[str, ...], dict[str, int]] = {}
+        self.by_langs: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
         # The vocabulary's generation the chunks were registered in: after an emptying
         # it no longer knows them, and could not say which to forget.
         self._generation: int | None = None
 
-    def for_article(self, langs: tuple[str, ...], generation: int) -> dict[str, int]:
+    def for_article(self, langs: tuple[str, ...], generation: int) -> dict[str, tuple[int, ...]]:
         """The cache for an article read with ``langs``, analysed in ``generation``."""
         if generation != self._generation:
             self.by_langs.clear()
