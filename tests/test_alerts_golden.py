@@ -234,6 +234,26 @@ def test_a_template_directory_replaces_the_parts_it_holds(tmp_path: Path) -> Non
     assert parts.subject == f"[amazon-ia-licenciements] {FRENCH.article.title}"
 
 
+def test_an_edited_template_file_is_picked_up_when_the_channel_is_built_again(
+    tmp_path: Path,
+) -> None:
+    # Compiled templates are kept for the process: the edit must not be served stale.
+    path = tmp_path / "mail.j2"
+    path.write_text("{% block subject %}FIRST {{ alert }}{% endblock %}", encoding="utf-8")
+    assert Templates("en", "UTC", str(path)).alert(HOSTILE).subject.startswith("FIRST ")
+    path.write_text("{% block subject %}SECOND {{ alert }}{% endblock %}", encoding="utf-8")
+    assert Templates("en", "UTC", str(path)).alert(HOSTILE).subject.startswith("SECOND ")
+    path.write_text("{% block subject %}{{ alert }{% endblock %}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1"):  # a broken edit still fails at load
+        Templates("en", "UTC", str(path))
+    (tmp_path / "dir").mkdir()
+    part = tmp_path / "dir" / "subject.j2"
+    part.write_text("ONE", encoding="utf-8")
+    assert Templates("en", "UTC", str(tmp_path / "dir")).alert(HOSTILE).subject == "ONE"
+    part.write_text("TWO", encoding="utf-8")
+    assert Templates("en", "UTC", str(tmp_path / "dir")).alert(HOSTILE).subject == "TWO"
+
+
 @pytest.mark.parametrize(
     ("source", "problem"),
     [

@@ -22,6 +22,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import httpcore
@@ -272,6 +273,15 @@ class _ResponseBody(httpx.AsyncByteStream):
             await close()
 
 
+@cache
+def _tls_context(http2: bool) -> ssl.SSLContext:
+    # Loading the system CA store costs ~30 ms of CPU, and every run_once builds a new
+    # Fetcher: one context per process instead. Keyed by http2 because httpcore sets the
+    # context's ALPN protocols from its own http2 flag at each connection: a context
+    # shared only by pools with the same flag always gets the same protocols.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def _pool(backend: GuardedBackend, context: ssl.SSLContext, http2: bool) -> OriginPools:
     def one_origin() -> httpcore.AsyncConnectionPool:
         return httpcore.AsyncConnectionPool(
@@ -298,7 +308,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         http2: bool = False,
     ) -> None:
         backend = CachedSocketBackend(inner or httpcore.AnyIOBackend())
-        context = httpx.create_ssl_context(trust_env=False)
+        context = _tls_context(http2)
         self._checked = _pool(GuardedBackend(resolver, backend, check=True), context, http2)
         self._open = _pool(GuardedBackend(resolver, backend, check=False), context, http2)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from monitor.store._base import StoreBase, articles_t
 from monitor.store._tables import metadata
@@ -55,17 +55,16 @@ def owner_of(conn: Connection, key: str) -> int | None:
     return int(row[0]) if row is not None else None
 
 
-def aliased_keys(engine: Engine, keys: Sequence[str]) -> dict[str, datetime | None]:
+def aliased_keys(conn: Connection, keys: Sequence[str]) -> dict[str, datetime | None]:
     """The keys among ``keys`` that are aliases, each with its article's version stamp."""
     found: dict[str, datetime | None] = {}
     join = aliases_t.join(articles_t, articles_t.c.id == aliases_t.c.article_id)
-    with engine.connect() as conn:
-        for start in range(0, len(keys), 500):
-            chunk: list[Any] = list(keys[start : start + 500])
-            rows = conn.execute(
-                sa.select(aliases_t.c.url_key, articles_t.c.updated)
-                .select_from(join)
-                .where(aliases_t.c.url_key.in_(chunk))
-            )
-            found.update((row[0], row[1]) for row in rows)
+    for start in range(0, len(keys), 500):
+        chunk: list[Any] = list(keys[start : start + 500])
+        rows = conn.execute(
+            sa.select(aliases_t.c.url_key, articles_t.c.updated)
+            .select_from(join)
+            .where(aliases_t.c.url_key.in_(chunk))
+        )
+        found.update((row[0], row[1]) for row in rows)
     return found

@@ -58,10 +58,14 @@ class ArticleOps(StoreBase):
         """The url keys among ``keys`` already stored, each with the version stamp it was
         stored with (the feed's updated date): a known article is not fetched again
         unless its feed says it changed since."""
-        found = by_url_key(self.engine, keys, articles_t.c.updated)
-        known = {key: updated for key, (updated,) in found.items()}
-        # Other links to a stored page (store/_aliases) are known too.
-        return aliased_keys(self.engine, [k for k in keys if k not in known]) | known
+        # One connection for both reads: a pool checkout (and, on SQLite, its
+        # connect-time pragmas' round trips) per feed polled is not free.
+        with self.engine.connect() as conn:
+            found = by_url_key(conn, keys, articles_t.c.updated)
+            known = {key: updated for key, (updated,) in found.items()}
+            rest = [k for k in keys if k not in known]
+            # Other links to a stored page (store/_aliases) are known too.
+            return (aliased_keys(conn, rest) if rest else {}) | known
 
     def update_article(self, article: NewArticle, alerts: Sequence[NewAlert]) -> Inserted | None:
         """An edited article (same URL, new text): store the new version and create only

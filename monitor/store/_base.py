@@ -112,18 +112,17 @@ def stored_article_columns() -> list[sa.Column[Any]]:
 
 
 def by_url_key(
-    engine: Engine, keys: Sequence[str], *columns: sa.Column[Any]
+    conn: Connection, keys: Sequence[str], *columns: sa.Column[Any]
 ) -> dict[str, tuple[Any, ...]]:
     """``columns`` of each stored article among the url ``keys``, read in chunks (an IN
-    list of thousands of keys is slow on both engines)."""
+    list of thousands of keys is slow on both engines), on the caller's connection."""
     found: dict[str, tuple[Any, ...]] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            rows = conn.execute(
-                sa.select(articles_t.c.url_key, *columns).where(articles_t.c.url_key.in_(chunk))
-            )
-            found.update((row[0], tuple(row[1:])) for row in rows)
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        rows = conn.execute(
+            sa.select(articles_t.c.url_key, *columns).where(articles_t.c.url_key.in_(chunk))
+        )
+        found.update((row[0], tuple(row[1:])) for row in rows)
     return found
 
 

@@ -18,7 +18,8 @@ class PreviewOps(StoreBase):
         """Of each stored article among the url ``keys``: its version stamp (as
         ``known_keys`` gives it) and its story, in one read."""
         a = articles_t.c
-        found = by_url_key(self.engine, keys, a.updated, a.story_id)
+        with self.engine.connect() as conn:
+            found = by_url_key(conn, keys, a.updated, a.story_id)
         return {key: (updated, story) for key, (updated, story) in found.items()}
 
     def story_for(self, article: NewArticle, near: NearFinder | BandQuery | None) -> int | None:
