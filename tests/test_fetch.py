@@ -271,19 +271,6 @@ async def test_conditional_get(
     assert sent.get("if-modified-since") == last_modified
 
 
-async def test_cookies_a_site_sets_are_never_sent_back(
-    fault: FaultServer, fetcher: Fetcher
-) -> None:
-    # One client serves every source and the webhooks: a cookie must not travel on.
-    cookie = {"Set-Cookie": "track=1; Path=/"}
-    first = fault.route("/a.xml", Reply(b"<rss/>", headers=cookie))
-    second = fault.route("/b.xml", Reply(b"<rss/>", headers=cookie))
-    await fetcher.get(first, allow_private=True)
-    await fetcher.get(second, allow_private=True)
-    await fetcher.post(second, b"{}", {}, allow_private=True)
-    assert [r.headers.get("cookie") for r in fault.requests] == [None, None, None]
-
-
 async def test_304_without_validators_keeps_the_callers(
     fault: FaultServer, fetcher: Fetcher
 ) -> None:

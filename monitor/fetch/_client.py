@@ -32,7 +32,6 @@ from monitor.errors import (
     HTTPStatusError,
     TooManyRedirects,
 )
-from monitor.fetch._cookieless import CookielessClient
 from monitor.fetch._guard import ALLOW_PRIVATE, GuardedTransport, SystemResolver, check_url
 from monitor.fetch._headers import parse_content_type, parse_retry_after
 from monitor.fetch._limits import ACCEPT_ENCODING, read_capped
@@ -138,7 +137,7 @@ class Fetcher:
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self._settings = settings
-        self._client = CookielessClient(
+        self._client = httpx.AsyncClient(
             transport=GuardedTransport(
                 resolver or SystemResolver(), network_backend, http2=settings.http2
             ),
