@@ -66,9 +66,10 @@ def _stem_token(key: str) -> str:
 
 # A word's index tokens under one stemmer, kept as text_keys keeps its keys (an
 # article's words are mostly words seen before): mapping every key of every word again
-# was a good part of article_keys. Emptied when full, like text_keys' cache.
+# was a good part of article_keys. Emptied when full; a quarter of text_keys' bound,
+# since a daemon's RSS budget is tight and common words stay in anyway.
 _STEM_TOKENS: dict[str, dict[str, tuple[str, ...]]] = {}
-_STEM_TOKENS_LIMIT = 200_000
+_STEM_TOKENS_LIMIT = 50_000
 
 
 def _stem_tokens(lang: str) -> dict[str, tuple[str, ...]]:
