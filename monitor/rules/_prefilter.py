@@ -17,7 +17,6 @@ the article was not read with only lets a few more candidates through.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain
 
 from monitor.rules._analysis import (
     DEFAULT_LANGUAGES,
@@ -64,21 +63,6 @@ def _stem_token(key: str) -> str:
     return _token(key[0].lower() + key[1:])
 
 
-# A word's index tokens under one stemmer, kept as text_keys keeps its keys (an
-# article's words are mostly words seen before): mapping every key of every word again
-# was a good part of article_keys. Emptied when full; a quarter of text_keys' bound,
-# since a daemon's RSS budget is tight and common words stay in anyway.
-_STEM_TOKENS: dict[str, dict[str, tuple[str, ...]]] = {}
-_STEM_TOKENS_LIMIT = 50_000
-
-
-def _stem_tokens(lang: str) -> dict[str, tuple[str, ...]]:
-    per_lang = _STEM_TOKENS.get(lang)
-    if per_lang is None or len(per_lang) >= _STEM_TOKENS_LIMIT:
-        per_lang = _STEM_TOKENS[lang] = {}
-    return per_lang
-
-
 def article_keys(title: str, text: str, language: str | None) -> str:
     """The keys an article offers, space-separated, as the index stores them.
 
@@ -89,16 +73,9 @@ def article_keys(title: str, text: str, language: str | None) -> str:
     chunks = cut_chunks(normalize(title))[0] + cut_chunks(normalize(text))[0]
     tokens: set[str] = set()
     words = {(low, folded) for chunk in set(chunks) for _, _, low, folded in chunk_words(chunk)}
-    lows = {low for low, _ in words}
     for lang in stemmers_for(language, frozenset(chunks)):
-        known = _stem_tokens(lang)
-        hits = list(map(known.get, lows))  # map, ``in`` and chain: the loops run in C
-        if None in hits:
-            for low in lows:
-                if low not in known:
-                    known[low] = tuple(map(_stem_token, text_keys(lang, low)))
-            hits = list(map(known.get, lows))
-        tokens.update(chain.from_iterable(hits))  # type: ignore[arg-type]
+        for low, _ in words:
+            tokens.update(map(_stem_token, text_keys(lang, low)))
     tokens.update(_token(_FORM + folded) for _, folded in words)
     joined = " ".join(sorted(tokens))
     return ANYTHING if len(joined.encode()) > MAX_KEYS_BYTES else joined
