@@ -30,10 +30,15 @@ class AliasOps(StoreBase):
         aliases), record ``url_key`` as another of its keys and return its id; None when
         no article has that key (the caller stores a new one)."""
         with self.engine.begin() as conn:
-            article_id = owner_of(conn, canonical_key)
-            if article_id is not None:
-                record_alias(conn, self._insert, url_key, article_id)
-        return article_id
+            return alias_in(conn, self._insert, url_key, canonical_key)
+
+
+def alias_in(conn: Connection, insert: Any, url_key: str, canonical_key: str) -> int | None:
+    """``AliasOps.alias_to`` in the caller's transaction (a batch of inserts shares one)."""
+    article_id = _owner(conn, canonical_key)
+    if article_id is not None:
+        record_alias(conn, insert, url_key, article_id)
+    return article_id
 
 
 def record_alias(conn: Connection, insert: Any, url_key: str, article_id: int) -> None:
@@ -45,7 +50,7 @@ def record_alias(conn: Connection, insert: Any, url_key: str, article_id: int) -
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["url_key"]))
 
 
-def owner_of(conn: Connection, key: str) -> int | None:
+def _owner(conn: Connection, key: str) -> int | None:
     """The article stored under ``key``, its own url key or one of its aliases."""
     row = conn.execute(sa.select(articles_t.c.id).where(articles_t.c.url_key == key)).first()
     if row is None:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store._aliases import aliased_keys, owner_of, record_alias
+from monitor.store._aliases import alias_in, aliased_keys, record_alias
 from monitor.store._base import (
     StoreBase,
     alert_id,
@@ -159,9 +159,8 @@ class ArticleOps(StoreBase):
             with self.engine.begin() as own:
                 return self._pending_in(own, item)
         if item.alias is not None:
-            owner = owner_of(conn, item.alias)
+            owner = alias_in(conn, self._insert, item.article.url_key, item.alias)
             if owner is not None:
-                record_alias(conn, self._insert, item.article.url_key, owner)
                 return Aliased(owner)
         return self._insert_one(conn, item.article, item.alerts, item.near, item.alias)
 
