@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -524,8 +525,16 @@ def settle(spawner: Spawner, config: Path, rounds: int = 6, timeout: float = 300
 
 
 def _query(config: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(config.parent / "monitor.db") as db:
-        return db.execute(sql).fetchall()
+    try:
+        with sqlite3.connect(config.parent / "monitor.db") as db:
+            return db.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        # SQLite says "disk I/O error" when the disk is full as it grows the -shm file
+        # (ENOSPC): say how much room was left, so that failure is told from a bug.
+        free = shutil.disk_usage(config.parent).free
+        raise AssertionError(
+            f"{exc} reading {config.parent / 'monitor.db'} ({free:,} bytes free)"
+        ) from exc
 
 
 @dataclass
