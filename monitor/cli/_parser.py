@@ -83,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return parser
 
+    _daemons(sub, command)
+    _inspection(sub, command)
+    _alerts(sub, command)
+    _sources(sub, command)
+    _upkeep(sub, command)
+    return p
+
+
+def _daemons(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """The long-running commands: the daemon, a cluster worker, the web view alone."""
     run = command(sub, "run", "run the daemon (or one pass with --once)")
     run.add_argument("--once", action="store_true", help="poll every source once, deliver, exit")
     run.add_argument(
@@ -109,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to listen (default: http.listen, else 127.0.0.1:9100)",
     )  # fmt: skip
 
+
+def _inspection(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Commands that read and print, writing and sending nothing."""
     check = command(sub, "check", "validate sources.yaml and summarise it")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -140,9 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="one JSON object: sources, channels, daemons"
     )
 
-    _alerts(sub, command)
-    _sources(sub, command)
 
+def _upkeep(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Channels, digests, the database and shell completion."""
     channels = command(sub, "channels", "check the alert channels")
     csub = channels.add_subparsers(dest="channels_command", required=True, metavar="SUBCOMMAND")
     ctest = command(csub, "test", "send a test message through a channel, print the answer")
@@ -159,7 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     completion = command(sub, "completion", "print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh", "fish"])
-    return p
 
 
 def _alerts(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
