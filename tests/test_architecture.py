@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "worker",
     },
 }
-TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py", "scheduler.py"}
+TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py"}
 
 
 def _type_only(tree: ast.Module) -> set[int]:
@@ -102,14 +102,14 @@ def test_every_package_imports_only_what_the_house_rules_allow() -> None:
     assert violations(MONITOR) == []
 
 
-def test_no_top_level_module_but_the_entry_points_errors_and_the_daemon() -> None:
+def test_no_top_level_module_but_the_entry_points_and_errors() -> None:
     top = {p.name for p in MONITOR.iterdir() if p.suffix == ".py"}
     assert top == TOP_LEVEL_MODULES
 
 
 def test_every_package_the_rules_name_exists_and_has_a_face() -> None:
     for name in ALLOWED:
-        if name in {"__init__", "__main__", "errors", "scheduler"}:
+        if name in {"__init__", "__main__", "errors"}:
             assert (MONITOR / f"{name}.py").is_file(), name
         else:
             assert (MONITOR / name / "__init__.py").is_file(), name

@@ -239,7 +239,7 @@ async def test_metrics_show_waiting_alerts_and_the_next_digest(tmp_path: Path) -
     add(store, 2, datetime.now(UTC))
     daemon = Daemon(path, load_config(path))
     try:
-        await daemon._digest_metrics(store, daemon.config)
+        await daemon._delivery.gauges(store, daemon.config, list(daemon.config.channels))
     finally:
         store.close()
     page = daemon.metrics.render().decode()

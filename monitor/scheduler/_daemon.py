@@ -1,10 +1,5 @@
-"""The daemon: APScheduler 3.x wiring, ``--once``, signals and reload.
-
-One dispatch job leases due sources and polls them under a concurrency limit; one
-delivery job drains the outbox. SIGTERM/SIGINT stop dispatching, let in-flight work
-finish for a grace period, hand back the rest and exit 0; SIGHUP reloads sources.yaml,
-keeping the running config when the new one is invalid.
-"""
+"""``Daemon``: ``run`` (the APScheduler jobs, signals, reload, settling on stop) and
+``run --once``, over one store and one fetcher."""
 
 from __future__ import annotations
 
@@ -25,17 +20,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
 
-from monitor.alerts import (
-    DeliveryStats,
-    Notifier,
-    build_notifiers,
-    channel_caps,
-    deliver_digests,
-    deliver_due,
-    digest_schedules,
-    next_digests,
-)
-from monitor.config import Config, load_config
+from monitor.alerts import DeliveryStats, Notifier, build_notifiers
+from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, hold_secrets, serve, settle_heap
@@ -48,108 +34,26 @@ from monitor.pipeline import (
     sync_config,
     utcnow,
 )
+from monitor.scheduler._delivery import Delivery
+from monitor.scheduler._owners import config_secrets, owner_is_dead
+from monitor.scheduler._reload import file_stamp, load_running_set, log_schedule
+from monitor.scheduler._report import OnceReport
 from monitor.store import (
     HEARTBEAT_EVERY,
     ClaimedSource,
     Store,
-    Unsent,
     beat,
-    digest_depth,
-    disabled_channels,
     open_store,
-    outbox_depth,
-    password_forms,
     sign_off,
     undelivered,
 )
-from monitor.text import redact_url
-from monitor.web import check_bind, secrets_of, web_handler
+from monitor.web import check_bind, web_handler
 
 log = logging.getLogger("monitor.scheduler")
 
 # A source leased by a daemon that stops renewing it (it hung, or died on another host)
 # goes to another after this; the dispatcher renews in-flight leases every tick.
 POLL_LEASE = timedelta(minutes=5)
-# --once keeps delivering while the next retry is at most this far away.
-ONCE_PATIENCE = timedelta(minutes=1)
-
-
-def config_secrets(config: Config) -> tuple[str, ...]:
-    """Every secret of the config, the database password in each form it can be quoted
-    in included: the log redactor blanks them in any line, a library's too."""
-    return (*secrets_of(config), *password_forms(config.database))
-
-
-def _file_stamp(path: Path) -> tuple[float, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime, st.st_size
-
-
-def owner_is_dead(owner: str, me: str) -> bool:
-    """Whether the daemon named ``owner`` (host:pid:nonce) is certainly gone.
-
-    Only owners on this host can be checked: same pid with another nonce is an earlier
-    life of this process (a container restarted as pid 1), any other pid must still run.
-    """
-    try:
-        host, pid_text, _nonce = owner.rsplit(":", 2)
-        my_host, my_pid, _ = me.rsplit(":", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != my_host or owner == me:
-        return False
-    if pid_text == my_pid:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-@dataclass(frozen=True)
-class OnceReport:
-    """What ``run --once`` did: each poll's result, and what it could not send."""
-
-    results: list[PollResult]
-    unsent: list[Unsent]
-
-    @property
-    def failed(self) -> bool:
-        """Exit 1: every source failed, or an alert could not be sent."""
-        every = bool(self.results) and not any(r.ok for r in self.results)
-        return every or bool(self.unsent)
-
-    @property
-    def storage_error(self) -> str | None:
-        """The database's own error when a poll failed on it (exit 3, not 1)."""
-        return next((r.error for r in self.results if r.kind == "store"), None)
-
-    def summary(self) -> str:
-        """One line for stderr, e.g. "3 of 3 sources failed; 2 alerts not sent (...)"."""
-        n = len(self.results)
-        failed = sum(not r.ok for r in self.results)
-        new = sum(r.new_articles for r in self.results)
-        sources = _plural(n, "source")
-        head = f"{failed} of {n} {sources} failed" if failed else f"polled {n} {sources}"
-        if self.storage_error:
-            head += f" (database unusable: {self.storage_error})"
-        parts = [head, f"{new} new {_plural(new, 'article')}"]
-        if self.unsent:
-            total = sum(u.count for u in self.unsent)
-            why = "; ".join(u.describe() for u in self.unsent)
-            parts.append(f"{total} {_plural(total, 'alert')} not sent ({why})")
-        return "; ".join(parts)
-
-
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
 
 
 @dataclass
@@ -187,9 +91,11 @@ class Daemon:
     _last_dispatch: float = field(default_factory=time.monotonic, init=False, repr=False)
     _config_stamp: tuple[float, int] | None = field(default=None, init=False, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _delivery: Delivery = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._config_stamp = _file_stamp(self.config_path)
+        self._delivery = Delivery(self.clock, self.metrics, self.owner)
+        self._config_stamp = file_stamp(self.config_path)
         hold_secrets(config_secrets(self.config))
 
     async def run_once(self) -> list[PollResult]:
@@ -230,7 +136,7 @@ class Daemon:
                     # go out again next run. The alerts wait, queued, for that run.
                     event(log, "database failing: alerts left queued", logging.ERROR)
                     return OnceReport(results, [])
-                dead = await self._drain(rt, live.notifiers)
+                dead = await self._delivery.drain(rt, live.notifiers)
                 unsent = await asyncio.to_thread(undelivered, store, list(live.notifiers), dead)
         finally:
             if beating is not None:
@@ -246,38 +152,6 @@ class Daemon:
         while True:
             await self._beat(store, started)
             await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
-
-    async def _deliver(self, rt: Runtime, notifiers: dict[str, Notifier]) -> DeliveryStats:
-        """One round: instant alerts due now, then any digest that fell due."""
-        stats = await deliver_due(
-            rt.db(), notifiers, self.clock, rt.rng,
-            metrics=self.metrics, owner=self.owner, caps=channel_caps(rt.config),
-        )  # fmt: skip
-        schedules = digest_schedules(rt.config)
-        await deliver_digests(rt.db(), notifiers, schedules, self.clock, rt.rng, self.owner)
-        return stats
-
-    async def _drain(self, rt: Runtime, notifiers: dict[str, Notifier]) -> dict[str, int]:
-        """Deliver until every alert is sent, or waits more than ONCE_PATIENCE, or waits
-        on a disabled channel (nothing would ever claim it: waiting on it is a spin).
-        Returns the alerts that went dead meanwhile, per channel."""
-        dead: dict[str, int] = {}
-        while True:
-            stats = await self._deliver(rt, notifiers)
-            for channel, n in stats.dead_by.items():
-                dead[channel] = dead.get(channel, 0) + n
-            off = await asyncio.to_thread(disabled_channels, rt.db())
-            live = [name for name in notifiers if name not in off]
-            nxt = await asyncio.to_thread(rt.db().next_outbox_attempt, live) if live else None
-            if nxt is None:
-                return dead
-            wait = (nxt - self.clock()).total_seconds()
-            if wait > ONCE_PATIENCE.total_seconds():
-                event(log, "alerts left for later", next_attempt=nxt)
-                return dead
-            # Due but nothing claimed: another sender holds its lease; do not spin on it.
-            idle = not (stats.sent or stats.failed or stats.dead)
-            await asyncio.sleep(max(wait, 1.0 if idle else 0.05))
 
     def _live(self, store: Store, fetcher: Fetcher) -> _Live:
         """The running set for the current config: its runtime and its notifiers."""
@@ -344,60 +218,6 @@ class Daemon:
         live = self._live(store, fetcher)
         ledger = live.rt.start_ledger()  # reloads keep it: replace() copies the reference
         slots = asyncio.Semaphore(self.config.max_concurrency)
-
-        async def dispatch() -> None:
-            self._last_dispatch = time.monotonic()
-            self.metrics.last_dispatch.set_to_current_time()
-            try:
-                await claim_and_start()
-                self._db_ok()
-            except MonitorError as exc:
-                # The database is away (a restart, an outage): /healthz says 503 meanwhile,
-                # and the next tick tries again. Nothing was claimed, so nothing is lost.
-                self._db_trouble("dispatch", exc)
-
-        async def claim_and_start() -> None:
-            if self._unrecorded:
-                # Polls whose outcome could not be written still hold their lease: free
-                # them now the database answers, rather than at the lease's end.
-                ids = list(self._unrecorded)
-                await asyncio.to_thread(store.renew_leases, self.owner, ids, self.clock())
-                self._unrecorded.difference_update(ids)
-            if self._in_flight:
-                until = self.clock() + POLL_LEASE
-                ids = list(self._in_flight)
-                await asyncio.to_thread(store.renew_leases, self.owner, ids, until)
-            free = self.config.max_concurrency - len(self._tasks)
-            if free <= 0 or self._stop.is_set():
-                return
-            claimed = await asyncio.to_thread(
-                store.claim_due, self.clock(), self.owner, POLL_LEASE, free
-            )
-            for c in claimed:
-                task = asyncio.create_task(self._guarded(slots, live.rt, c))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-        async def deliver() -> None:
-            # Its own task, shielded: a stop lets a send in flight finish (see _settle)
-            # instead of cutting it between the receiver's yes and our record of it.
-            task = asyncio.ensure_future(self._deliver(live.rt, live.notifiers))
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
-            try:
-                await asyncio.shield(task)
-                depth = await asyncio.to_thread(outbox_depth, store)
-            except asyncio.CancelledError:
-                # The scheduler stops its jobs on shutdown; the send itself goes on and
-                # _settle waits for it, so this is not a failure worth a traceback.
-                return
-            except MonitorError as exc:
-                self._db_trouble("deliver", exc)
-                return
-            for channel in live.notifiers:
-                self.metrics.outbox_depth.labels(channel).set(depth.get(channel, 0))
-            await self._digest_metrics(store, live.rt.config)
-
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
 
@@ -407,11 +227,31 @@ class Daemon:
             task.add_done_callback(reloads.discard)
 
         loop.add_signal_handler(signal.SIGHUP, on_hup)
+        scheduler = self._scheduler(store, fetcher, live, slots)
+        scheduler.start()
+        log_schedule(self.config)
+        settle_heap()  # started: what is alive now lives as long as the daemon
+        await self._dispatch(store, live, slots)
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._settle()
+            await ledger.aclose()  # before run() hands back the leases still held
+
+    def _scheduler(
+        self, store: Store, fetcher: Fetcher, live: _Live, slots: asyncio.Semaphore
+    ) -> AsyncIOScheduler:
+        """The daemon's jobs: dispatch, deliver, watch the file, retention, heartbeat."""
         scheduler = AsyncIOScheduler(timezone="UTC")
         opts = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(dispatch, "interval", seconds=self.dispatch_every, id="dispatch", **opts)
         scheduler.add_job(
-            deliver, "interval", seconds=self.deliver_every, id="deliver",
+            self._dispatch, "interval", seconds=self.dispatch_every, id="dispatch",
+            args=(store, live, slots), **opts,
+        )  # fmt: skip
+        scheduler.add_job(
+            self._deliver_tick, "interval", seconds=self.deliver_every, id="deliver",
+            args=(store, live),
             next_run_time=datetime.now(UTC), **opts,  # alerts left by a previous life go now
         )  # fmt: skip
         scheduler.add_job(
@@ -426,16 +266,56 @@ class Daemon:
             self._beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(), id="heartbeat",
             args=(store, self.clock()), **opts,
         )  # fmt: skip
-        scheduler.start()
-        self._log_schedule()
-        settle_heap()  # started: what is alive now lives as long as the daemon
-        await dispatch()
+        return scheduler
+
+    async def _dispatch(self, store: Store, live: _Live, slots: asyncio.Semaphore) -> None:
+        self._last_dispatch = time.monotonic()
+        self.metrics.last_dispatch.set_to_current_time()
         try:
-            await self._stop.wait()
-        finally:
-            scheduler.shutdown(wait=False)
-            await self._settle()
-            await ledger.aclose()  # before run() hands back the leases still held
+            await self._claim_and_start(store, live, slots)
+            self._db_ok()
+        except MonitorError as exc:
+            # The database is away (a restart, an outage): /healthz says 503 meanwhile,
+            # and the next tick tries again. Nothing was claimed, so nothing is lost.
+            self._db_trouble("dispatch", exc)
+
+    async def _claim_and_start(self, store: Store, live: _Live, slots: asyncio.Semaphore) -> None:
+        if self._unrecorded:
+            # Polls whose outcome could not be written still hold their lease: free
+            # them now the database answers, rather than at the lease's end.
+            ids = list(self._unrecorded)
+            await asyncio.to_thread(store.renew_leases, self.owner, ids, self.clock())
+            self._unrecorded.difference_update(ids)
+        if self._in_flight:
+            until = self.clock() + POLL_LEASE
+            ids = list(self._in_flight)
+            await asyncio.to_thread(store.renew_leases, self.owner, ids, until)
+        free = self.config.max_concurrency - len(self._tasks)
+        if free <= 0 or self._stop.is_set():
+            return
+        claimed = await asyncio.to_thread(
+            store.claim_due, self.clock(), self.owner, POLL_LEASE, free
+        )
+        for c in claimed:
+            task = asyncio.create_task(self._guarded(slots, live.rt, c))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_tick(self, store: Store, live: _Live) -> None:
+        # Its own task, shielded: a stop lets a send in flight finish (see _settle)
+        # instead of cutting it between the receiver's yes and our record of it.
+        task = asyncio.ensure_future(self._delivery.round(live.rt, live.notifiers))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+        try:
+            await asyncio.shield(task)
+            await self._delivery.gauges(store, live.rt.config, list(live.notifiers))
+        except asyncio.CancelledError:
+            # The scheduler stops its jobs on shutdown; the send itself goes on and
+            # _settle waits for it, so this is not a failure worth a traceback.
+            return
+        except MonitorError as exc:
+            self._db_trouble("deliver", exc)
 
     async def _health(self, store: Store) -> tuple[bool, str]:
         stale = time.monotonic() - self._last_dispatch > max(3 * self.dispatch_every, 30.0)
@@ -457,18 +337,6 @@ class Daemon:
         if result.kind == "store":
             self._unrecorded.add(claimed.id)
         return result
-
-    async def _digest_metrics(self, store: Store, config: Config) -> None:
-        """The digest gauges: alerts waiting per channel and when its next digest goes."""
-        try:
-            waiting = await asyncio.to_thread(digest_depth, store)
-        except MonitorError as exc:
-            self._db_trouble("deliver", exc)
-            return
-        for channel, at in next_digests(config, waiting, datetime.now(UTC)).items():
-            self.metrics.digest_waiting.labels(channel).set(waiting.get(channel, 0))
-            if at is not None:
-                self.metrics.next_digest.labels(channel).set(at.timestamp())
 
     def _db_trouble(self, job: str, exc: MonitorError) -> None:
         """One line per outage (and one when it ends), not a traceback every tick."""
@@ -497,18 +365,9 @@ class Daemon:
         if pending:
             await asyncio.wait(pending, timeout=5)
 
-    def _log_schedule(self) -> None:
-        for s in self.config.sources:
-            if s.enabled:
-                event(
-                    log, "scheduled", source=s.name, url=redact_url(s.url),
-                    every=f"{int(s.interval.total_seconds())}s", kind=s.kind,
-                )  # fmt: skip
-        event(log, "running", sources=len(self.config.sources), alerts=len(self.config.alerts))
-
     async def _watch_config(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
         """Reload when sources.yaml changes on disk, as on SIGHUP."""
-        stamp = _file_stamp(self.config_path)
+        stamp = file_stamp(self.config_path)
         if stamp != self._config_stamp:
             self._config_stamp = stamp
             event(log, "config file changed", path=str(self.config_path))
@@ -525,15 +384,10 @@ class Daemon:
         event(log, "retention", before=before, **counts)
 
     async def _reload(self, store: Store, fetcher: Fetcher, live: _Live) -> None:
-        # Everything the new config needs is built before anything is swapped: a part
-        # that fails (a query, a channel) leaves the running set whole.
         try:
-            config = await asyncio.to_thread(load_config, self.config_path)
-            if config.database != self.config.database:
-                event(log, "database changed: restart to use it", logging.WARNING)
-                config = config.model_copy(update={"database": self.config.database})
-            rules = Rules.from_config(config, live.rt.rules.index.vocabulary)
-            notifiers = build_notifiers(config, fetcher.post)
+            config, rules, notifiers = await load_running_set(
+                self.config_path, self.config, live.rt.rules.index.vocabulary, fetcher
+            )
         except MonitorError as exc:
             event(log, "reload refused; keeping the running config", logging.ERROR, error=str(exc))
             return
