@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,3 +248,60 @@ async def test_metrics_show_waiting_alerts_and_the_next_digest(tmp_path: Path) -
     (line,) = [x for x in page.splitlines() if x.startswith("monitor_next_digest_timestamp")]
     at = datetime.fromtimestamp(float(line.split()[-1]), PARIS)
     assert at > datetime.now(UTC) and (at.weekday(), at.hour, at.minute) == (0, 8, 0)
+
+
+def test_a_channels_digest_template_shapes_the_digest_it_sends(
+    run_cli: Run, tmp_path: Path, mail: MailSink
+) -> None:
+    config, db = digest_config(tmp_path, mail.port)
+    template = tmp_path / "digest.j2"
+    template.write_text(
+        "{% block subject %}Morning brief: {{ count }} for {{ name }}{% endblock %}"
+        "{% block text %}{% for g in groups %}{% for s in g.stories %}"
+        "* {{ s.article.title }} <{{ s.article.url }}>\n{% endfor %}{% endfor %}{% endblock %}",
+        encoding="utf-8",
+    )
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f"    digest_template: {template}\n")
+    store = Store(db)
+    store.migrate()
+    now = datetime.now(UTC)
+    add(store, 1, now - timedelta(minutes=5))
+    add(store, 2, now - timedelta(minutes=4))
+    store.close()
+
+    sent = run_cli("--config", str(config), "digest", "send", "mail")
+    assert sent.code == 0, sent.err
+    (message,) = mail.messages
+    assert message["Subject"] == "Morning brief: 2 for mail"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.replace("\r\n", "\n") == (
+        "* Story number 1 <https://news.example.org/story-1>\n"
+        "* Story number 2 <https://news.example.org/story-2>\n"
+    )
+    # The HTML part, not in the file, is the bundled digest's.
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Story number 1" in html and "<a href=" in html
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("{% block text %}{{ count }{% endblock %}", r"digest\.j2, line 1"),
+        ("{% block text %}{{ article.title }}{% endblock %}", "fails on a sample digest"),
+    ],
+    ids=["syntax", "an-alert-field"],
+)
+def test_a_broken_digest_template_fails_the_check_naming_it(
+    run_cli: Run, tmp_path: Path, source: str, problem: str
+) -> None:
+    from tests.sitekit import free_port
+
+    config, _ = digest_config(tmp_path, free_port())
+    (tmp_path / "digest.j2").write_text(source, encoding="utf-8")
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f"    digest_template: {tmp_path / 'digest.j2'}\n")
+    checked = run_cli("--config", str(config), "check")
+    assert checked.code == 2
+    assert re.search(problem, checked.err), checked.err
+    assert "mail" in checked.err  # the channel it belongs to

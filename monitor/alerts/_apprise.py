@@ -51,7 +51,7 @@ class AppriseNotifier:
         return cls(
             urls=channel.urls,
             timeout=channel.timeout,
-            templates=Templates(channel.locale, channel.timezone, channel.template),
+            templates=Templates.from_channel(channel),
         )
 
     async def send(self, message: AlertMessage) -> None:

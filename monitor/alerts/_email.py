@@ -136,7 +136,7 @@ class EmailNotifier:
             timeout=smtp.timeout,
             subject_template=channel.subject,
             tls_context=tls_context(smtp.tls, smtp.ca_file, verify=smtp.verify),
-            templates=Templates(channel.locale, channel.timezone, channel.template),
+            templates=Templates.from_channel(channel),
         )
 
     def _compose(

@@ -36,7 +36,7 @@ class LogNotifier:
 
     @classmethod
     def from_config(cls, channel: LogChannel, ctx: ChannelContext) -> LogNotifier:
-        return cls(templates=Templates(channel.locale, channel.timezone, channel.template))
+        return cls(templates=Templates.from_channel(channel))
 
     def _write(self, block: str) -> None:
         # Resolved at each write, not at construction, so redirected stdout is honoured.

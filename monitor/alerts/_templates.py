@@ -2,7 +2,8 @@
 
 The bundled templates (``templates/alert.j2`` and ``templates/digest.j2``) speak French
 or English (the channel's ``locale``, else the article's language) and give dates in the
-channel's ``timezone``. A channel's ``template:`` replaces them for its alerts: one file
+channel's ``timezone``. A channel's ``template:`` replaces them for its alerts, its
+``digest_template:`` for its digests, each the same way: one file
 whose ``subject``, ``text`` and ``html`` blocks replace the bundled ones (a block left
 out keeps the bundled one), or a directory holding ``subject.j2``, ``text.j2`` and
 ``html.j2`` (each optional). The three parts render from the same data; the HTML part
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,9 @@ from monitor.alerts._locale import LABELS, Locale, format_date, pick_locale, sto
 from monitor.alerts._message import AlertMessage, ArticleInfo, StoryInfo
 from monitor.alerts._render import group_stories, one_line, safe_snippet_html
 from monitor.errors import ConfigError
+
+if TYPE_CHECKING:  # config imports alerts (to check channels), not the other way
+    from monitor.config import AppriseChannel, EmailChannel, LogChannel
 
 PARTS = ("subject", "text", "html")
 SUBJECT_MAX = 200
@@ -155,10 +159,14 @@ def matched_line(terms: Sequence[str], words: Mapping[str, Sequence[str]]) -> st
 
 class Templates:
     """A channel's messages: its locale (None: each article's language), time zone and
-    optional override of the alert templates."""
+    optional overrides of the alert and the digest templates."""
 
     def __init__(
-        self, locale: str | None = None, timezone: str = "UTC", template: str | None = None
+        self,
+        locale: str | None = None,
+        timezone: str = "UTC",
+        template: str | None = None,
+        digest_template: str | None = None,
     ) -> None:
         if locale not in (None, "fr", "en"):
             raise ConfigError(f"locale must be fr or en, not {locale!r}")
@@ -175,6 +183,20 @@ class Templates:
                 self.alert(sample_message())
             except (TemplateError, TypeError, ValueError) as exc:
                 raise ConfigError(f"template {template} fails on a sample alert: {exc}") from None
+        if digest_template is not None:
+            self._digest |= _override(Path(digest_template))
+            try:
+                self.digest("sample-digest", [sample_message()])
+            except (TemplateError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"digest_template {digest_template} fails on a sample digest: {exc}"
+                ) from None
+
+    @classmethod
+    def from_channel(cls, channel: LogChannel | EmailChannel | AppriseChannel) -> Templates:
+        """The templates a channel's settings name (``locale``, ``timezone``,
+        ``template``, ``digest_template``)."""
+        return cls(channel.locale, channel.timezone, channel.template, channel.digest_template)
 
     def _article(self, article: ArticleInfo, locale: Locale) -> dict[str, Any]:
         meta = [article.source, format_date(article.published, locale, self._zone)]

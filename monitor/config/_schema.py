@@ -139,6 +139,8 @@ class _Channel(_Model):
     locale: Literal["fr", "en"] | None = None
     # A Jinja2 file (blocks subject/text/html) or directory replacing the bundled templates.
     template: str | None = None
+    # The same for its digests (blocks or files subject/text/html over digest.j2's).
+    digest_template: str | None = None
     max_per_hour: WholeNumber | None = Field(default=None, ge=1)
     # Sends in flight at once for this channel under `monitor worker` (one sender per
     # channel in the cluster); the single daemon sends one at a time.
