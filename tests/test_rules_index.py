@@ -168,6 +168,29 @@ def test_the_index_only_evaluates_rules_that_could_match() -> None:
     assert len(candidates) < 30 < len(index)
 
 
+def test_a_rule_of_three_words_waits_for_all_three() -> None:
+    # Filed under two of its words only, "Amazon" and the phrase's first word would
+    # make it a candidate on every article about Amazon's artificial anything.
+    index = RuleIndex()
+    index.add("phrase", parse_query('Amazon "intelligence artificielle"'))
+    index.add("three", parse_query("Amazon entrepôt grève"))
+    index.add("sure", parse_query("Amazon Lyon entrepôts"))
+    partial = Document(
+        "Amazon et l'intelligence", "L'intelligence du nouvel entrepôt d'Amazon.", "fr"
+    )
+    analyzed = Analyzed(partial, index.vocabulary)
+    assert index._candidates(analyzed) == []
+    assert index.match(partial) == index.match_brute_force(partial) == {}
+    whole = Document(
+        "Amazon", "Grève dans l'entrepôt d'Amazon à Lyon, géré par intelligence artificielle.", "fr"
+    )
+    found = index.match(whole)
+    assert set(found) == {"phrase", "three", "sure"} == set(index.match_brute_force(whole))
+    # Three words joined by AND, all three filed: a candidate is a match, no test needed.
+    candidates = index._candidates(Analyzed(whole, index.vocabulary))
+    assert [entry.sure for entry in candidates] == [False, True, True]
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     texts=st.lists(queries, min_size=1, max_size=20),
@@ -322,6 +345,16 @@ def test_an_index_built_in_bulk_answers_like_one_built_rule_by_rule(
         expected = one_by_one.match_brute_force(doc)
         assert bulk.match(doc) == expected
         assert list(bulk.match(doc)) == list(expected)
+
+
+def test_a_rule_replaced_within_one_bulk_add_leaves_nothing_of_the_first_behind() -> None:
+    # A config reloaded with an alert written twice: the second "r0" takes the first's
+    # slot, and the first's prefix must not wake it ("Amalfi" is not "Amazon Lyon").
+    index = RuleIndex()
+    index.add_many([("r0", parse_query("Ama*")), ("r0", parse_query("Amazon Lyon"))])
+    amalfi = Document("Amalfi", "Des touristes à Amalfi.", "fr")
+    assert index.match(amalfi) == index.match_brute_force(amalfi) == {}
+    assert set(index.match(Document("Amazon", "Amazon ouvre à Lyon.", "fr"))) == {"r0"}
 
 
 def test_rules_filed_before_a_bulk_add_failed_still_match() -> None:

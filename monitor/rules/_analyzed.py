@@ -21,6 +21,7 @@ from re import Match as ReMatch
 from typing import TypeVar
 
 from monitor.rules._analysis import (
+    ASCII_CHUNK_RE,
     CHUNK_RE,
     chunk_words,
     fold,
@@ -234,6 +235,8 @@ def cut_chunks(text: str) -> tuple[list[str], list[str] | None]:
     lower-cased chunks are offsets into the text as written.
     """
     lowered = text.lower()
+    if lowered.isascii():
+        return ASCII_CHUNK_RE.findall(lowered), None
     if len(lowered) == len(text):
         return CHUNK_RE.findall(lowered), None
     written = CHUNK_RE.findall(text)

@@ -2,11 +2,12 @@
 
 The idea is Lucene Monitor's: from each query, derive clauses an article must satisfy
 for the query to have any chance (see _presearch), and file the rule under the words of
-those clauses. Here a rule is filed twice, under its cheapest clause and its second
-cheapest (the same clause again when it has only one), and is a candidate only when
-the article satisfies both: a rule such as
+those clauses. Here a rule is filed under its three cheapest clauses (its cheapest
+twice when it has only one, none on the third side when it has two), and is a
+candidate only when the article satisfies all of them: a rule such as
 ``Amazon licenciements`` is then checked only on articles holding both words, not on
-every article that mentions Amazon. Candidates are evaluated by the very code brute
+every article that mentions Amazon, and ``Amazon "intelligence artificielle"`` only on
+those holding all three. Candidates are evaluated by the very code brute
 force uses; clauses being necessary, never sufficient, the answers are the same as
 evaluating every rule, and only the work differs.
 """
@@ -31,29 +32,34 @@ from monitor.text import collector_paused
 # bit per rule, hence a bound well below the vocabulary's.
 _CHUNK_CACHE_LIMIT = 100_000
 
-# (first, second): the slot bits of the rules whose cheapest clause, and whose second
-# cheapest, an anchor (or a chunk) satisfies; () for a chunk that satisfies none.
+# (first, second, third): the slot bits of the rules whose cheapest clause, second
+# cheapest and third cheapest an anchor (or a chunk) satisfies; () for a chunk that
+# satisfies none.
 Woken = tuple[int, ...]
+SIDES = 3
+# A third clause cuts the candidates by a third at 100k rules (the bench's phrases,
+# three-word rules and metadata filters); a fourth would mostly cost its ORs.
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     rule_id: str
     query: Query
-    clauses: tuple[Clause, ...]  # the two cheapest, () when the rule needs nothing
+    clauses: tuple[Clause, ...]  # the (up to) three cheapest, () when it needs nothing
     sure: bool  # those clauses are all the rule asks: a candidate is a match
     seq: int  # order of addition
     slot: int  # bit of the rule in the tables' masks
 
 
 class _Table:
-    """Rules filed by their clauses: anchor -> (first, second), two bit masks (Python ints).
+    """Rules filed by their clauses: anchor -> (first, second, third), bit masks (ints).
 
-    Rule slot k owns bit k of the first mask for its cheapest clause and bit k of the
-    second for its second cheapest, so an article ORs together, side by side, the masks
-    its words wake up and keeps the slots set in both: a few big-integer operations in
-    C instead of a set per word. (One mask with bits 2k and 2k+1 would be twice as wide
-    for the shift, the ANDs and the bit scan that follow the ORs.)
+    Rule slot k owns bit k of the first mask for its cheapest clause, of the second for
+    its second cheapest and of the third for its third, so an article ORs together,
+    side by side, the masks its words wake up and keeps the slots set in all three: a
+    few big-integer operations in C instead of a set per word. (One mask with bits 3k
+    to 3k+2 would be three times as wide for the shifts, the ANDs and the bit scan that
+    follow the ORs.)
     """
 
     def __init__(self) -> None:
@@ -71,12 +77,15 @@ class _Table:
         """File each (clause, side, slot); each key's masks are built once from all their
         bits, instead of one big-integer copy per rule (quadratic for a word 5,000 rules
         of 100k are filed under)."""
-        bits: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        bits: dict[tuple[str, str], tuple[list[int], ...]] = {}
         for clause, side, slot in filed:
             for kind, value, _ in clause:
-                bits.setdefault((kind, value), ([], []))[side].append(slot)
-        for (kind, value), (first, second) in bits.items():
-            masks = (_mask_of(first), _mask_of(second))
+                found = bits.get((kind, value))
+                if found is None:
+                    found = bits[kind, value] = tuple([] for _ in range(SIDES))
+                found[side].append(slot)
+        for (kind, value), slots in bits.items():
+            masks = tuple(map(_mask_of, slots))
             if kind == "p" and value not in self.prefix:
                 self.prefix_lengths[len(value)] = self.prefix_lengths.get(len(value), 0) + 1
             _set(self._kind(kind), value, masks)
@@ -152,6 +161,8 @@ class RuleIndex:
         self._in_order = True
         self._seq = 0
         self._always = 0
+        # Rules filed under fewer than three clauses: their third side is always awake.
+        self._no_third = 0
         self._table = _Table()
         # Per article languages: chunk -> the clause bits it wakes up; a rule added or
         # removed only drops the chunks that hold its anchors.
@@ -176,11 +187,18 @@ class RuleIndex:
         """``add`` each (rule_id, query) in order, filing them all at once: what
         building an index of 100k rules calls."""
         filed: list[tuple[Clause, int, int]] = []
+        pending: set[str] = set()  # ids entered but not filed yet
         # One full collection after: see collector_paused (330 against 640 articles/s
         # at 30k rules, same run, without it).
         with collector_paused(collect_after=True):
             try:
                 for rule_id, query in rules:
+                    if rule_id in pending:
+                        # Replaced within the batch: the first must be filed before it
+                        # is unfiled, or its anchors would wake the slot's next owner.
+                        self._table.file_many(filed)
+                        filed, pending = [], set()
+                    pending.add(rule_id)
                     filed += self._enter(rule_id, query)
             finally:
                 # Rules entered before ``rules`` failed are filed too: entered but not
@@ -191,10 +209,13 @@ class RuleIndex:
         """Give ``rule_id`` a slot; the (clause, side, slot) to file it under."""
         self.remove(rule_id)
         needed = required(query._root)
-        best = cheapest(needed, 2)
-        clauses = (best[0], best[-1]) if best else ()
+        best = cheapest(needed, SIDES)
+        # One clause goes on the first two sides, so that its anchors alone make it a
+        # candidate; a side left without a clause is always awake (``_no_third``).
+        clauses = tuple(best) if len(best) != 1 else (best[0], best[0])
         self._woken.forget(clauses)
-        sure = bool(best) and len(set(needed)) <= 2 and sufficient(query._root)
+        # Every distinct clause filed: nothing else to check for words joined by AND.
+        sure = bool(best) and len(set(needed)) <= SIDES and sufficient(query._root)
         self._seq += 1
         if self._free:
             slot = self._free.pop()
@@ -206,6 +227,8 @@ class RuleIndex:
         )
         if not clauses:
             self._always |= 1 << slot
+        elif len(clauses) < SIDES:
+            self._no_third |= 1 << slot
         return [(clause, side, slot) for side, clause in enumerate(clauses)]
 
     def remove(self, rule_id: str) -> None:
@@ -217,6 +240,7 @@ class RuleIndex:
         del self._by_slot[entry.slot]
         self._free.append(entry.slot)
         self._always &= ~(1 << entry.slot)
+        self._no_third &= ~(1 << entry.slot)
         for side, clause in enumerate(entry.clauses):
             self._table.unfile(clause, side, 1 << entry.slot)
 
@@ -262,10 +286,10 @@ class RuleIndex:
         if self._table.meta:
             found += filter(None, map(self._table.meta.get, _meta_keys(doc)))
         woken = _joined(found)
-        # Bit k is set in both masks when rule slot k has both clauses woken.
-        both = woken[0] & woken[1] if woken else 0
+        # Bit k is set in all three masks when rule slot k has all its clauses woken.
+        every = woken[0] & woken[1] & (woken[2] | self._no_third) if woken else 0
         by_slot = self._by_slot
-        entries = [by_slot[slot] for slot in _bits(both | self._always)]
+        entries = [by_slot[slot] for slot in _bits(every | self._always)]
         if not self._in_order:
             entries.sort(key=_SEQ)
         return entries
@@ -290,12 +314,10 @@ def _joined(found: list[Woken]) -> Woken:
     if len(found) == 1:
         return found[0]
     # Zero sides are left out: an OR copies its wider operand even when the other is 0.
-    first = reduce(or_, filter(None, map(_FIRST, found)), 0)
-    return first, reduce(or_, filter(None, map(_SECOND, found)), 0)
+    return tuple(reduce(or_, filter(None, map(side, found)), 0) for side in _SIDE)
 
 
-_FIRST = itemgetter(0)
-_SECOND = itemgetter(1)
+_SIDE = tuple(itemgetter(i) for i in range(SIDES))
 
 
 def _bits(mask: int) -> list[int]:
@@ -332,15 +354,15 @@ def _mask_of(positions: list[int]) -> int:
 
 def _set(table: dict[str, Woken], key: str, masks: Woken) -> None:
     had = table.get(key)
-    table[key] = masks if had is None else (had[0] | masks[0], had[1] | masks[1])
+    table[key] = masks if had is None else tuple(map(or_, had, masks))
 
 
 def _clear(table: dict[str, Woken], key: str, side: int, bit: int) -> None:
     had = table.get(key)
     if had is None:
         return
-    masks = (had[0] & ~bit, had[1]) if side == 0 else (had[0], had[1] & ~bit)
-    if masks[0] or masks[1]:
+    masks = tuple(mask & ~bit if i == side else mask for i, mask in enumerate(had))
+    if any(masks):
         table[key] = masks
     else:
         del table[key]

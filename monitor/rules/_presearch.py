@@ -4,7 +4,7 @@ From a query tree, ``required`` derives *clauses*: each is a set of alternatives
 (*anchors*: a word, an exact word, a prefix, a metadata value), at least one of which
 must be in any article the query matches. A NOT says nothing about what is present and
 yields none; an OR yields one clause joining one clause of each branch. The index
-files each rule under its two cheapest clauses (see ``RuleIndex``).
+files each rule under its three cheapest clauses (see ``RuleIndex``).
 """
 
 from __future__ import annotations
