@@ -7,9 +7,13 @@ the parser's insides.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import MonitorError, QueryError
 from monitor.rules import parse_query
+from monitor.rules._lexer import tokenize
+from monitor.rules._parser import DEPTH_PER_TOKEN, _tree_depth
 
 # (query, 0-based position of the culprit, words the message must contain)
 ERRORS = [
@@ -103,3 +107,32 @@ PRECEDENCE = [
 @pytest.mark.parametrize(("query", "text", "fires"), PRECEDENCE)
 def test_precedence(query: str, text: str, fires: bool) -> None:
     assert (parse_query(query).match("", text, "fr") is not None) == fires
+
+
+_SYNONYMS = [["IA", "intelligence artificielle", "AI"], ["licenciements", "plan social"]]
+_LEAVES = ["Amazon", "IA", "licenciements", "aujourd'hui", '"plan social"', "Amaz*", "l'IA-là"]
+
+
+def _nested(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    # Nesting that costs the fewest tokens per level: a negation, a field, an OR.
+    return st.one_of(
+        inner.map(lambda x: "-" + x),
+        inner.map(lambda x: "NOT " + x),
+        inner.map(lambda x: "title:" + x),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} {t[1]})"),
+        st.tuples(st.sampled_from(_LEAVES), st.sampled_from(_LEAVES)).map(
+            lambda t: f"{t[0]} NEAR/3 {t[1]}"
+        ),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.sampled_from(_LEAVES), _nested, max_leaves=12), st.booleans())
+def test_a_query_is_never_deeper_than_three_levels_a_token(query: str, synonyms: bool) -> None:
+    # The parser walks the tree for its depth only past this bound, so it must hold.
+    try:
+        parsed = parse_query(query, _SYNONYMS if synonyms else ())
+    except QueryError:
+        return
+    assert _tree_depth(parsed._root) <= DEPTH_PER_TOKEN * len(tokenize(query))

@@ -46,6 +46,7 @@ MAX_CHAIN = 16
 MAX_TERMS = 256
 # Levels of the parsed tree (groups, negations, proximity, fields, synonyms).
 MAX_TREE_DEPTH = 64
+DEPTH_PER_TOKEN = 3
 _ENDS_TERM = frozenset({"EOF", "RPAREN", "OR", "AND", "NEAR", "ONEAR"})
 _LANG_CODES = {name: code for code, name in STEMMERS.items()}
 
@@ -212,7 +213,13 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "RPAREN":
             raise self.fail(tok.pos, "unexpected ')': there is no '(' for it to close")
-        if _tree_depth(node) > MAX_TREE_DEPTH:
+        # Each token adds at most three levels (a word: synonyms, phrase, word; an
+        # operator, a field or a parenthesis: one), so a short query is not walked:
+        # the walk was a tenth of parsing 100k rules. tests/test_rules_parse.py checks
+        # the bound on generated queries.
+        if DEPTH_PER_TOKEN * len(self.tokens) > MAX_TREE_DEPTH and (
+            _tree_depth(node) > MAX_TREE_DEPTH
+        ):
             raise self.fail(0, f"the query nests more than {MAX_TREE_DEPTH} levels deep")
         if not _looks_for_something(node):
             raise self.fail(0, "the query only excludes: expected at least one term to look for")
