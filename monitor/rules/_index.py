@@ -273,16 +273,16 @@ class RuleIndex:
         # a few big-integer operations.
         cache = self._woken.for_article(doc.langs, doc.generation)
         chunks = doc.in_mask[BOTH]
-        masks = list(map(cache.get, chunks))
-        if None in masks:  # chunks this index has not met yet
-            emptied = len(cache) + len(chunks) > _CHUNK_CACHE_LIMIT
-            if emptied:
-                cache.clear()
-            for chunk, mask in zip(chunks, masks, strict=True):
-                if mask is None or emptied:
-                    cache[chunk] = self._table.woken_by(chunk, doc.langs)
-            masks = list(map(cache.get, chunks))
-        found = list(filter(None, masks))
+        # Chunks this index has not met yet, found in C (nearly every article brings a
+        # few): only they are worked out, and the others' masks read in one map.
+        new = chunks.difference(cache)
+        if new and len(cache) + len(new) > _CHUNK_CACHE_LIMIT:
+            cache.clear()
+            new = chunks
+        woken_by = self._table.woken_by
+        for chunk in new:
+            cache[chunk] = woken_by(chunk, doc.langs)
+        found = list(filter(None, map(cache.get, chunks)))
         if self._table.meta:
             found += filter(None, map(self._table.meta.get, _meta_keys(doc)))
         woken = _joined(found)
