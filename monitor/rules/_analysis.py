@@ -175,6 +175,10 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
     st = table.get(lang)
     if st is None:
         st = table[lang] = Stemmer.Stemmer(stemmer_of(lang))
+        # Its own cache off: the words' keys are cached here (_DOC_KEYS, _QUERY_KEYS),
+        # so it only ever sees words new to us, and keeping them cost more than the
+        # stemming (2.2 against 0.86 µs a word never seen).
+        st.maxCacheSize = 0
     return st
 
 
