@@ -227,15 +227,18 @@ def test_rules_changed_between_articles_answer_like_evaluating_every_rule(
     gap=st.integers(0, 4),
     title=st.lists(st.sampled_from(NEAR_TEXT), max_size=8),
     body=st.lists(st.sampled_from(NEAR_TEXT), max_size=30),
+    synonyms=st.booleans(),
 )
 def test_two_words_near_each_other_are_found_as_the_windows_find_them(
-    first: str, second: str, op: str, gap: int, title: list[str], body: list[str]
+    first: str, second: str, op: str, gap: int, title: list[str], body: list[str], synonyms: bool
 ) -> None:
-    # NEAR between two single words is decided from their positions alone (Near.pair):
-    # it must say what the general windows (_find) say, in each stream.
+    # NEAR between two single words, each perhaps with its one-word synonyms, is
+    # decided from their positions alone (Near.pair): it must say what the general
+    # windows (_find) say, in each stream.
     doc = Document(" ".join(title), " ".join(body), "fr")
+    groups = [["IA", "AI", "mot"], ["licenciements", "layoffs"]] if synonyms else []
     try:
-        query = parse_query(f"{first} {op}/{gap} {second}")
+        query = parse_query(f"{first} {op}/{gap} {second}", groups)
     except QueryError:
         return
     near = query._root

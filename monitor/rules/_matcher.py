@@ -95,12 +95,14 @@ class Near(Positional):
         self.same = tuple(
             next(j for j, other in enumerate(members) if other.text == m.text) for m in members
         )
-        # Two different words ("Amazon NEAR/5 licenciements", the common chain): their
-        # positions alone tell whether they are close, without spans or windows.
-        self.pair: tuple[WordLike, WordLike] | None = None
+        # Two different words ("Amazon NEAR/5 licenciements", the common chain), each
+        # perhaps with its synonyms ("licenciements" OR "layoffs"): their positions
+        # alone tell whether they are close, without spans or windows (the windows
+        # were 75 µs a rule on a news article).
+        self.pair: tuple[tuple[WordLike, ...], tuple[WordLike, ...]] | None = None
         if len(members) == 2 and self.same == (0, 1):
-            first, second = members
-            if isinstance(first, WordLike) and isinstance(second, WordLike):
+            first, second = map(_single_words, members)
+            if first and second:
                 self.pair = (first, second)
 
     def test(self, doc: Analyzed, mask: int) -> bool:
@@ -118,10 +120,10 @@ class Near(Positional):
             first, second = pair
             # Words sharing a chunk ("Amazon NEAR/3 Amazon*") are left to the windows,
             # which count a word once whatever members it stands for.
-            if first.chunks(doc)[stream].isdisjoint(second.chunks(doc)[stream]):
+            if _chunks_of(first, doc, stream).isdisjoint(_chunks_of(second, doc, stream)):
                 return _close(
-                    first.positions(doc, stream),
-                    second.positions(doc, stream),
+                    _positions_of(first, doc, stream),
+                    _positions_of(second, doc, stream),
                     self.distances[0],
                     self.ordered,
                 )
@@ -165,6 +167,31 @@ class Near(Positional):
             if at:
                 for member in self.members:
                     member.collect_at(doc, stream, at, hits, label)
+
+
+def _single_words(member: Node) -> tuple[WordLike, ...]:
+    """The one-word matchers ``member`` is, when it is one word or an OR of such
+    (a word and its synonyms): each span of it is then one word. () otherwise."""
+    if isinstance(member, WordLike):
+        return (member,)
+    if isinstance(member, Group) and member.any_of:
+        words = tuple(child for child in member.children if isinstance(child, WordLike))
+        if len(words) == len(member.children):
+            return words
+    return ()
+
+
+def _chunks_of(words: tuple[WordLike, ...], doc: Analyzed, stream: int) -> frozenset[str]:
+    if len(words) == 1:
+        return words[0].chunks(doc)[stream]
+    return frozenset().union(*(word.chunks(doc)[stream] for word in words))
+
+
+def _positions_of(words: tuple[WordLike, ...], doc: Analyzed, stream: int) -> list[int]:
+    if len(words) == 1:
+        return words[0].positions(doc, stream)
+    # Two synonyms may accept the same chunk: each position once.
+    return sorted(set().union(*(word.positions(doc, stream) for word in words)))
 
 
 def _close(first: list[int], second: list[int], gap: int, ordered: bool) -> bool:
