@@ -313,8 +313,13 @@ def _joined(found: list[Woken]) -> Woken:
         return ()
     if len(found) == 1:
         return found[0]
-    # Zero sides are left out: an OR copies its wider operand even when the other is 0.
-    return tuple(reduce(or_, filter(None, map(side, found)), 0) for side in _SIDE)
+    # Zero sides are left out, and the first mask is not ORed with 0: an OR copies its
+    # wider operand even when the other is 0.
+    return tuple(_or_all(list(filter(None, map(side, found)))) for side in _SIDE)
+
+
+def _or_all(masks: list[int]) -> int:
+    return reduce(or_, masks) if masks else 0
 
 
 _SIDE = tuple(itemgetter(i) for i in range(SIDES))
