@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from functools import partial
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
 
@@ -23,7 +22,7 @@ from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
 from monitor.extract._model import Article
 from monitor.extract._quality import assess
-from monitor.extract._state import StateScript, pick_body, state_script
+from monitor.extract._state import PendingScript, pick_body, state_kind
 from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
@@ -36,7 +35,7 @@ _RAW = ("script", "style")
 _PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 
 
-_Walk = tuple[list[str], list[StateScript], list[LexborNode]]
+_Walk = tuple[list[str], list[PendingScript], list[LexborNode]]
 
 
 def _first_walk(tree: LexborHTMLParser) -> _Walk:
@@ -52,7 +51,7 @@ def _first_walk(tree: LexborHTMLParser) -> _Walk:
 
 def _probed_walk(
     tree: LexborHTMLParser,
-) -> tuple[list[str], list[StateScript], list[LexborNode], bool]:
+) -> tuple[list[str], list[PendingScript], list[LexborNode], bool]:
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
     the last value says whether it did."""
     found = tree.css(_PROBED_WALK)
@@ -66,7 +65,7 @@ def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:
     scripts: list[LexborNode] = []
     prose: list[LexborNode] = []
     jsonld = []
-    states = []
+    states: list[PendingScript] = []
     for node, tag in zip(found, tags, strict=True):
         if tag not in _RAW:
             prose.append(node)
@@ -78,10 +77,12 @@ def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:
         kind = attrs.get("type")
         if kind and "ld+json" in kind.lower():
             jsonld.append(node.text(deep=True))
-        elif (state := state_script(attrs, partial(node.text, deep=True))) is not None:
-            states.append(state)
+        elif state_kind(attrs) is not None:
+            # node.text reads its deep text, later and only on teaser pages: the
+            # script is unlinked below with its subtree whole, so the text stays.
+            states.append((attrs, node.text))
     for node in reversed(scripts):
-        node.decompose()
+        node.decompose(recursive=False)
     return jsonld, states, prose
 
 
