@@ -19,35 +19,19 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 # Twice the deepest real page seen: deep enough for any template, shallow enough that
 # depth × page size stays a few million node visits on a 15 MiB page.
 MAX_DEPTH = 128
-# Matches every element with at least MAX_DEPTH element ancestors (<html> included):
-# exactly those ``flatten_deep`` replaces, and their descendants. Added to a walk
-# the extractor makes anyway, it costs a few percent of an extraction, where a walk of
-# its own in Python would cost a quarter.
-DEEP_PROBE = " > ".join(["*"] * (MAX_DEPTH + 1))
-# Tags the extractor's first walk also selects; only blockquote and pre nest in one
-# another (a <p> closes at the next block, <br>, scripts and styles hold no elements).
-_ALSO_SELECTED = frozenset({"script", "style", "p", "pre", "blockquote", "br"})
-_NESTING = frozenset({"pre", "blockquote"})
+# Matches the elements with at least MAX_DEPTH element ancestors (<html> included)
+# that are their parent's first element child: there is one exactly when any element
+# nests that deep (the first element child of a too-deep element's parent is as
+# deep). Lexbor matches it right to left, from every element up its ancestors, so
+# the cost is the sum of the page's depths; ``:first-child`` stops most elements at
+# the first step (a quarter of the probe's cost). A walk of its own in Python would
+# cost more than the probe.
+DEEP_PROBE = " > ".join(["*"] * (MAX_DEPTH + 1)) + ":first-child"
 
 
-def maybe_deep(found: list[LexborNode], tags: list[str | None] | None = None) -> bool:
-    """Whether a walk that added ``DEEP_PROBE`` to its selector may have met elements
-    nested too deep: any element it found that its own selector does not ask for, or
-    blockquotes and pres inside one another (a chain of those only is otherwise
-    indistinguishable from prose). False means the page is certainly shallow.
-    ``tags``: the found nodes' tags, when the caller has read them already."""
-    if tags is None:
-        tags = [node.tag for node in found]
-    if not _ALSO_SELECTED.issuperset(tags):
-        return True
-    if "pre" not in tags and "blockquote" not in tags:
-        return False  # most pages: no nesting to look for
-    for node, tag in zip(found, tags, strict=True):
-        if tag in _NESTING:
-            parent = node.parent
-            if parent is not None and parent.tag in _NESTING:
-                return True
-    return False
+def too_deep(tree: LexborHTMLParser) -> bool:
+    """Whether any element of ``tree`` nests ``MAX_DEPTH`` levels deep or more."""
+    return tree.css_first(DEEP_PROBE) is not None
 
 
 def flatten_deep(tree: LexborHTMLParser, limit: int = MAX_DEPTH) -> bool:

@@ -15,7 +15,7 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
-from monitor.extract._bounds import DEEP_PROBE, flatten_deep, maybe_deep
+from monitor.extract._bounds import flatten_deep, too_deep
 from monitor.extract._dates import DateContext
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
@@ -27,7 +27,6 @@ from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
 _FIRST_WALK = ", ".join(("script", "style", *PROSE))
-_PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
 _RAW = ("script", "style")
 # Without mutation events: the only thing they do for a parse is mirror a <select>'s
 # chosen <option> into its <selectedcontent>, which no reader sees, and the events
@@ -53,12 +52,11 @@ def _probed_walk(
     tree: LexborHTMLParser,
 ) -> tuple[list[str], list[PendingScript], list[LexborNode], bool]:
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
-    the last value says whether it did."""
-    found = tree.css(_PROBED_WALK)
-    tags = [node.tag for node in found]  # read once: each read is a call into selectolax
-    if maybe_deep(found, tags) and flatten_deep(tree):
-        return (*_first_walk(tree), True)
-    return (*_split_walk(found, tags), False)
+    the last value says whether it did. The probe is a walk of its own: sharing the
+    first walk's would need its matches told apart from the paragraphs by their tags,
+    which the cheaper ``:first-child`` probe does not allow."""
+    flattened = too_deep(tree) and flatten_deep(tree)
+    return (*_first_walk(tree), flattened)
 
 
 def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:

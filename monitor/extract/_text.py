@@ -26,7 +26,10 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _CONTAINERS = frozenset({"div", "section", "ul", "ol", "dl", "table", "figure", "form", "details"})
 # Left out whatever their attributes say: the writer's own choices and _clean's tags.
-_LEFT_OUT = frozenset({"h1", "figcaption", "caption", "label", "sup", *ALWAYS_LEFT_OUT})
+# Void elements hold no text: skipped before their attributes are read (an img's src).
+_LEFT_OUT = frozenset(
+    {"h1", "figcaption", "caption", "label", "sup", "img", "wbr", *ALWAYS_LEFT_OUT}
+)
 _RULE_KEYS = RULE_KEYS
 _CELLS = frozenset({"td", "th"})
 _LINKABLE = frozenset({"p"})
@@ -163,8 +166,10 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
             or tag in _LEFT_OUT
             or tag[0] == "-"
             or (
-                (attrs := child.attributes)
-                and not _RULE_KEYS.isdisjoint(attrs)
+                # len(attrs) is a cheap C call; the dict costs a string per attribute
+                # name and value, and two body elements in five carry none.
+                len(child.attrs)
+                and not _RULE_KEYS.isdisjoint(attrs := child.attributes)
                 and doomed_by(child, tag, attrs, total)
             )
         ):
