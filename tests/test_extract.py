@@ -297,3 +297,31 @@ def test_language_words_are_the_word_patterns(text: str) -> None:
 
     assert _words_of(text.lower()) == _WORD.findall(text.lower())
     assert _sample_words(text)[0] == _WORD.findall(text.lower())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Advertisement",
+        "ADVERTISEMENT",
+        "À LIRE AUSSI : la réforme",
+        "Publicité",
+        "PUBLICITÉ",
+        "Read more about the plan",
+        "By Jane Doe",
+        "Par Jean-Marie Le Pen",
+        "12 comments",
+        "© 2024 Example",
+        "Loading...",
+        "The council voted the budget on Monday.",
+        "Le conseil a voté le budget, après un débat.",
+        "SEE ALSO İstanbul",
+        "ſhare this story",
+        "Share thıs",
+        "Kelvin \u212a reading",
+    ],
+)
+def test_boilerplate_line_is_the_pattern(line: str) -> None:
+    from monitor.extract._patterns import BOILERPLATE_LINE, boilerplate_line
+
+    assert boilerplate_line(line) == (BOILERPLATE_LINE.match(line) is not None)

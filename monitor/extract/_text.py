@@ -14,7 +14,7 @@ import re
 from selectolax.lexbor import LexborNode
 
 from monitor.extract._clean import ALWAYS_LEFT_OUT, RULE_KEYS, doomed_by
-from monitor.extract._patterns import BOILERPLATE_LINE
+from monitor.extract._patterns import boilerplate_line
 
 _BLOCKS = frozenset(
     {
@@ -60,7 +60,13 @@ class _Writer:
         raw = "".join(self.parts)
         self.parts.clear()  # cleared, not replaced: the walk holds on to the list
         if _BR not in raw:
-            self._add(" ".join(raw.split()))  # str.split: the fast whitespace collapse
+            if raw.isprintable() and "  " not in raw:
+                # The commonest paragraph: no whitespace but single spaces (every other
+                # whitespace character is unprintable), so collapsing would only strip
+                # its ends; split and join cost a string per word.
+                self._add(raw.strip(" "))
+            else:
+                self._add(" ".join(raw.split()))
             return
         # Two line breaks in a row are how br-laid-out templates separate paragraphs.
         if not any(char in raw for char in _ZERO_WIDTH):  # each `in` a C search
@@ -93,7 +99,7 @@ class _Writer:
     def _add(self, text: str) -> None:
         if "\u200b" in text:
             text = text.replace("\u200b", "")
-        if text and not (len(text) < 120 and BOILERPLATE_LINE.match(text)):
+        if text and not (len(text) < 120 and boilerplate_line(text)):
             self.paragraphs.append(text)
 
 
