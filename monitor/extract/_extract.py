@@ -102,6 +102,11 @@ def _body_nodes(
     return nodes or pick_content(root, prose)
 
 
+def _replaced(text: str, title: str | None) -> bool:
+    """Whether U+FFFD is in the body or the title (searched apart: no copy of the body)."""
+    return "\ufffd" in text or (title is not None and "\ufffd" in title)
+
+
 class _Rest:
     """The page's text around the body, read only when a short body needs a second look."""
 
@@ -141,7 +146,7 @@ def extract_article(
     text = body_text(_body_nodes(tree, prose, body_selector))
     # A page whose script writes the article in: its JSON copy (see _state).
     text, source = pick_body(text, metadata.body, states)
-    if not checked and "\ufffd" in f"{text}{metadata.title}" and not is_utf8(data):
+    if not checked and _replaced(text, metadata.title) and not is_utf8(data):
         # Bytes passed as UTF-8 that are not: decode them properly and start again.
         return extract_article(
             decode_html(data, charset),

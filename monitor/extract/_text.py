@@ -34,6 +34,8 @@ _RULE_KEYS = RULE_KEYS
 _CELLS = frozenset({"td", "th"})
 _LINKABLE = frozenset({"p"})
 _LISTS = frozenset({"ul", "ol", "dl"})
+# The blocks _unwanted may take back; the others are kept without a call.
+_JUDGED = _LINKABLE | _CONTAINERS
 _LINK_ONLY_MAX = 200
 _LINK_ONLY_DENSITY = 0.8
 # Source newlines are plain whitespace in HTML; only <br> breaks a line, so it is
@@ -193,7 +195,7 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
             child_size, child_linked = _walk(child, out, total, in_link or tag == "a")
             if parts:
                 out.flush()
-            if _unwanted(tag, child_size, child_linked):
+            if tag in _JUDGED and _unwanted(tag, child_size, child_linked):
                 del out.paragraphs[mark:]
             else:
                 size += child_size
