@@ -97,12 +97,17 @@ _WIDE_PUNCTUATION = tuple(char for char in "’“”‘–—…•€" if not 
 _MIN_HITS = 4
 
 
+# Compiled once: re's module functions look their pattern up in a cache on each call.
+_TAG_SEPARATOR = re.compile(r"[-_]")
+_PRIMARY_TAG = re.compile(r"[a-z]{2,3}")
+
+
 def normalize_language(code: str | None) -> str | None:
     """``fr-FR``, ``fr_CA`` or ``FR`` → ``fr``; None for anything that is not a language tag."""
     if not code:
         return None
-    primary = re.split(r"[-_]", code.strip(), maxsplit=1)[0].lower()
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+    primary = _TAG_SEPARATOR.split(code.strip(), maxsplit=1)[0].lower()
+    return primary if _PRIMARY_TAG.fullmatch(primary) else None
 
 
 def _script_language(sample: str) -> str | None:
@@ -190,8 +195,7 @@ def choose_language(
     The first declaration wins unless the detector is sure of another language; with
     no declaration the detector decides.
     """
-    claim = next((code for code in map(normalize_language, declared) if code), None)
     detected = detect_language(text, languages) if text else None
-    if detected is None:
-        return claim
-    return detected
+    if detected is not None:
+        return detected  # the declarations are read only when the text is unsure
+    return next((code for code in map(normalize_language, declared) if code), None)

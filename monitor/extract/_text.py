@@ -61,14 +61,14 @@ class _Writer:
             return
         raw = "".join(self.parts)
         self.parts.clear()  # cleared, not replaced: the walk holds on to the list
+        if raw.isprintable() and "  " not in raw:
+            # The commonest paragraph: no whitespace but single spaces (every other
+            # whitespace character, and the _BR marker, is unprintable), so collapsing
+            # would only strip its ends; split and join cost a string per word.
+            self._add(raw.strip(" "))
+            return
         if _BR not in raw:
-            if raw.isprintable() and "  " not in raw:
-                # The commonest paragraph: no whitespace but single spaces (every other
-                # whitespace character is unprintable), so collapsing would only strip
-                # its ends; split and join cost a string per word.
-                self._add(raw.strip(" "))
-            else:
-                self._add(" ".join(raw.split()))
+            self._add(" ".join(raw.split()))
             return
         # Two line breaks in a row are how br-laid-out templates separate paragraphs.
         if not any(char in raw for char in _ZERO_WIDTH):  # each `in` a C search
