@@ -20,19 +20,21 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 # depth × page size stays a few million node visits on a 15 MiB page.
 MAX_DEPTH = 128
 # Matches the elements with at least MAX_DEPTH element ancestors (<html> included)
-# that are their parent's first element child: there is one exactly when any element
-# nests that deep (the first element child of a too-deep element's parent is as
-# deep). Lexbor matches it right to left, from every element up its ancestors, so
-# the cost is the sum of the page's depths; ``:first-child`` stops most elements at
-# the first step (a quarter of the probe's cost). A walk of its own in Python would
-# cost more than the probe.
-DEEP_PROBE = " > ".join(["*"] * (MAX_DEPTH + 1)) + ":first-child"
+# that are their parent's first element child and hold no element: there is one
+# exactly when any element nests that deep (the first element child of a too-deep
+# element's parent is as deep, and so is the end of the chain of first children
+# below it). Lexbor matches it right to left, from every element up its ancestors,
+# so the cost is the sum of the page's depths; the last step's conditions stop most
+# elements at once (a quarter of the probe's cost). A walk of its own in Python
+# would cost more than the probe.
+_LAST_STEP = ":first-child:not(:has(*))"
+DEEP_PROBE = " > ".join(["*"] * (MAX_DEPTH + 1)) + _LAST_STEP
 # The same probe for half the depth, tried first: Lexbor parses a selector on every
 # call, and the full probe's 129 steps cost it some 35 µs a page, more than the match
 # itself on a small page. A page nesting MAX_DEPTH deep nests half as deep too, and
 # none of the 893 corpus pages nests even 56 deep, so the full probe runs on
 # almost none.
-_HALF_PROBE = " > ".join(["*"] * (MAX_DEPTH // 2 + 1)) + ":first-child"
+_HALF_PROBE = " > ".join(["*"] * (MAX_DEPTH // 2 + 1)) + _LAST_STEP
 
 
 def too_deep(tree: LexborHTMLParser) -> bool:
