@@ -287,10 +287,41 @@ def test_br_laid_out_text_is_cut_as_the_reference_patterns_cut_it(raw: str) -> N
         "ascii only, words: here.",
         "mixed ж кириллица and english",
         "€100 — “quoted” … •bullet™",
+        "ÉTÉ À PARIS, ÇA VA ? ÀÉÎÕÜ ß ÿ µ ª",
+        "the \u212a sign lowers to k",
         "",
     ],
 )
 def test_language_words_are_the_word_patterns(text: str) -> None:
-    from monitor.extract._language import _WORD, _words_of
+    from monitor.extract._language import _WORD, _sample_words, _words_of
 
     assert _words_of(text.lower()) == _WORD.findall(text.lower())
+    assert _sample_words(text)[0] == _WORD.findall(text.lower())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Advertisement",
+        "ADVERTISEMENT",
+        "À LIRE AUSSI : la réforme",
+        "Publicité",
+        "PUBLICITÉ",
+        "Read more about the plan",
+        "By Jane Doe",
+        "Par Jean-Marie Le Pen",
+        "12 comments",
+        "© 2024 Example",
+        "Loading...",
+        "The council voted the budget on Monday.",
+        "Le conseil a voté le budget, après un débat.",
+        "SEE ALSO İstanbul",
+        "ſhare this story",
+        "Share thıs",
+        "Kelvin \u212a reading",
+    ],
+)
+def test_boilerplate_line_is_the_pattern(line: str) -> None:
+    from monitor.extract._patterns import BOILERPLATE_LINE, boilerplate_line
+
+    assert boilerplate_line(line) == (BOILERPLATE_LINE.match(line) is not None)

@@ -45,6 +45,24 @@ def test_any_deep_chain_is_flattened(tag: str) -> None:
     assert article.flattened and "conseil municipal" in article.text
 
 
+@pytest.mark.parametrize("first", ["<br>", "<p>x</p>", "<script>1</script>", "<i></i>"])
+def test_a_deep_chain_of_second_children_is_flattened(first: str) -> None:
+    # The probe looks for first children only: here each level's first child is a
+    # leaf and the chain goes on through the second; the leaves are as deep.
+    html = f"<html><body>{PROSE}" + f"<span>{first}" * 3000 + "profond</body></html>"
+    started = time.perf_counter()
+    article = extract_article(html, "https://example.org/a")
+    assert time.perf_counter() - started < 2.0
+    assert article.flattened and "conseil municipal" in article.text
+
+
+def test_a_page_just_under_the_depth_bound_is_not_flattened() -> None:
+    # The 127th div has 128 element ancestors (<html> and <body> among them).
+    for levels, flattened in ((126, False), (127, True)):
+        html = f"<html><body>{PROSE}" + "<div>" * levels + "profond</body></html>"
+        assert extract_article(html).flattened is flattened
+
+
 def test_an_ordinary_page_is_not_flattened() -> None:
     article = extract_article(f"<html><body><div><div>{PROSE}</div></div></body></html>")
     assert not article.flattened

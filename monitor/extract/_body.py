@@ -69,17 +69,21 @@ def link_density(node: LexborNode, size: int | None = None) -> float:
     total = text_size(node.text(deep=True)) if size is None else size
     if total == 0:
         return 0.0
-    linked = sum(text_size(a.text(deep=True)) for a in node.css("a"))
+    # Sizes add up over a concatenation: one count of the links' joined text instead
+    # of one per link (containers hold hundreds).
+    linked = text_size("".join([a.text(deep=True) for a in node.css("a")]))
     return min(1.0, linked / total)
 
 
-_Chain = tuple[list[Candidate], bool]
+# The candidates a paragraph votes for, each with its vote's divisor, and the veto.
+_Chain = tuple[list[tuple[Candidate, int]], bool]
 
 
 def _ancestors(
     candidates: dict[int, Candidate], chains: dict[int, _Chain], start: LexborNode
 ) -> _Chain:
-    """The candidates a paragraph whose container is ``start`` votes for, and whether
+    """The candidates a paragraph whose container is ``start`` votes for (each with the
+    divisor of its vote, paired once per container rather than per paragraph), and whether
     its vote is vetoed (a boilerplate container close above it)."""
     found = chains.get(start.mem_id)
     if found is not None:
@@ -100,7 +104,7 @@ def _ancestors(
             break
         node = node.parent
     vetoed = any(candidate.boilerplate for candidate in chain[:_VETO_LEVELS])
-    chains[key] = found = (chain, vetoed)
+    chains[key] = found = (list(zip(chain, _DIVISORS, strict=False)), vetoed)
     return found
 
 
@@ -141,7 +145,7 @@ def _scan(
         if vetoed:
             continue
         score = 1 + text.count(",") + text.count("，") + min(len(text) // 100, 3)
-        for candidate, divisor in zip(chain, _DIVISORS, strict=False):
+        for candidate, divisor in chain:
             candidate.score += score / divisor
 
 

@@ -45,10 +45,15 @@ def label(node: LexborNode, attrs: dict[str, str | None] | None = None) -> str:
     return f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
 
 
+# The attributes _structural reads: an element with none of them is structural by
+# its tag only (most are: a class and an href), so the five lookups are skipped.
+_STRUCTURAL_KEYS = frozenset({"hidden", "aria-hidden", "itemprop", "role", "style"})
+
+
 def _structural(tag: str, attrs: dict[str, str | None]) -> bool:
     if tag in _STRUCTURAL_TAGS:
         return True
-    if not attrs:
+    if _STRUCTURAL_KEYS.isdisjoint(attrs):
         return False
     if (
         "hidden" in attrs

@@ -27,9 +27,9 @@ _ALIASES = {
     "x-sjis": "shift_jis",
 }
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE
-)
+# Searched in the ASCII-lowered bytes, where it is case-sensitive: a literal start
+# lets re skip to each "<meta", where the case-insensitive pattern tried every byte.
+_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_:.+-]+)""")
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.+-]+)""")
 _PRESCAN_BYTES = 4096
 # Detection, the slow step, reads only the first 64 KiB of a page.
@@ -60,10 +60,11 @@ def normalize_charset(label: str | None) -> str | None:
 
 def _declared(data: bytes) -> str | None:
     head = data[:_PRESCAN_BYTES]
-    match = _XML_DECL.match(head) or _META_CHARSET.search(head)
+    match = _XML_DECL.match(head) or _META_CHARSET.search(head.lower())
     if match is None:
         return None
-    return normalize_charset(match.group(1).decode("ascii", "replace"))
+    # The label as written (bytes.lower keeps every byte where it was).
+    return normalize_charset(head[match.start(1) : match.end(1)].decode("ascii", "replace"))
 
 
 def _western_share(text: str) -> float:

@@ -10,29 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from functools import partial
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 from monitor.extract._body import PROSE, pick_content
-from monitor.extract._bounds import DEEP_PROBE, flatten_deep, maybe_deep
+from monitor.extract._bounds import flatten_deep, too_deep
 from monitor.extract._dates import DateContext
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._language import choose_language
 from monitor.extract._metadata import read_metadata
 from monitor.extract._model import Article
 from monitor.extract._quality import assess
-from monitor.extract._state import StateScript, pick_body, state_script
+from monitor.extract._state import PendingScript, pick_body, state_kind
 from monitor.extract._text import body_text
 
 _JUNK_FOR_OVERRIDE = ["noscript", "template", "svg", "iframe", "button"]
 _FIRST_WALK = ", ".join(("script", "style", *PROSE))
-_PROBED_WALK = f"{_FIRST_WALK}, {DEEP_PROBE}"
 _RAW = ("script", "style")
+# Without mutation events: the only thing they do for a parse is mirror a <select>'s
+# chosen <option> into its <selectedcontent>, which no reader sees, and the events
+# cost 3% of the parse.
+_PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 
 
-_Walk = tuple[list[str], list[StateScript], list[LexborNode]]
+_Walk = tuple[list[str], list[PendingScript], list[LexborNode]]
 
 
 def _first_walk(tree: LexborHTMLParser) -> _Walk:
@@ -48,21 +50,20 @@ def _first_walk(tree: LexborHTMLParser) -> _Walk:
 
 def _probed_walk(
     tree: LexborHTMLParser,
-) -> tuple[list[str], list[StateScript], list[LexborNode], bool]:
+) -> tuple[list[str], list[PendingScript], list[LexborNode], bool]:
     """``_first_walk``, flattening the page first when it nests too deep (see _bounds);
-    the last value says whether it did."""
-    found = tree.css(_PROBED_WALK)
-    tags = [node.tag for node in found]  # read once: each read is a call into selectolax
-    if maybe_deep(found, tags) and flatten_deep(tree):
-        return (*_first_walk(tree), True)
-    return (*_split_walk(found, tags), False)
+    the last value says whether it did. The probe is a walk of its own: sharing the
+    first walk's would need its matches told apart from the paragraphs by their tags,
+    which the cheaper ``:first-child`` probe does not allow."""
+    flattened = too_deep(tree) and flatten_deep(tree)
+    return (*_first_walk(tree), flattened)
 
 
 def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:
     scripts: list[LexborNode] = []
     prose: list[LexborNode] = []
     jsonld = []
-    states = []
+    states: list[PendingScript] = []
     for node, tag in zip(found, tags, strict=True):
         if tag not in _RAW:
             prose.append(node)
@@ -74,10 +75,12 @@ def _split_walk(found: list[LexborNode], tags: list[str | None]) -> _Walk:
         kind = attrs.get("type")
         if kind and "ld+json" in kind.lower():
             jsonld.append(node.text(deep=True))
-        elif (state := state_script(attrs, partial(node.text, deep=True))) is not None:
-            states.append(state)
+        elif state_kind(attrs) is not None:
+            # node.text reads its deep text, later and only on teaser pages: the
+            # script is unlinked below with its subtree whole, so the text stays.
+            states.append((attrs, node.text))
     for node in reversed(scripts):
-        node.decompose()
+        node.decompose(recursive=False)
     return jsonld, states, prose
 
 
@@ -97,6 +100,11 @@ def _body_nodes(
         return []
     nodes = _override(tree, body_selector) if body_selector else []
     return nodes or pick_content(root, prose)
+
+
+def _replaced(text: str, title: str | None) -> bool:
+    """Whether U+FFFD is in the body or the title (searched apart: no copy of the body)."""
+    return "\ufffd" in text or (title is not None and "\ufffd" in title)
 
 
 class _Rest:
@@ -132,13 +140,13 @@ def extract_article(
     """
     context = DateContext(fetched=fetched_at, zone=timezone)
     data, checked = html_utf8(html, charset)
-    tree = LexborHTMLParser(data)
+    tree = LexborHTMLParser(data, options=_PARSE_OPTIONS)
     jsonld, states, prose, flattened = _probed_walk(tree)
     metadata = read_metadata(tree, url, jsonld, context)
     text = body_text(_body_nodes(tree, prose, body_selector))
     # A page whose script writes the article in: its JSON copy (see _state).
     text, source = pick_body(text, metadata.body, states)
-    if not checked and "\ufffd" in f"{text}{metadata.title}" and not is_utf8(data):
+    if not checked and _replaced(text, metadata.title) and not is_utf8(data):
         # Bytes passed as UTF-8 that are not: decode them properly and start again.
         return extract_article(
             decode_html(data, charset),

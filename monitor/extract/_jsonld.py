@@ -20,6 +20,8 @@ _ARTICLE_TYPES = frozenset(
         "report", "webpage", "itempage", "medicalwebpage", "posting",
     }
 )  # fmt: skip
+# json.loads(raw, strict=False) builds a decoder (and its scanner) on every call.
+_DECODER = json.JSONDecoder(strict=False)
 # A WebPage node is a weaker match than a real article node: used only when alone.
 _WEAK_TYPES = frozenset({"webpage", "itempage", "medicalwebpage"})
 
@@ -127,7 +129,9 @@ def read_jsonld(scripts: list[str]) -> JsonLd:
     nodes: list[dict[str, object]] = []
     for raw in scripts:
         try:
-            nodes.extend(_nodes(json.loads(raw, strict=False)))
+            if raw.startswith("\ufeff"):
+                continue  # what json.loads refuses before decoding
+            nodes.extend(_nodes(_DECODER.decode(raw)))
         except (ValueError, RecursionError):
             continue  # invalid JSON-LD is common and simply ignored
     article = _pick(nodes)

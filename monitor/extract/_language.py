@@ -90,21 +90,28 @@ _SAMPLE_CHARS = 1000
 # the punctuation that makes most Western pages' text wider than Latin-1 (curly
 # quotes, dashes) is turned into spaces first.
 _LATIN1_LETTERS = bytes(code if _WORD.fullmatch(chr(code)) else 32 for code in range(256))
+# The same table lower-casing the letters as it goes (each Latin-1 letter's lower
+# case is one Latin-1 letter), so the sample need not be lowered first.
+_LATIN1_LOWER = bytes(ord(chr(code).lower()) if code != 32 else 32 for code in _LATIN1_LETTERS)
 _WIDE_PUNCTUATION = tuple(char for char in "’“”‘–—…•€" if not _WORD.fullmatch(char))
 _MIN_HITS = 4
+
+
+# Compiled once: re's module functions look their pattern up in a cache on each call.
+_TAG_SEPARATOR = re.compile(r"[-_]")
+_PRIMARY_TAG = re.compile(r"[a-z]{2,3}")
 
 
 def normalize_language(code: str | None) -> str | None:
     """``fr-FR``, ``fr_CA`` or ``FR`` → ``fr``; None for anything that is not a language tag."""
     if not code:
         return None
-    primary = re.split(r"[-_]", code.strip(), maxsplit=1)[0].lower()
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+    primary = _TAG_SEPARATOR.split(code.strip(), maxsplit=1)[0].lower()
+    return primary if _PRIMARY_TAG.fullmatch(primary) else None
 
 
 def _script_language(sample: str) -> str | None:
-    if sample.isascii() or _latin1(sample) is not None:
-        return None  # no character of another script (all of them lie above Latin-1)
+    """The language named by the script of a sample that is not Latin-1."""
     others = _NON_LATIN.findall(sample)
     if len(others) < 20:
         return None
@@ -141,6 +148,15 @@ def _words_of(lowered: str) -> list[str]:
     return raw.translate(_LATIN1_LETTERS).decode("latin-1").split()
 
 
+def _sample_words(sample: str) -> tuple[list[str], bool]:
+    """``_words_of(sample.lower())``, and whether the sample is Latin-1 (once its wide
+    punctuation is spaces), which rules out every other script's language."""
+    raw = _latin1(sample)
+    if raw is None:
+        return _WORD.findall(sample.lower()), False
+    return raw.translate(_LATIN1_LOWER).decode("latin-1").split(), True
+
+
 def detect_language(text: str, languages: Sequence[str] | None = None) -> str | None:
     """Return the ISO 639-1 code the text is most likely in, or None when unsure.
 
@@ -148,15 +164,15 @@ def detect_language(text: str, languages: Sequence[str] | None = None) -> str | 
     """
     sample = text[:_SAMPLE_CHARS]
     allowed = {normalize_language(code) for code in languages} if languages else None
-    by_script = _script_language(sample)
+    words, latin1 = _sample_words(sample)
+    by_script = None if latin1 else _script_language(sample)
     if by_script is not None:
         return by_script if allowed is None or by_script in allowed else None
     counts = dict.fromkeys(_STOPWORDS, 0)
-    # Counted first (in C), and only the distinct words that vote (a set intersection,
-    # in C too) are looked at in Python: a third of a sample's distinct words.
-    found = Counter(_words_of(sample.lower()))
-    for word in found.keys() & _VOTES.keys():
-        times = found[word]
+    # Only the words that vote are counted, and both steps run in C (filter calls a
+    # C method): a third of a sample's words vote.
+    found = Counter(filter(_VOTES.__contains__, words))
+    for word, times in found.items():
         for code in _VOTES[word]:
             counts[code] += times
     ranked = sorted(
@@ -179,8 +195,7 @@ def choose_language(
     The first declaration wins unless the detector is sure of another language; with
     no declaration the detector decides.
     """
-    claim = next((code for code in map(normalize_language, declared) if code), None)
     detected = detect_language(text, languages) if text else None
-    if detected is None:
-        return claim
-    return detected
+    if detected is not None:
+        return detected  # the declarations are read only when the text is unsure
+    return next((code for code in map(normalize_language, declared) if code), None)

@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
-from monitor.extract._bounds import DEEP_PROBE, flatten_deep, join_url
+from monitor.extract._bounds import flatten_deep, join_url, too_deep
 from monitor.extract._clean import label
 from monitor.extract._encoding import decode_html, html_utf8, is_utf8
 from monitor.extract._patterns import class_weight
@@ -92,7 +92,7 @@ def extract_links(html: str | bytes, base_url: str, *, selector: str | None = No
     if not checked and not is_utf8(data):
         data = decode_html(data).encode("utf-8")
     tree = LexborHTMLParser(data)
-    if tree.css_first(DEEP_PROBE) is not None:
+    if too_deep(tree):
         flatten_deep(tree)
     page = join_url(None, base_url) or ""
     base = tree.css_first("base[href]")

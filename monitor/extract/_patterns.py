@@ -163,3 +163,17 @@ BOILERPLATE_LINE = re.compile(
     r"(?:enable|activate) javascript.*|loading\W*|chargement.*)$",
     re.IGNORECASE,
 )
+# The same pattern, case-sensitive, for lower-cased lines: case-insensitive, re tries
+# each of its alternatives at the first character (a case fold per comparison);
+# case-sensitive, it skips every alternative whose first letter differs.
+_BOILERPLATE_LOWER = re.compile(BOILERPLATE_LINE.pattern)
+# The letters str.lower and re's case-insensitive matching treat apart: "İ" lowers to
+# two characters, and re also folds "ı" to "i" and "ſ" to "s".
+_FOLDED_APART = ("İ", "ı", "ſ")
+
+
+def boilerplate_line(line: str) -> bool:
+    """``BOILERPLATE_LINE.match(line)``, found faster on the lower-cased line."""
+    if line.isascii() or not any(letter in line for letter in _FOLDED_APART):
+        return _BOILERPLATE_LOWER.match(line.lower()) is not None
+    return BOILERPLATE_LINE.match(line) is not None

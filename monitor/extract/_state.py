@@ -64,19 +64,35 @@ class StateScript:
     assignment: bool = False
 
 
+def state_kind(attrs: dict[str, str | None]) -> str | None:
+    """What a script may hold, judged from its attributes alone: ``next-data``,
+    ``json-state`` (JSON), ``assignment`` (inline JavaScript, which holds state only
+    if its text assigns a ``__NAME__``), or None for the others."""
+    if attrs.get("id") == "__NEXT_DATA__":
+        return "next-data"
+    kind = (attrs.get("type") or "").lower()
+    if "json" in kind:
+        return "json-state" if "ld+json" not in kind else None
+    if "src" in attrs or (kind and "javascript" not in kind):
+        return None
+    return "assignment"
+
+
 def state_script(attrs: dict[str, str | None], text: Callable[[], str]) -> StateScript | None:
     """The script as a ``StateScript`` when its attributes or text say it holds page
     state; None for ordinary scripts (the vast majority: their text is read only when
     they are inline JavaScript)."""
-    if attrs.get("id") == "__NEXT_DATA__":
-        return StateScript("next-data", text())
-    kind = (attrs.get("type") or "").lower()
-    if "json" in kind:
-        return StateScript("json-state", text()) if "ld+json" not in kind else None
-    if "src" in attrs or (kind and "javascript" not in kind):
+    kind = state_kind(attrs)
+    if kind is None:
         return None
     content = text()
+    if kind != "assignment":
+        return StateScript(kind, content)
     return StateScript("json-state", content, assignment=True) if "__" in content else None
+
+
+# A script that may hold state, with what reads its text: read only on teaser pages.
+PendingScript = tuple[dict[str, str | None], Callable[[], str]]
 
 
 def _words(text: str) -> int:
@@ -188,10 +204,11 @@ def _better(candidate: str, dom_words: int) -> bool:
     return words > 2 * dom_words + 10
 
 
-def pick_body(dom: str, ld_body: str | None, scripts: list[StateScript]) -> tuple[str, str]:
+def pick_body(dom: str, ld_body: str | None, scripts: list[PendingScript]) -> tuple[str, str]:
     """The body to keep and where it came from (``dom``, ``json-ld``, ``next-data``,
     ``json-state``): the DOM's unless it is empty or a teaser and a script's copy of
-    the article is more than twice as long."""
+    the article is more than twice as long. ``scripts``: those that may hold the
+    page's state (``state_kind``), whose text is read only for a teaser."""
     if ld_body is None and not scripts:
         return dom, "dom"  # most pages: nothing to compare with
     dom_words = _words(dom)
@@ -205,8 +222,9 @@ def pick_body(dom: str, ld_body: str | None, scripts: list[StateScript]) -> tupl
         text = as_text(ld_body)
         if _better(text, dom_words):
             return text, "json-ld"
-    if dom_words < _TEASER_WORDS and scripts:
-        found = state_body(scripts)
+    states = [state_script(*pending) for pending in scripts] if dom_words < _TEASER_WORDS else []
+    if states := [state for state in states if state is not None]:
+        found = state_body(states)
         if found is not None and _better(found[0], dom_words):
             return found
     return dom, "dom"

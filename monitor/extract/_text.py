@@ -14,7 +14,7 @@ import re
 from selectolax.lexbor import LexborNode
 
 from monitor.extract._clean import ALWAYS_LEFT_OUT, RULE_KEYS, doomed_by
-from monitor.extract._patterns import BOILERPLATE_LINE
+from monitor.extract._patterns import boilerplate_line
 
 _BLOCKS = frozenset(
     {
@@ -26,11 +26,16 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _CONTAINERS = frozenset({"div", "section", "ul", "ol", "dl", "table", "figure", "form", "details"})
 # Left out whatever their attributes say: the writer's own choices and _clean's tags.
-_LEFT_OUT = frozenset({"h1", "figcaption", "caption", "label", "sup", *ALWAYS_LEFT_OUT})
+# Void elements hold no text: skipped before their attributes are read (an img's src).
+_LEFT_OUT = frozenset(
+    {"h1", "figcaption", "caption", "label", "sup", "img", "wbr", *ALWAYS_LEFT_OUT}
+)
 _RULE_KEYS = RULE_KEYS
 _CELLS = frozenset({"td", "th"})
 _LINKABLE = frozenset({"p"})
 _LISTS = frozenset({"ul", "ol", "dl"})
+# The blocks _unwanted may take back; the others are kept without a call.
+_JUDGED = _LINKABLE | _CONTAINERS
 _LINK_ONLY_MAX = 200
 _LINK_ONLY_DENSITY = 0.8
 # Source newlines are plain whitespace in HTML; only <br> breaks a line, so it is
@@ -56,8 +61,14 @@ class _Writer:
             return
         raw = "".join(self.parts)
         self.parts.clear()  # cleared, not replaced: the walk holds on to the list
+        if raw.isprintable() and "  " not in raw:
+            # The commonest paragraph: no whitespace but single spaces (every other
+            # whitespace character, and the _BR marker, is unprintable), so collapsing
+            # would only strip its ends; split and join cost a string per word.
+            self._add(raw.strip(" "))
+            return
         if _BR not in raw:
-            self._add(" ".join(raw.split()))  # str.split: the fast whitespace collapse
+            self._add(" ".join(raw.split()))
             return
         # Two line breaks in a row are how br-laid-out templates separate paragraphs.
         if not any(char in raw for char in _ZERO_WIDTH):  # each `in` a C search
@@ -90,7 +101,7 @@ class _Writer:
     def _add(self, text: str) -> None:
         if "\u200b" in text:
             text = text.replace("\u200b", "")
-        if text and not (len(text) < 120 and BOILERPLATE_LINE.match(text)):
+        if text and not (len(text) < 120 and boilerplate_line(text)):
             self.paragraphs.append(text)
 
 
@@ -163,8 +174,10 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
             or tag in _LEFT_OUT
             or tag[0] == "-"
             or (
-                (attrs := child.attributes)
-                and not _RULE_KEYS.isdisjoint(attrs)
+                # len(attrs) is a cheap C call; the dict costs a string per attribute
+                # name and value, and two body elements in five carry none.
+                len(child.attrs)
+                and not _RULE_KEYS.isdisjoint(attrs := child.attributes)
                 and doomed_by(child, tag, attrs, total)
             )
         ):
@@ -182,7 +195,7 @@ def _walk(node: LexborNode, out: _Writer, total: _Total, in_link: bool) -> tuple
             child_size, child_linked = _walk(child, out, total, in_link or tag == "a")
             if parts:
                 out.flush()
-            if _unwanted(tag, child_size, child_linked):
+            if tag in _JUDGED and _unwanted(tag, child_size, child_linked):
                 del out.paragraphs[mark:]
             else:
                 size += child_size
