@@ -139,18 +139,10 @@ def _latin1(text: str) -> bytes | None:
         return None
 
 
-def _words_of(lowered: str) -> list[str]:
-    """``_WORD.findall(lowered)``, by str and bytes methods when the text is Latin-1
-    once its wide punctuation is spaces (see ``_LATIN1_LETTERS``)."""
-    raw = _latin1(lowered)
-    if raw is None:
-        return _WORD.findall(lowered)
-    return raw.translate(_LATIN1_LETTERS).decode("latin-1").split()
-
-
 def _sample_words(sample: str) -> tuple[list[str], bool]:
-    """``_words_of(sample.lower())``, and whether the sample is Latin-1 (once its wide
-    punctuation is spaces), which rules out every other script's language."""
+    """``_WORD.findall(sample.lower())``, by str and bytes methods when the sample is
+    Latin-1 once its wide punctuation is spaces (see ``_LATIN1_LETTERS``), and whether
+    it is, which rules out every other script's language."""
     raw = _latin1(sample)
     if raw is None:
         return _WORD.findall(sample.lower()), False

@@ -36,9 +36,9 @@ _CHUNK_CACHE_LIMIT = 100_000
 # cheapest and third cheapest an anchor (or a chunk) satisfies; () for a chunk that
 # satisfies none.
 Woken = tuple[int, ...]
-SIDES = 3
 # A third clause cuts the candidates by a third at 100k rules (the bench's phrases,
 # three-word rules and metadata filters); a fourth would mostly cost its ORs.
+SIDES = 3
 
 
 @dataclass(frozen=True, slots=True)
