@@ -325,3 +325,27 @@ def test_a_word_that_folds_to_punctuation_is_found_not_refused(db_url: str) -> N
         assert _one(store, "⑴") == {"Étape ⑴ du plan"}
     finally:
         store.close()
+
+
+def test_article_keys_do_not_depend_on_what_their_cache_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The keys of a word are cached per stemmer and the cache is emptied when full: an
+    article's keys come out the same from a cold, a warm and a constantly emptied cache."""
+    from monitor.rules import _prefilter
+
+    rng = random.Random(11)
+    texts = [
+        (_text(rng, FRENCH, 12), _text(rng, FRENCH + ENGLISH, 80), lang)
+        for lang in ("fr", "en", None)
+        for _ in range(5)
+    ]
+    monkeypatch.setattr(_prefilter, "_TEXT_TOKENS", {})
+    cold = [article_keys(*text) for text in texts]
+    assert [article_keys(*text) for text in texts] == cold  # warm
+    monkeypatch.setattr(_prefilter, "_TEXT_TOKENS", {})
+    monkeypatch.setattr(_prefilter, "_TOKENS_LIMIT", 7)
+    assert [article_keys(*text) for text in texts] == cold
+    assert all(len(table) <= 7 for table in _prefilter._TEXT_TOKENS.values())
+    # Both kinds of key are there: folded forms ("x…") and stems ("b…", "n…", "l…").
+    assert {key[0] for key in cold[0].split()} >= {"x", "n"}
