@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import Config
@@ -23,3 +24,23 @@ async def poll_once(
             config, store, fetcher, Rules.from_config(config), metrics=metrics or Metrics()
         )
         return {c.name: await poll_source(rt, c) for c in claimed}
+
+
+async def poll_twice(
+    config: Config, store: Store, between: Callable[[], None]
+) -> tuple[dict[str, PollResult], dict[str, PollResult]]:
+    """Poll every source, call ``between``, poll them all again: one fetcher and one
+    runtime for both, as a running daemon keeps them from poll to poll."""
+    results = []
+    async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
+        rt = Runtime(config, store, fetcher, Rules.from_config(config))
+        for step in range(2):
+            if step:
+                between()
+            now = datetime.now(UTC) + timedelta(minutes=step)
+            store.sync_sources(
+                [SourceSpec(s.name, s.url, s.kind, 600) for s in config.sources], now
+            )
+            claimed = store.claim_due(now, "test:1:x", timedelta(minutes=5), 10, due_or_not=True)
+            results.append({c.name: await poll_source(rt, c) for c in claimed})
+    return results[0], results[1]

@@ -13,8 +13,8 @@ import pytest
 
 from monitor.config import Config, parse_config
 from monitor.store import open_store, source_statuses
-from tests.faultserver import Compressed, FaultServer, MiB, Reply, bomb
-from tests.sourcekit import poll_once
+from tests.faultserver import Compressed, Conditional, FaultServer, MiB, Reply, bomb
+from tests.sourcekit import poll_once, poll_twice
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NS = (
@@ -193,3 +193,65 @@ async def test_a_sitemap_bomb_fails_its_source_alone_with_one_clear_error(
     # The other source went through, and no page of the bomb was fetched.
     assert results["feed"].ok and articles == [site.url("/f/1")]
     assert site.hits("/m/0") == 0
+
+
+async def test_an_unchanged_child_sitemap_is_asked_for_with_its_validators(
+    site: FaultServer, db_url: str
+) -> None:
+    """A daemon polls the index again and again: a child that did not change answers
+    304 and is not downloaded again, yet a page added to the other child is found, and
+    nothing already stored is fetched again."""
+    base = site.origin
+    xml = {"Content-Type": "application/xml"}
+    old = [(f"/o/{i}", NOW - timedelta(days=2, hours=i)) for i in range(2)]
+    news = [("/n/0", NOW - timedelta(hours=1))]
+    site.route("/sitemap.xml", Reply(index(base, ["/sm/old.xml", "/sm/news.xml"]), headers=xml))
+    site.route("/sm/old.xml", Conditional(plain_urlset(base, old), etag='"old-1"', headers=xml))
+    site.route("/sm/news.xml", Conditional(news_urlset(base, news), etag='"news-1"', headers=xml))
+    for path, _ in old + news + [("/n/1", NOW)]:
+        site.route(path, Reply(article(f"Article {path}"), headers=HTML))
+    _serve_feed(site)
+
+    def publish() -> None:  # a new story: the news child changes, the old one does not
+        news2 = [("/n/1", NOW), *news]
+        site.route("/sm/news.xml", Conditional(news_urlset(base, news2), etag='"news-2"',
+                                               headers=xml))  # fmt: skip
+
+    store = open_store(db_url)
+    try:
+        first, second = await poll_twice(_config(site, "/sitemap.xml"), store, publish)
+        assert first["news"].new_articles == 3, first["news"]
+        assert second["news"].ok and second["news"].new_articles == 1, second["news"]
+        assert store.count_articles() == 5  # four from the sitemap, one from the feed
+    finally:
+        store.close()
+    old_asks = site.requests_to("/sm/old.xml")
+    assert [r.headers.get("if-none-match") for r in old_asks] == [None, '"old-1"']
+    news_asks = site.requests_to("/sm/news.xml")
+    assert [r.headers.get("if-none-match") for r in news_asks] == [None, '"news-1"']
+    assert {path: site.hits(path) for path, _ in old + news} == {"/o/0": 1, "/o/1": 1, "/n/0": 1}
+    assert site.hits("/n/1") == 1
+
+
+def test_the_child_sitemap_cache_keeps_its_bound_least_recently_used_out_first() -> None:
+    from monitor.feeds import Sitemap, SitemapEntry
+    from monitor.fetch import FetchResult
+    from monitor.pipeline._sitemap_cache import SitemapCache
+
+    def reply(url: str, etag: str | None) -> FetchResult:
+        return FetchResult(url, url, 200, {}, b"", None, None, etag, None, False, 0.0)
+
+    def urlset(n: int) -> Sitemap:
+        return Sitemap("urlset", tuple(SitemapEntry(f"https://e.org/{i}", None) for i in range(n)))
+
+    cache = SitemapCache(max_entries=10)
+    for name in "abc":
+        cache.put(name, reply(name, f'"{name}"'), urlset(4))
+    assert cache.get("a") is None  # 12 entries > 10: the oldest went
+    assert cache.get("b") is not None and cache.get("c") is not None
+    assert cache.get("b") is not None  # read last: c is now the older of the two
+    cache.put("d", reply("d", '"d"'), urlset(4))
+    assert cache.get("b") is not None and cache.get("c") is None
+    cache.put("e", reply("e", None), urlset(1))  # nothing to ask with: not kept
+    cache.put("f", reply("f", '"f"'), urlset(11))  # larger than the whole cache
+    assert cache.get("e") is None and cache.get("f") is None

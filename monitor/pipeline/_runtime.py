@@ -13,6 +13,7 @@ from monitor.fetch import Fetcher
 from monitor.observe import Metrics
 from monitor.pipeline._ledger import PollLedger
 from monitor.pipeline._rules import Rules
+from monitor.pipeline._sitemap_cache import SitemapCache
 from monitor.pipeline._stories import BandStories, StoryTracker, stories_for
 from monitor.render import Renderer
 from monitor.store import BandQuery, NearFinder, Store
@@ -44,6 +45,8 @@ class Runtime:
     # None writes each poll's at once, as a one-off caller (a test, a preview) expects.
     ledger: PollLedger | None = None
     _by_name: tuple[Config, dict[str, SourceConfig]] | None = field(default=None, repr=False)
+    # Child sitemaps' validators and entries, so an unchanged child answers 304 (_sitemap).
+    sitemaps: SitemapCache = field(default_factory=SitemapCache)
     # The headless browser of ``render: browser`` sources, started on first use.
     renderer: Renderer | None = field(default=None, repr=False)
 
