@@ -1,8 +1,9 @@
-"""Good polls' bookkeeping is written in groups (the PollLedger), on SQLite and PostgreSQL.
+"""Polls' bookkeeping is written in groups (the PollLedger), on SQLite and PostgreSQL.
 
 What a user notices: the validators a poll got are the ones the next poll sends, the
-schedule moves on, a stopping daemon leaves no source leased, and a cycle of 304s
-costs a few write transactions, not one per source.
+schedule moves on, a stopping daemon leaves no source leased, and a cycle of 304s (or
+an outage failing every source) costs a few write transactions, not one per source,
+while each failing source still gets its health notice.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from monitor.config import parse_config
 from monitor.pipeline._ledger import PollLedger
 from monitor.scheduler import Daemon
 from monitor.store import GoodPoll, SourceSpec, Store
-from monitor.store._base import sources_t
-from tests.faultserver import Conditional, FaultServer
+from monitor.store._base import outbox_t, sources_t
+from tests.faultserver import Conditional, FaultServer, Reply
 
 SOURCES = 30
 
@@ -34,14 +35,14 @@ def site() -> Iterator[FaultServer]:
         yield server
 
 
-def _daemon(tmp_path: Path, db_url: str, site: FaultServer) -> Daemon:
+def _daemon(tmp_path: Path, db_url: str, site: FaultServer, extra: str = "") -> Daemon:
     sources = "\n".join(
         f'  - {{name: s{i}, url: "{site.url(f"/feed/{i}.xml")}", interval: 30s}}'
         for i in range(SOURCES)
     )
     text = (
         f"database: {db_url}\nallow_private_networks: true\nmax_concurrency: 64\n"
-        f"fetch: {{min_delay: 0s, per_host_concurrency: 2}}\nsources:\n{sources}\n"
+        f"fetch: {{min_delay: 0s, per_host_concurrency: 2}}\nsources:\n{sources}\n{extra}"
     )
     path = tmp_path / "sources.yaml"
     path.write_text(text)
@@ -97,6 +98,46 @@ async def test_a_cycle_of_304s_is_recorded_in_a_few_transactions(
     # One transaction per poll would be more than SOURCES on its own; the rest of
     # run_once (sync, claim, heartbeat, delivery) takes a handful.
     assert commits.count < SOURCES // 2
+
+
+def _health(db_url: str) -> tuple[list[Any], int]:
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            c = sources_t.c
+            rows = conn.execute(sa.select(c.error_count, c.last_error_kind, c.lease_owner,
+                                          c.failing_since, c.health_notified)).all()  # fmt: skip
+            notices = conn.execute(
+                sa.select(sa.func.count()).where(outbox_t.c.rule == "source-health")
+            ).scalar()
+    finally:
+        store.close()
+    return rows, int(notices or 0)
+
+
+async def test_an_outage_is_recorded_in_a_few_transactions_and_each_source_notified(
+    tmp_path: Path, db_url: str, site: FaultServer
+) -> None:
+    for i in range(SOURCES):
+        site.route(f"/feed/{i}.xml", Reply(b"down", status=503))
+    channel = "channels: {ops: {type: log}}\n"
+    daemon = _daemon(tmp_path, db_url, site, channel + "health: {notify: [ops], after: 1h}\n")
+    with _Commits() as commits:
+        results = await daemon.run_once()
+    assert len(results) == SOURCES and not any(r.ok for r in results)
+    assert commits.count < SOURCES // 2
+    rows, notices = _health(db_url)
+    assert len(rows) == SOURCES
+    assert all(r.error_count == 1 and r.last_error_kind == "http_status" for r in rows)
+    assert all(r.lease_owner is None and r.failing_since is not None for r in rows)
+    assert notices == 0 and not any(r.health_notified for r in rows)  # not an hour yet
+
+    # The streaks read back from the grouped write decide the notices: with no delay
+    # asked for, every source still failing gets its own "failing" notice.
+    daemon = _daemon(tmp_path, db_url, site, channel + "health: {notify: [ops], after: 0s}\n")
+    await daemon.run_once()
+    rows, notices = _health(db_url)
+    assert all(r.error_count == 2 and r.health_notified for r in rows) and notices == SOURCES
 
 
 async def test_a_stopping_daemon_writes_what_its_ledger_still_holds(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from monitor.config import SourceConfig
 from monitor.dedupe import canonical_url, url_key
@@ -23,7 +24,7 @@ from monitor.pipeline._cadence import MAX_BACKOFF, after_failure, after_success
 from monitor.pipeline._health import health_notice
 from monitor.pipeline._listing import Candidate, Listing, fetch_candidates
 from monitor.pipeline._runtime import Runtime
-from monitor.store import Aliased, ClaimedSource, GoodPoll, PendingArticle
+from monitor.store import Aliased, ClaimedSource, FailedPoll, GoodPoll, Health, PendingArticle
 from monitor.text import redact_url
 
 log = logging.getLogger("monitor.pipeline")
@@ -113,14 +114,26 @@ async def _failed(
     rt.metrics.fetch_errors.labels(kind).inc()
     now = rt.clock()
     next_check = after_failure(source, claimed.error_count + 1, exc, now, rt.rng)
-    health = await asyncio.to_thread(
-        rt.db().release_failure, claimed.id, now, next_check, kind, message
-    )
+    failed = FailedPoll(claimed.id, now, next_check, kind, message)
+    then = partial(_failing_notice, rt, source, failed)
+    # Written with others (a network outage fails many at once); but a poll the
+    # database failed is recorded, or found unrecordable ("poll not recorded"), now.
+    if rt.ledger is not None and rt.ledger.takes_failures and not isinstance(exc, StoreError):
+        rt.ledger.add_failure(failed, then)
+    else:
+        await then((await asyncio.to_thread(rt.db().release_failures, [failed]))[0])
+    return PollResult(source.name, False, error=message, kind=kind)
+
+
+async def _failing_notice(
+    rt: Runtime, source: SourceConfig, failed: FailedPoll, health: Health
+) -> None:
+    """Once a failed poll is written: a "failing" notice if its streak is old enough."""
     limits = rt.config.health
     since = health.failing_since
-    if limits and since and not health.notified and now - since >= limits.after:
-        await health_notice(rt, source, claimed.id, since, recovered=False, error=message)
-    return PollResult(source.name, False, error=message, kind=kind)
+    if limits and since and not health.notified and failed.now - since >= limits.after:
+        await health_notice(rt, source, failed.source_id, since, recovered=False,
+                            error=failed.message)  # fmt: skip
 
 
 def _describe(exc: BaseException) -> str:

@@ -69,7 +69,8 @@ class Runtime:
     def start_ledger(self) -> PollLedger:
         """Buffer good polls from now on; the caller flushes it (``aclose``) on stopping."""
         if self.ledger is None:
-            self.ledger = PollLedger(self.db().release_successes)
+            store = self.db()
+            self.ledger = PollLedger(store.release_successes, write_failures=store.release_failures)
         return self.ledger
 
     def source(self, name: str) -> SourceConfig | None:

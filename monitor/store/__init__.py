@@ -44,7 +44,7 @@ from monitor.store._models import (
     StorySummary,
 )
 from monitor.store._rules import RULES_CHANNEL, RuleListener
-from monitor.store._sources import GoodPoll, host_key
+from monitor.store._sources import FailedPoll, GoodPoll, host_key
 from monitor.store._status import (
     Unsent,
     channel_statuses,
@@ -75,6 +75,7 @@ __all__ = [
     "ClaimedSource",
     "DaemonStatus",
     "Delivery",
+    "FailedPoll",
     "GoodPoll",
     "Health",
     "Inserted",

@@ -43,6 +43,17 @@ class GoodPoll:
     new_articles: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class FailedPoll:
+    """One failed poll's bookkeeping, as ``release_failures`` writes it."""
+
+    source_id: int
+    now: datetime
+    next_check: datetime
+    kind: str
+    message: str
+
+
 def host_key(url: str) -> int:
     """A stable hash of the URL's host: sources of one host share ``host_key % P``.
 
@@ -281,28 +292,47 @@ class SourceOps(StoreBase):
         self, source_id: int, now: datetime, next_check: datetime, kind: str, message: str
     ) -> Health:
         """Record a failed poll; returns the failure streak it extends."""
+        return self.release_failures([FailedPoll(source_id, now, next_check, kind, message)])[0]
+
+    def release_failures(self, polls: Sequence[FailedPoll]) -> list[Health]:
+        """Record failed polls in one transaction; each one's failure streak, in order.
+
+        One statement per row, as each must read back the streak it extends (whether a
+        health notice is due); the transaction is what costs, and it is one.
+        """
         c = sources_t.c
+        # Typed as the column is: inside coalesce() it would otherwise reach SQLite
+        # as the driver's own rendering of a datetime, not the one the column stores.
+        now = sa.bindparam("f_now", type_=c.last_poll.type)
+        stmt = (
+            sa.update(sources_t)
+            .where(c.id == sa.bindparam("f_id"))
+            .values(
+                lease_until=None,
+                lease_owner=None,
+                next_check=sa.bindparam("f_next"),
+                error_count=c.error_count + 1,
+                failing_since=sa.func.coalesce(c.failing_since, now),
+                last_error=sa.bindparam("f_error"),
+                last_error_kind=sa.bindparam("f_kind"),
+                last_poll=now,
+                polls=c.polls + 1,
+                failures=c.failures + 1,
+            )
+            .returning(c.failing_since, c.health_notified)
+        )
+        found: list[Health] = []
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.update(sources_t)
-                .where(c.id == source_id)
-                .values(
-                    lease_until=None,
-                    lease_owner=None,
-                    next_check=next_check,
-                    error_count=c.error_count + 1,
-                    failing_since=sa.func.coalesce(c.failing_since, now),
-                    last_error=message[:MAX_ERROR],
-                    last_error_kind=kind,
-                    last_poll=now,
-                    polls=c.polls + 1,
-                    failures=c.failures + 1,
+            for p in polls:
+                values = {"f_id": p.source_id, "f_next": p.next_check, "f_now": p.now,
+                          "f_error": p.message[:MAX_ERROR], "f_kind": p.kind}  # fmt: skip
+                row = conn.execute(stmt, values).one_or_none()
+                found.append(
+                    Health(None, False)
+                    if row is None
+                    else Health(aware_utc(row.failing_since), bool(row.health_notified))
                 )
-                .returning(c.failing_since, c.health_notified)
-            ).one_or_none()
-        if row is None:
-            return Health(None, False)
-        return Health(aware_utc(row.failing_since), bool(row.health_notified))
+        return found
 
     def queue_notices(
         self, source_id: int, notified: bool, notices: Sequence[tuple[str, NewAlert]], now: datetime
