@@ -381,25 +381,39 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read the request log instead
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The request's body; None when the client went away before sending all of it
+        (a real server never hands such a request to its application)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             parts = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            while line := self.rfile.readline():
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if not size:
+                    break
                 parts.append(self.rfile.read(size))
+                if len(parts[-1]) < size:
+                    return None
                 self.rfile.readline()
+            else:
+                return None  # the connection closed before the last chunk
             while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                 pass  # trailers
             return b"".join(parts)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if len(body) == length else None
 
     def _dispatch(self) -> None:
         owner = self.server.owner
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            return
         request = LoggedRequest(
             method=self.command,
             path=self.path,
             headers={name.lower(): value for name, value in self.headers.items()},
-            body=self._read_body(),
+            body=body,
             started=time.monotonic(),
         )
         owner._log(request)
