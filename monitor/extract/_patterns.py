@@ -58,7 +58,12 @@ _EMBEDS = _words("embed embedded embeds tweet twitter-tweet instagram-media")
 # Layout modifiers name what sits next to a part, not the part: "page with-sidebar".
 _MODIFIERS = frozenset({"with", "w", "has", "no", "non", "without"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_PUNCTUATION = str.maketrans(dict.fromkeys(string.punctuation, " "))
+# Every ASCII character is in the table, the others mapped to themselves: str.translate
+# raises (and swallows) a KeyError for each character its table lacks, which cost more
+# than the rest of judging a name.
+_PUNCTUATION = str.maketrans(
+    {chr(code): " " if chr(code) in string.punctuation else chr(code) for code in range(128)}
+)
 
 # What one class name says, as bit flags; a node's label ORs its names' flags.
 _STRONG_FLAG, _HARD_FLAG, _SOFT_FLAG, _POSITIVE_FLAG, _EMBED_FLAG = 1, 2, 4, 8, 16
