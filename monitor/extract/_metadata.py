@@ -8,6 +8,7 @@ Sources are tried from the most to the least reliable: JSON-LD, then OpenGraph a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -110,6 +111,18 @@ def _split_authors(raw: str) -> list[str]:
     return [part for part in _SPLIT_AUTHORS.split(raw) if 1 < len(part) < 80]
 
 
+def _matches(tree: LexborHTMLParser, selector: str, limit: int) -> Iterator[LexborNode]:
+    """``tree.css(selector)[:limit]``, lazily: the first match comes from ``css_first``,
+    which stops the walk there, and the full walk runs only when the caller asks for a
+    second one (the first byline or date found is nearly always the one kept)."""
+    first = tree.css_first(selector)
+    if first is None:
+        return
+    yield first
+    if limit > 1:
+        yield from tree.css(selector)[1:limit]
+
+
 def _authors(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[str, ...]:
     if ld.authors:
         names = [name for raw in ld.authors for name in _split_authors(raw)]
@@ -119,7 +132,7 @@ def _authors(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[
         if value and not value.startswith("http"):
             return tuple(dict.fromkeys(_split_authors(value)))
     selector = _BYLINE if tree.css_first(".byline") is not None else _NO_BYLINE
-    for node in tree.css(selector)[:4]:
+    for node in _matches(tree, selector, 4):
         text = node.text(deep=True).strip()
         if text and len(text) < 80:
             return tuple(dict.fromkeys(_split_authors(text)))
@@ -127,12 +140,12 @@ def _authors(tree: LexborHTMLParser, meta: dict[str, str], ld: JsonLd) -> tuple[
 
 
 def _visible_date(tree: LexborHTMLParser, context: DateContext) -> datetime | None:
-    for node in tree.css(_MACHINE_DATE)[:10]:
+    for node in _matches(tree, _MACHINE_DATE, 10):
         attrs = node.attributes
         found = parse_date(attrs.get("datetime") or attrs.get("content") or node.text(), context)
         if found is not None:
             return found
-    for node in tree.css(_DATE_HINT)[:30]:
+    for node in _matches(tree, _DATE_HINT, 30):
         found = parse_prose_date(node.text(deep=True)[:200], context)
         if found is not None:
             return found

@@ -58,7 +58,14 @@ _EMBEDS = _words("embed embedded embeds tweet twitter-tweet instagram-media")
 # Layout modifiers name what sits next to a part, not the part: "page with-sidebar".
 _MODIFIERS = frozenset({"with", "w", "has", "no", "non", "without"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_PUNCTUATION = str.maketrans(dict.fromkeys(string.punctuation, " "))
+# Every ASCII character is in the table, the others mapped to themselves: str.translate
+# raises (and swallows) a KeyError for each character its table lacks, which cost more
+# than the rest of judging a name.
+_PUNCTUATION = str.maketrans(
+    {chr(code): " " if chr(code) in string.punctuation else chr(code) for code in range(128)}
+)
+
+_ASCII_PUNCTUATION = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
 
 # What one class name says, as bit flags; a node's label ORs its names' flags.
 _STRONG_FLAG, _HARD_FLAG, _SOFT_FLAG, _POSITIVE_FLAG, _EMBED_FLAG = 1, 2, 4, 8, 16
@@ -81,6 +88,15 @@ for _flag, _vocabulary in (
         _VOCABULARY[_word] = _VOCABULARY.get(_word, 0) | _flag
 
 
+# The proper beginnings of every vocabulary word and prefix: two neighbouring words
+# written together can say more than the first alone only when the first is one of
+# these (else no vocabulary word starts with it, and any prefix it starts with it
+# already carries), so the pair is looked up only then.
+_STARTS = frozenset(
+    word[:end] for word in (*_VOCABULARY, *_PREFIXES) for end in range(1, len(word))
+)
+
+
 def _word_flags(word: str) -> int:
     flags = _VOCABULARY.get(word, 0)
     if word.startswith(_PREFIXES):
@@ -99,11 +115,15 @@ def _judge(name: str) -> int:
         lowered = _CAMEL.sub("-", name).lower()
     flags = 0
     previous = ""
-    for part in lowered.translate(_PUNCTUATION).split():
+    if lowered.isascii():  # bytes.translate is one table lookup per byte, in C
+        spaced = lowered.encode().translate(_ASCII_PUNCTUATION).decode()
+    else:
+        spaced = lowered.translate(_PUNCTUATION)
+    for part in spaced.split():
         if part in _MODIFIERS:
             break  # "has-sidebar": the rest of this class name describes a neighbour
         flags |= _word_flags(part)
-        if previous:
+        if previous in _STARTS:  # "" is not in it
             flags |= _word_flags(previous + part)
         previous = part
     return flags
