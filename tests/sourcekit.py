@@ -12,18 +12,23 @@ from monitor.pipeline import PollResult, Rules, Runtime, poll_source
 from monitor.store import SourceSpec, Store
 
 
+async def _poll_all(rt: Runtime, now: datetime) -> dict[str, PollResult]:
+    """Sync the runtime's sources, claim them all at ``now`` and poll each once."""
+    store = rt.db()
+    store.sync_sources([SourceSpec(s.name, s.url, s.kind, 600) for s in rt.config.sources], now)
+    claimed = store.claim_due(now, "test:1:x", timedelta(minutes=5), 10, due_or_not=True)
+    return {c.name: await poll_source(rt, c) for c in claimed}
+
+
 async def poll_once(
     config: Config, store: Store, metrics: Metrics | None = None
 ) -> dict[str, PollResult]:
     """Sync the config's sources, claim them all and poll each once: name -> result."""
-    now = datetime.now(UTC)
-    store.sync_sources([SourceSpec(s.name, s.url, s.kind, 600) for s in config.sources], now)
-    claimed = store.claim_due(now, "test:1:x", timedelta(minutes=5), 10, due_or_not=True)
     async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
         rt = Runtime(
             config, store, fetcher, Rules.from_config(config), metrics=metrics or Metrics()
         )
-        return {c.name: await poll_source(rt, c) for c in claimed}
+        return await _poll_all(rt, datetime.now(UTC))
 
 
 async def poll_twice(
@@ -31,16 +36,8 @@ async def poll_twice(
 ) -> tuple[dict[str, PollResult], dict[str, PollResult]]:
     """Poll every source, call ``between``, poll them all again: one fetcher and one
     runtime for both, as a running daemon keeps them from poll to poll."""
-    results = []
     async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
         rt = Runtime(config, store, fetcher, Rules.from_config(config))
-        for step in range(2):
-            if step:
-                between()
-            now = datetime.now(UTC) + timedelta(minutes=step)
-            store.sync_sources(
-                [SourceSpec(s.name, s.url, s.kind, 600) for s in config.sources], now
-            )
-            claimed = store.claim_due(now, "test:1:x", timedelta(minutes=5), 10, due_or_not=True)
-            results.append({c.name: await poll_source(rt, c) for c in claimed})
-    return results[0], results[1]
+        first = await _poll_all(rt, datetime.now(UTC))
+        between()
+        return first, await _poll_all(rt, datetime.now(UTC) + timedelta(minutes=1))
