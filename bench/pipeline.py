@@ -241,7 +241,14 @@ def _figures_rows(cycles: dict[str, Cycle]) -> list[str]:
         _row("CPU per response (ms)", per_response_ms(o), per_response_ms(n)),
         _row("peak RSS (MiB)", o.figures.peak_mib, n.figures.peak_mib, 1),
         _row("RSS growth in cycle (MiB)", o.figures.growth_mib, n.figures.growth_mib, 1),
-        _row("process CPU (s)", o.figures.cpu, n.figures.cpu),
+        _row("CPU, with children (s)", o.figures.cpu, n.figures.cpu),
+        _row("of which children (s)", o.figures.children_cpu, n.figures.children_cpu),
+        _row(
+            "largest child's peak (MiB)",
+            o.figures.children_peak_mib,
+            n.figures.children_peak_mib,
+            1,
+        ),
         _text_row("responses", o.responses, n.responses),
         _text_row("TCP connections opened", o.connections, n.connections),
     ]
@@ -285,7 +292,11 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Cycle]], corpu
             "(delivery to the log channel, teardown)",
         ]
     method = a["ours"].figures.peak_method
-    out += ["", f"peak RSS: {method}; CPU: time.process_time() of each side's process"]
+    out += [
+        "",
+        f"peak RSS: {method}; CPU: time.process_time() of each side's process plus "
+        "what its child processes (ours: the page workers) used, from RUSAGE_CHILDREN",
+    ]
     return "\n".join(out)
 
 
@@ -294,6 +305,8 @@ def _side_json(cycle: Cycle) -> dict[str, Any]:
     return {
         "wall_s": round(f.wall, 4),
         "cpu_s": round(f.cpu, 4),
+        "children_cpu_s": round(f.children_cpu, 4),
+        "children_peak_rss_mib": round(f.children_peak_mib, 1),
         "cpu_per_response_ms": round(per_response_ms(cycle), 4),
         "peak_rss_mib": round(f.peak_mib, 1),
         "rss_growth_mib": round(f.growth_mib, 1),

@@ -137,6 +137,12 @@ class StoreError(MonitorError):
     kind = "store"
 
 
+class PageWorkerError(MonitorError):
+    """A page worker process failed on one page (it crashed, or the code had a bug)."""
+
+    kind = "internal"
+
+
 class StageTooSlow(MonitorError):
     """A CPU-bound stage (extraction, matching, a large feed) overran its time budget."""
 

@@ -28,7 +28,10 @@ async def poll_once(
         rt = Runtime(
             config, store, fetcher, Rules.from_config(config), metrics=metrics or Metrics()
         )
-        return await _poll_all(rt, datetime.now(UTC))
+        try:
+            return await _poll_all(rt, datetime.now(UTC))
+        finally:
+            await rt.aclose()
 
 
 async def poll_twice(
@@ -38,6 +41,9 @@ async def poll_twice(
     runtime for both, as a running daemon keeps them from poll to poll."""
     async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
         rt = Runtime(config, store, fetcher, Rules.from_config(config))
-        first = await _poll_all(rt, datetime.now(UTC))
-        between()
-        return first, await _poll_all(rt, datetime.now(UTC) + timedelta(minutes=1))
+        try:
+            first = await _poll_all(rt, datetime.now(UTC))
+            between()
+            return first, await _poll_all(rt, datetime.now(UTC) + timedelta(minutes=1))
+        finally:
+            await rt.aclose()

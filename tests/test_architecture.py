@@ -27,9 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "store": STAGE,
     "alerts": STAGE | {"observe", "store"},
     "config": STAGE | {"rules", "alerts"},
+    "pages": STAGE | {"extract", "dedupe", "rules", "observe"},
     "pipeline": STAGE
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"}
-    | {"render"},
+    | {"render", "pages"},
     "web": STAGE | {"rules", "observe", "store", "config", "pipeline"},
     "sources": STAGE | {"config", "dedupe", "extract", "feeds", "fetch", "observe"},
     "scheduler": STAGE | {"fetch", "observe", "store", "alerts", "config", "pipeline", "web"},

@@ -54,7 +54,7 @@ RATIO_ROWS = [
     ("(a)", "wall time (s)"),
     ("(a)", "CPU per response (ms)"),
     ("(a)", "peak RSS (MiB)"),
-    ("(a)", "process CPU (s)"),
+    ("(a)", "CPU, with children (s)"),
     ("(b)", "wall time (s)"),
     ("(b)", "CPU per response (ms)"),
     ("(b)", "peak RSS (MiB)"),

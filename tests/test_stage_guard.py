@@ -48,11 +48,13 @@ def _feed(site: FaultServer, paths: list[str]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
 
 
-def _config(tmp_path: Path, site: FaultServer) -> Path:
+def _config(tmp_path: Path, site: FaultServer, processes: int | None = None) -> Path:
     config = tmp_path / "sources.yaml"
+    workers = "" if processes is None else f"extract_processes: {processes}"
     config.write_text(
         textwrap.dedent(f"""\
         allow_private_networks: true
+        {workers}
         database: sqlite:///{tmp_path / "monitor.db"}
         fetch: {{min_delay: 0s, timeout: 5s}}
         sources:
@@ -107,10 +109,10 @@ def test_hostile_pages_are_recorded_and_the_feeds_other_articles_stored_and_aler
 def test_an_unexpected_error_or_an_overrun_is_recorded_on_that_article_only(
     tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import monitor.pipeline._article as article_module
+    import monitor.pages._read as read_module
     import monitor.pipeline._runtime as runtime_module
 
-    real = article_module.extract_article
+    real = read_module.extract_article
 
     def extract(html: str | bytes, url: str | None = None, **kw: object) -> object:
         # A stand-in for a bug and for a page the bounds failed to tame: the guard
@@ -121,7 +123,8 @@ def test_an_unexpected_error_or_an_overrun_is_recorded_on_that_article_only(
             time.sleep(1.5)
         return real(html, url, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(article_module, "extract_article", extract)
+    # Pages read in a thread (extract_processes: 0), where the stand-in can be put.
+    monkeypatch.setattr(read_module, "extract_article", extract)
     monkeypatch.setattr(runtime_module, "STAGE_BUDGET", 0.5)
     with FaultServer() as site:
         paths = ["/bug", "/slow", "/good"]
@@ -130,13 +133,43 @@ def test_an_unexpected_error_or_an_overrun_is_recorded_on_that_article_only(
         )
         for p in paths:
             site.route(p, Reply(GOOD.encode(), headers=HTML))
-        result = run_cli("--config", str(_config(tmp_path, site)), "run", "--once", cwd=tmp_path)
+        config = _config(tmp_path, site, processes=0)
+        result = run_cli("--config", str(config), "run", "--once", cwd=tmp_path)
         expected = {site.url("/bug"): "internal", site.url("/slow"): "too_slow"}
         expected[site.url("/good")] = "ok"
     assert result.code == 0, result.err
     assert _rows(tmp_path) == expected
     assert _alerts(tmp_path) >= 1
     assert "article given up" in result.err and "KeyError" in result.err
+
+
+def test_a_page_worker_past_its_budget_is_killed_and_the_other_articles_read(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.pipeline._runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "STAGE_BUDGET", 0.5)
+    with FaultServer() as site:
+        paths = ["/heavy", "/good"]
+        site.route(
+            "/rss.xml", Reply(_feed(site, paths), headers={"Content-Type": "application/rss+xml"})
+        )
+        site.route("/heavy", Reply(_heavy_page(), headers=HTML))  # seconds to read
+        site.route("/good", Reply(GOOD.encode(), headers=HTML))
+        config = _config(tmp_path, site, processes=1)
+        started = time.monotonic()
+        result = run_cli("--config", str(config), "run", "--once", cwd=tmp_path)
+        took = time.monotonic() - started
+        expected = {site.url("/heavy"): "too_slow", site.url("/good"): "ok"}
+    assert result.code == 0, result.err
+    assert _rows(tmp_path) == expected
+    assert _alerts(tmp_path) >= 1
+    # The run did not wait for the heavy page: its worker was killed at the budget.
+    assert took < 10
+    workers = subprocess.run(
+        ["pgrep", "-f", f"-P{os.getpid()}", "monitor.pages._child"], capture_output=True
+    )
+    assert workers.stdout == b"", "a page worker outlived run --once"
 
 
 def _heavy_page() -> bytes:

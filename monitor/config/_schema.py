@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
@@ -360,6 +361,9 @@ class Config(_Model):
     fetch: FetchConfig = FetchConfig()
     browser: BrowserConfig = BrowserConfig()
     max_concurrency: WholeNumber = Field(default=8, ge=1, le=256)
+    # Child processes that read article pages; None: one where the machine has a second
+    # core, none (a thread of the daemon) where it has one. 0: always a thread.
+    extract_processes: WholeNumber | None = Field(default=None, ge=0, le=64)
     retention: OptionalDuration = None
     health: HealthConfig | None = None
     http: HttpConfig = HttpConfig()
@@ -390,6 +394,12 @@ class Config(_Model):
         if not _DATABASE.match(value):
             raise ValueError("expected sqlite:///FILE or postgresql://USER:PASSWORD@HOST/DB")
         return value
+
+    def page_processes(self) -> int:
+        """How many page worker processes to run (``extract_processes``, or its default)."""
+        if self.extract_processes is not None:
+            return self.extract_processes
+        return 1 if (os.cpu_count() or 1) > 1 else 0
 
     def source_allows_private(self, source: SourceConfig) -> bool:
         if source.allow_private_networks is not None:

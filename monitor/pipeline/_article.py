@@ -12,14 +12,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
-from zoneinfo import ZoneInfo
 
 from monitor.config import SourceConfig
-from monitor.dedupe import Signature, fingerprint_and_signature, pick_canonical, signature
+from monitor.dedupe import Signature, pick_canonical, signature
 from monitor.errors import ExtractError, FetchError, MonitorError
-from monitor.extract import Article, extract_article
+from monitor.extract import Article
 from monitor.feeds import FeedEntry
 from monitor.observe import event
+from monitor.pages import ArticleText, PageJob, article_text
 from monitor.pipeline._filters import alerts_for
 from monitor.pipeline._listing import Candidate, within
 from monitor.pipeline._render import page_of
@@ -33,9 +33,6 @@ T = TypeVar("T")
 
 log = logging.getLogger("monitor.pipeline.article")
 
-# Body shorter than this (characters) is "nothing usable": the feed's own text is read instead.
-MIN_USABLE_BODY = 200
-
 
 @dataclass(frozen=True)
 class Prepared:
@@ -48,25 +45,26 @@ class Prepared:
 
 
 async def prepare(rt: Runtime, source: SourceConfig, candidate: Candidate) -> Prepared | None:
-    """Fetch and extract one article and match it against the rules; None when there is
+    """Fetch and read one article and match it against the rules; None when there is
     nothing to read (the page failed and the feed entry has no text of its own).
 
-    Extraction and matching run in a worker thread, each within ``rt.stage_budget``
-    seconds: the event loop (``/healthz``, the other polls) never waits on them. A page
-    the extractor gave up on (``too_slow``, ``internal``) is kept with the feed's text
-    and that kind as its quality, so it is not fetched again at every poll.
+    The page is read in a page worker process (``extract_processes``), or in a thread,
+    and matched in a thread, each within ``rt.stage_budget`` seconds: the event loop
+    (``/healthz``, the other polls) never waits on them. A page the reader gave up on
+    (``too_slow``, ``internal``) is kept with the feed's text and that kind as its
+    quality, so it is not fetched again at every poll.
     """
     entry = candidate.entry
     fetched = await _fetch_article(rt, source, candidate)
     if isinstance(fetched, str):
-        page, final_url, failure = None, candidate.url, fetched
+        page, text, final_url, failure = None, None, candidate.url, fetched
     elif fetched is None:
         if entry is None or not (entry.content or entry.summary):
             return None
-        page, final_url, failure = None, candidate.url, None
+        page, text, final_url, failure = None, None, candidate.url, None
     else:
-        page, final_url, failure = fetched[0], fetched[1], None
-    return await off_loop(rt, _prepared, rt, source, candidate, page, final_url, failure)
+        (page, text), final_url, failure = fetched[0], fetched[1], None
+    return await off_loop(rt, _prepared, rt, source, candidate, page, text, final_url, failure)
 
 
 async def off_loop(rt: Runtime, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -79,15 +77,16 @@ def _prepared(
     source: SourceConfig,
     candidate: Candidate,
     page: Article | None,
+    text: ArticleText | None,
     final_url: str,
     failure: str | None,
 ) -> Prepared:
     entry = candidate.entry
-    title, body = _text_of(page, entry)
+    if text is None:  # no page: the feed entry's own text
+        text = article_text(None, *_entry_side(source, entry))
+    title, body, language = text.title, text.body, text.language
     now = rt.clock()
     published = (page.published if page else None) or (entry.published if entry else None)
-    language = (page.language if page else None) or (entry.language if entry else None)
-    language = language or source.language
     # Alerts and the store carry the clean URL: no tracking parameters, no AMP variant.
     url = pick_canonical(final_url, page.canonical_url if page else None)
     doc = Document(
@@ -96,8 +95,6 @@ def _prepared(
     )  # fmt: skip
     matched = rt.rules.index.match(doc)
     matches, alerts = alerts_for(rt.config, rt.rules.alerts, matched, doc, published or now, now)
-    fingerprint, sig = fingerprint_and_signature(body)
-    comparable = _comparable(page, body)
     authors = page.authors if page and page.authors else entry.authors if entry else ()
     record = NewArticle(
         url_key=candidate.key,
@@ -116,12 +113,22 @@ def _prepared(
         quality=failure or (page.quality if page else "feed"),
         # A paywall notice or a captcha page is the same on every article of a site:
         # such bodies never make two articles one story.
-        fingerprint=fingerprint if comparable else None,
-        signature=sig.to_bytes() if sig.usable and comparable else None,
-        search_keys=article_keys(title, body, language),
-        title_keys=article_keys(title, "", language),
+        fingerprint=text.fingerprint if text.comparable else None,
+        signature=text.signature.to_bytes() if text.signature.usable and text.comparable else None,
+        search_keys=text.search_keys,
+        title_keys=text.title_keys,
     )
-    return Prepared(record, alerts, matches, sig)
+    return Prepared(record, alerts, matches, text.signature)
+
+
+def _entry_side(
+    source: SourceConfig, entry: FeedEntry | None
+) -> tuple[str, str, str | None, str | None]:
+    """What the feed entry and the source say of an article: its title, its own text,
+    its language, the source's language."""
+    if entry is None:
+        return "", "", None, source.language
+    return entry.title or "", entry.content or entry.summary, entry.language, source.language
 
 
 def given_up(rt: Runtime, source: SourceConfig, candidate: Candidate, exc: Exception) -> Prepared:
@@ -164,8 +171,8 @@ def _count_failure(rt: Runtime, source: SourceConfig, url: str, kind: str, exc: 
 
 async def _fetch_article(
     rt: Runtime, source: SourceConfig, candidate: Candidate
-) -> tuple[Article, str] | str | None:
-    """The extracted page and its final URL; None when the page could not be had; the
+) -> tuple[tuple[Article, ArticleText], str] | str | None:
+    """The page read (``read_page``) and its final URL; None when the page could not be had; the
     kind (``too_slow``, ``internal``) when the extractor gave up on it."""
     entry = candidate.entry
     try:
@@ -179,19 +186,23 @@ async def _fetch_article(
         return None
     rt.metrics.fetch_seconds.observe(page.elapsed)
     started = time.perf_counter()
+    title, entry_text, entry_language, source_language = _entry_side(source, entry)
+    job = PageJob(
+        content=page.content,
+        url=page.final_url,
+        fetched_at=rt.clock(),
+        body_selector=source.body_selector,
+        charset=page.charset,
+        languages=(source.language,) if source.language else None,
+        feed_published=entry.published if entry else None,
+        timezone=source.timezone,
+        entry_title=title,
+        entry_text=entry_text,
+        entry_language=entry_language,
+        source_language=source_language,
+    )
     try:
-        article = await off_loop(
-            rt,
-            extract_article,
-            page.content,
-            page.final_url,
-            body_selector=source.body_selector,
-            charset=page.charset,
-            languages=[source.language] if source.language else None,
-            feed_published=entry.published if entry else None,
-            timezone=ZoneInfo(source.timezone) if source.timezone else None,
-            fetched_at=rt.clock(),
-        )
+        article, text = await rt.read_page(job)
         if rendered and article.body_source == "dom":
             article = replace(article, body_source="browser")
     except ExtractError as exc:  # the feed's own text is read instead
@@ -203,20 +214,4 @@ async def _fetch_article(
         _count_failure(rt, source, page.final_url, kind, exc)
         return kind
     rt.metrics.extract_seconds.observe(time.perf_counter() - started)
-    return article, page.final_url
-
-
-def _comparable(page: Article | None, body: str) -> bool:
-    quality_ok = page is None or page.quality == "ok"
-    return quality_ok and len(body) >= MIN_USABLE_BODY
-
-
-def _text_of(article: Article | None, entry: FeedEntry | None) -> tuple[str, str]:
-    """Title and body a rule reads: the extracted page, else the feed entry's own text."""
-    title = (article.title if article else None) or (entry.title if entry else "") or ""
-    body = article.text if article else ""
-    if len(body) < MIN_USABLE_BODY and entry is not None:
-        fallback = entry.content or entry.summary
-        if len(fallback) > len(body):
-            body = fallback
-    return title, body
+    return (article, text), page.final_url

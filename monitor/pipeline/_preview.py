@@ -30,8 +30,11 @@ async def preview_source(config: Config, source: SourceConfig) -> AsyncIterator[
     try:
         async with Fetcher(FetchSettings.from_config(config.fetch)) as fetcher:
             rt = Runtime(config, store, fetcher, Rules.from_config(config))
-            listing = await fetch_candidates(rt, source)
-            yield DryRun(rt, source, listing, redact_url(config.database) if store else None)
+            try:
+                listing = await fetch_candidates(rt, source)
+                yield DryRun(rt, source, listing, redact_url(config.database) if store else None)
+            finally:
+                await rt.aclose()
     finally:
         if store is not None:
             store.close()

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 from monitor.config import Config, SourceConfig
 from monitor.dedupe import Signature
+from monitor.extract import Article
 from monitor.fetch import Fetcher
 from monitor.observe import Metrics
+from monitor.pages import ArticleText, PageJob, PagePool
 from monitor.pipeline._ledger import PollLedger
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._sitemap_cache import SitemapCache
@@ -49,11 +51,24 @@ class Runtime:
     sitemaps: SitemapCache = field(default_factory=SitemapCache)
     # The headless browser of ``render: browser`` sources, started on first use.
     renderer: Renderer | None = field(default=None, repr=False)
+    # The page worker processes (``extract_processes``), each started on first use; a
+    # reload's replace() hands the same pool on, so its children outlive the reload.
+    pages: PagePool = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.pages is None:
+            self.pages = PagePool(self.config.page_processes())
 
     async def aclose(self) -> None:
-        """Stop what the runtime started itself (the browser; the caller owns the rest)."""
+        """Stop what the runtime started itself (the browser, the page workers; the
+        caller owns the rest)."""
+        await self.pages.aclose()
         if self.renderer is not None:
             await self.renderer.aclose()
+
+    async def read_page(self, job: PageJob) -> tuple[Article, ArticleText]:
+        """``read_page(job)`` within the stage budget, in a page worker or a thread."""
+        return await self.pages.read(job, self.stage_budget)
 
     def db(self) -> Store:
         if self.store is None:

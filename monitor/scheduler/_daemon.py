@@ -128,7 +128,10 @@ class Daemon:
                     bar.update()
                     return result
 
-                results = list(await asyncio.gather(*(one(c) for c in claimed)))
+                try:
+                    results = list(await asyncio.gather(*(one(c) for c in claimed)))
+                finally:
+                    await rt.aclose()
                 bar.close()
                 await ledger.aclose()
                 if any(r.kind == "store" for r in results):
@@ -237,6 +240,7 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=False)
             await self._settle()
+            await live.rt.aclose()
             await ledger.aclose()  # before run() hands back the leases still held
 
     def _scheduler(

@@ -1,0 +1,58 @@
+"""A page worker: ``python -m monitor.pages._child``, started by a ``PagePool``.
+
+It reads one job at a time from stdin and writes one answer for each to stdout, and
+exits when stdin ends: its daemon closed the pipe, or died (even by SIGKILL), so a
+worker never outlives the process that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from typing import BinaryIO
+
+from monitor.errors import ExtractError
+from monitor.pages._read import read_page
+from monitor.pages._wire import HEADER, frame
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
+    """Answer every job of ``jobs`` until it ends."""
+    while True:
+        head = _read_exactly(jobs, HEADER.size)
+        if head is None:
+            return
+        data = _read_exactly(jobs, HEADER.unpack(head)[0])
+        if data is None:
+            return
+        answer: tuple[str, object]
+        try:
+            answer = ("ok", read_page(pickle.loads(data)))
+        except ExtractError as exc:
+            answer = ("extract", str(exc))
+        except Exception as exc:  # a bug on one page: that page's, the worker goes on
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        answers.write(frame(answer))
+        answers.flush()
+
+
+def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the daemon settles and
+    # then closes this worker's stdin, which must still find it answering.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Answers keep the real stdout; anything a library prints goes to stderr instead
+    # of into the frames.
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""``PagePool``: child processes that read pages, each with a few jobs queued to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import sys
+from collections import deque
+from typing import Any
+
+from monitor.errors import ExtractError, PageWorkerError, StageTooSlow
+from monitor.extract import Article
+from monitor.observe import event
+from monitor.pages._read import ArticleText, PageJob, read_page
+from monitor.pages._wire import HEADER, frame
+
+log = logging.getLogger("monitor.pages")
+
+CHILD = ("-m", "monitor.pages._child")
+# Jobs written to a child ahead of its answers: it starts the next page as soon as it
+# is done with one, instead of idling until a busy event loop reads the answer and
+# writes the next job (which, measured, left it idle half the time).
+DEPTH = 3
+# Seconds a closing pool gives its children to answer the jobs they hold.
+CLOSE_WAIT = 30.0
+
+
+class _Lost(Exception):
+    """The child died before it answered this job: while reading it (``suspect``: the
+    job may be what killed it), or with the job still queued behind another."""
+
+    def __init__(self, message: str, *, suspect: bool) -> None:
+        super().__init__(message)
+        self.suspect = suspect
+
+
+class _Child:
+    """One worker process, its pipes and the jobs written to it, answered in order."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        # Each job written and not yet answered: its answer's future and its budget.
+        self.waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        # Armed for the job at the head of ``waiting``, from when the child began it:
+        # a job queued behind a slow one is not charged for its wait.
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._overdue = False
+        self.reader = asyncio.ensure_future(self._answers())
+
+    @classmethod
+    async def start(cls) -> _Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        return cls(process)
+
+    @property
+    def alive(self) -> bool:
+        return not self.reader.done()
+
+    async def send(self, job: PageJob, budget: float) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting.append((future, budget))
+        if len(self.waiting) == 1:
+            self._arm()
+        stdin = self.process.stdin
+        assert stdin is not None  # a pipe (start)
+        try:
+            stdin.write(frame(job))
+            await stdin.drain()
+        except (ConnectionError, RuntimeError):
+            self.kill()  # the reader sees the end and fails what is waiting
+        return future
+
+    def _arm(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        budget = self.waiting[0][1]
+        self._watchdog = asyncio.get_running_loop().call_later(budget, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._overdue = True
+        self.kill()
+
+    async def _answers(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                head = await stdout.readexactly(HEADER.size)
+                answer = pickle.loads(await stdout.readexactly(HEADER.unpack(head)[0]))
+                future, _ = self.waiting.popleft()
+                if self.waiting:
+                    self._arm()
+                elif self._watchdog is not None:
+                    self._watchdog.cancel()
+                if not future.done():  # its caller may have been cancelled meanwhile
+                    future.set_result(answer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # Its stdout ended: the child is gone. No kill(): Popen's own check before
+            # signalling would reap it under the loop's child watcher, which would
+            # then report 255 instead of the child's real exit code.
+            pass
+        except IndexError:  # an answer to no job: the pipe is out of step
+            self.kill()
+        except asyncio.CancelledError:
+            # The loop is going away (its tasks cancelled): so does the child, and the
+            # jobs it holds are cancelled with their callers, not tried again.
+            self.kill()
+            for future, _ in self.waiting:
+                future.cancel()
+            raise
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            await self.process.wait()
+            if self._overdue and self.waiting:
+                budget = self.waiting[0][1]
+                self._fail_head(StageTooSlow(f"took more than {budget:g} s"))
+            exited = f"the page worker exited ({self.process.returncode})"
+            self._fail_head(_Lost(exited, suspect=True))
+            while self.waiting:
+                self._fail_head(_Lost(exited, suspect=False))
+
+    def _fail_head(self, exc: Exception) -> None:
+        if self.waiting:
+            future, _ = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(exc)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
+    async def close(self) -> None:
+        """Let the child finish what it holds, then end its stdin: it exits."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.reader), CLOSE_WAIT)
+        except TimeoutError:
+            self.kill()
+            await self.reader
+
+
+class PagePool:
+    """Up to ``size`` children reading pages (``read_page``), each started on first
+    need; with ``size`` 0, pages are read in a thread of this process instead.
+
+    A page that overruns the budget has its child killed (``StageTooSlow``); one whose
+    child dies on it is tried once more in a fresh child, then given up
+    (``PageWorkerError``, kind ``internal``): either way only that page is lost. Where
+    no child can be started at all, pages are read in a thread and a warning says so.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError("a page pool cannot have fewer than no processes")
+        self.size = size
+        self._children: list[_Child] = []
+        self._room: asyncio.Condition | None = None
+        self._starting = 0
+        self._unavailable = False
+        self._closed = False
+
+    async def read(self, job: PageJob, budget: float) -> tuple[Article, ArticleText]:
+        """``read_page(job)`` in a child, given ``budget`` seconds of its time."""
+        if self._closed:
+            raise PageWorkerError("the page pool is closed")
+        suspected = 0
+        while True:
+            child = await self._child() if self.size else None
+            if child is None:
+                return await read_in_thread(job, budget)
+            future = await child.send(job, budget)
+            await self._tell_room()
+            try:
+                answer = await future
+            except _Lost as exc:
+                # Tried again in a fresh child; a page its child died reading twice
+                # is given up, one that only waited behind such a page never is.
+                suspected += exc.suspect
+                if suspected == 2:
+                    raise PageWorkerError(f"{exc} on this page, twice") from None
+                continue
+            finally:
+                await self._tell_room()
+            return _answer(answer)
+
+    async def _child(self) -> _Child | None:
+        """The live child with the fewest jobs queued, a new one while there is room for
+        it, or None when no child can be started."""
+        if self._room is None:
+            self._room = asyncio.Condition()
+        async with self._room:
+            while True:
+                self._children = [c for c in self._children if c.alive]
+                if self._unavailable:
+                    return None
+                if len(self._children) + self._starting < self.size:
+                    break
+                if self._children:
+                    best = min(self._children, key=lambda c: len(c.waiting))
+                    if len(best.waiting) < DEPTH:
+                        return best
+                await self._room.wait()
+            self._starting += 1
+        try:
+            child = await _Child.start()
+        except OSError as exc:
+            self._unavailable = True
+            event(
+                log, "page workers unavailable: pages are read in a thread", logging.WARNING,
+                error=f"{type(exc).__name__}: {exc}",
+            )  # fmt: skip
+            return None
+        finally:
+            self._starting -= 1
+            await self._tell_room()
+        self._children.append(child)
+        return child
+
+    async def _tell_room(self) -> None:
+        if self._room is not None:
+            async with self._room:
+                self._room.notify_all()
+
+    async def aclose(self) -> None:
+        """Stop every child once it has answered what it holds."""
+        self._closed = True
+        children, self._children = self._children, []
+        await asyncio.gather(*(child.close() for child in children))
+
+
+async def read_in_thread(job: PageJob, budget: float) -> tuple[Article, ArticleText]:
+    """``read_page(job)`` in a thread of this process, given ``budget`` seconds."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(read_page, job), budget)
+    except TimeoutError:
+        raise StageTooSlow(f"took more than {budget:g} s") from None
+
+
+def _answer(answer: Any) -> tuple[Article, ArticleText]:
+    kind, value = answer
+    if kind == "ok":
+        article, text = value
+        return article, text
+    if kind == "extract":
+        raise ExtractError(value)
+    raise PageWorkerError(value)
