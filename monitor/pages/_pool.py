@@ -160,8 +160,10 @@ class PagePool:
             raise ValueError("a page pool cannot have fewer than no processes")
         self.size = size
         self._children: list[_Child] = []
-        self._room: asyncio.Condition | None = None
-        self._starting = 0
+        # Jobs held by the children at most: DEPTH each (a semaphore, not a condition
+        # every waiter wakes on: hundreds of pages can be waiting).
+        self._room: asyncio.Semaphore | None = None
+        self._starting: set[asyncio.Task[_Child | None]] = set()
         self._unavailable = False
         self._closed = False
 
@@ -169,44 +171,42 @@ class PagePool:
         """``read_page(job)`` in a child, given ``budget`` seconds of its time."""
         if self._closed:
             raise PageWorkerError("the page pool is closed")
-        suspected = 0
-        while True:
-            child = await self._child() if self.size else None
-            if child is None:
-                return await read_in_thread(job, budget)
-            future = await child.send(job, budget)
-            await self._tell_room()
-            try:
-                answer = await future
-            except _Lost as exc:
-                # Tried again in a fresh child; a page its child died reading twice
-                # is given up, one that only waited behind such a page never is.
-                suspected += exc.suspect
-                if suspected == 2:
-                    raise PageWorkerError(f"{exc} on this page, twice") from None
-                continue
-            finally:
-                await self._tell_room()
-            return _answer(answer)
-
-    async def _child(self) -> _Child | None:
-        """The live child with the fewest jobs queued, a new one while there is room for
-        it, or None when no child can be started."""
+        if not self.size:
+            return await read_in_thread(job, budget)
         if self._room is None:
-            self._room = asyncio.Condition()
+            self._room = asyncio.Semaphore(self.size * DEPTH)
+        suspected = 0
         async with self._room:
             while True:
-                self._children = [c for c in self._children if c.alive]
-                if self._unavailable:
-                    return None
-                if len(self._children) + self._starting < self.size:
-                    break
-                if self._children:
-                    best = min(self._children, key=lambda c: len(c.waiting))
-                    if len(best.waiting) < DEPTH:
-                        return best
-                await self._room.wait()
-            self._starting += 1
+                child = await self._child()
+                if child is None:
+                    return await read_in_thread(job, budget)
+                try:
+                    return _answer(await (await child.send(job, budget)))
+                except _Lost as exc:
+                    # Tried again in a fresh child; a page its child died reading twice
+                    # is given up, one that only waited behind such a page never is.
+                    suspected += exc.suspect
+                    if suspected == 2:
+                        raise PageWorkerError(f"{exc} on this page, twice") from None
+
+    async def _child(self) -> _Child | None:
+        """The live child holding the fewest jobs; a new one while that child is busy
+        and there is room for another; None when no child can be started."""
+        self._children = [c for c in self._children if c.alive]
+        if self._unavailable:
+            return None
+        best = min(self._children, key=lambda c: len(c.waiting), default=None)
+        if (best is None or best.waiting) and len(self._children) + len(self._starting) < self.size:
+            task = asyncio.ensure_future(self._start())
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
+            return await asyncio.shield(task)
+        if best is None:  # every child is still starting: wait for one
+            return await asyncio.shield(next(iter(self._starting)))
+        return best
+
+    async def _start(self) -> _Child | None:
         try:
             child = await _Child.start()
         except OSError as exc:
@@ -216,16 +216,8 @@ class PagePool:
                 error=f"{type(exc).__name__}: {exc}",
             )  # fmt: skip
             return None
-        finally:
-            self._starting -= 1
-            await self._tell_room()
         self._children.append(child)
         return child
-
-    async def _tell_room(self) -> None:
-        if self._room is not None:
-            async with self._room:
-                self._room.notify_all()
 
     async def aclose(self) -> None:
         """Stop every child once it has answered what it holds."""
