@@ -435,3 +435,17 @@ def test_a_wrong_shape_is_said_in_yaml_words(text: str, message: str) -> None:
 def test_a_blank_user_agent_from_an_unset_variable_means_the_default() -> None:
     config = parse_config('fetch: {user_agent: "${UA:-}"}\n', "s.yaml", {})
     assert config.fetch.user_agent is None
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "yes", "two"])
+def test_extract_processes_out_of_range_is_named(value: str) -> None:
+    (problem,) = problems_of(f"extract_processes: {value}\n" + BASE)
+    assert problem.startswith("s.yaml:1: extract_processes: ")
+
+
+def test_extract_processes_defaults_to_one_worker_per_spare_core() -> None:
+    config = parse_config(BASE)
+    assert config.extract_processes is None
+    assert config.page_processes() == (1 if (os.cpu_count() or 1) > 1 else 0)
+    assert parse_config("extract_processes: 0\n" + BASE).page_processes() == 0
+    assert parse_config("extract_processes: 3\n" + BASE).page_processes() == 3
