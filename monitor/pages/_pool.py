@@ -190,15 +190,6 @@ class PagePool:
                     if suspected == 2:
                         raise PageWorkerError(f"{exc} on this page, twice") from None
 
-    def start(self) -> None:
-        """Start the children now, in the background, as a server starts its workers:
-        the first pages then find them ready instead of waiting the 0.2 s a child takes
-        to start. Called from within the event loop."""
-        while not self._closed and len(self._children) + len(self._starting) < self.size:
-            task = asyncio.ensure_future(self._start())
-            self._starting.add(task)
-            task.add_done_callback(self._starting.discard)
-
     async def _child(self) -> _Child | None:
         """The live child holding the fewest jobs; a new one while that child is busy
         and there is room for another; None when no child can be started."""
@@ -211,9 +202,8 @@ class PagePool:
             self._starting.add(task)
             task.add_done_callback(self._starting.discard)
             return await asyncio.shield(task)
-        if best is None:  # every child is still starting: take the first one up
-            done, _ = await asyncio.wait(self._starting, return_when=asyncio.FIRST_COMPLETED)
-            return done.pop().result()
+        if best is None:  # every child is still starting: wait for one
+            return await asyncio.shield(next(iter(self._starting)))
         return best
 
     async def _start(self) -> _Child | None:
@@ -232,8 +222,6 @@ class PagePool:
     async def aclose(self) -> None:
         """Stop every child once it has answered what it holds."""
         self._closed = True
-        if self._starting:
-            await asyncio.wait(self._starting)
         children, self._children = self._children, []
         await asyncio.gather(*(child.close() for child in children))
 

@@ -159,7 +159,6 @@ class Daemon:
     def _live(self, store: Store, fetcher: Fetcher) -> _Live:
         """The running set for the current config: its runtime and its notifiers."""
         rt = self._runtime(store, fetcher, self.config)
-        rt.pages.start()  # the page workers start while the first feeds are fetched
         return _Live(rt, build_notifiers(self.config, fetcher.post))
 
     def _runtime(self, store: Store, fetcher: Fetcher, config: Config) -> Runtime:

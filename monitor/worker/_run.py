@@ -99,7 +99,6 @@ async def run_worker(
             rules = (await _follow_rules(stack, store)).rules
             rt = Runtime(config, store, fetcher, rules, metrics=metrics)
             stack.push_async_callback(rt.aclose)  # its page workers, its browser
-            rt.pages.start()
             rt.start_ledger()  # each poll job flushes it before it ends
             state = WorkerState(
                 config, store, rt, build_notifiers(config, fetcher.post, posts),
