@@ -14,6 +14,7 @@ afford thirty lives. ``python -m tests.crashkit`` is that zygote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -526,14 +527,15 @@ def settle(spawner: Spawner, config: Path, rounds: int = 6, timeout: float = 300
 
 def _query(config: Path, sql: str) -> list[tuple[Any, ...]]:
     try:
-        with sqlite3.connect(config.parent / "monitor.db") as db:
+        with contextlib.closing(sqlite3.connect(config.parent / "monitor.db")) as db:
             return db.execute(sql).fetchall()
     except sqlite3.OperationalError as exc:
         # SQLite says "disk I/O error" when the disk is full as it grows the -shm file
         # (ENOSPC): say how much room was left, so that failure is told from a bug.
         free = shutil.disk_usage(config.parent).free
+        name = getattr(exc, "sqlite_errorname", "?")
         raise AssertionError(
-            f"{exc} reading {config.parent / 'monitor.db'} ({free:,} bytes free)"
+            f"{exc} ({name}) reading {config.parent / 'monitor.db'} ({free:,} bytes free)"
         ) from exc
 
 
