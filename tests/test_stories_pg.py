@@ -235,3 +235,56 @@ def test_migration_gives_stored_stories_their_band_keys(postgres_url: str) -> No
     )
     store.close()
     assert joined is not None and joined.story_id == 1
+
+
+def test_a_storys_first_id_is_the_article_its_alert_was_sent_for(
+    pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `rules test` replays the archive by id: the story's first id must be the article
+    # that created its alert. Here the first insert is held up just before it takes the
+    # story's lock (as a thread descheduled there would be) while a near copy goes
+    # through: had the first already inserted its row, it would hold the lower id and
+    # lose the story to the copy.
+    import threading
+    import time
+
+    import monitor.store._articles as articles_module
+
+    real = articles_module.lock_for_story
+    held = threading.Event()
+
+    def slow_lock(conn: object, dialect: str, article: object, near: object) -> None:
+        if getattr(article, "url", "").endswith("/first"):
+            held.set()
+            time.sleep(1.0)
+        real(conn, dialect, article, near)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(articles_module, "lock_for_story", slow_lock)
+    base = story_text(41)
+    store = Store(pg)
+    try:
+        alert = [NewAlert("r", "hook", {"alert": "r"})]
+        first_text, copy_text_ = base, copy_text(base, 2)
+        outcome: dict[str, object] = {}
+
+        def insert(name: str, text: str) -> None:
+            art = record("race", Piece(name, name, text), T0)  # its url ends in /name
+            near = BandStories().finder(signature(text), T0)
+            outcome[name] = store.insert_article(art, alert, near=near)
+
+        first = threading.Thread(target=insert, args=("first", first_text))
+        first.start()
+        assert held.wait(10)
+        insert("copy", copy_text_)
+        first.join(10)
+        with store.engine.begin() as conn:
+            sent_for, lowest = conn.execute(
+                sa.text(
+                    "SELECT o.article_id, (SELECT min(id) FROM articles a"
+                    " WHERE a.story_id = o.story_id) FROM outbox o"
+                )
+            ).one()
+    finally:
+        store.close()
+    # The copy went through first: it made the story and its alert, and holds its first id.
+    assert sent_for == lowest

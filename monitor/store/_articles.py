@@ -172,6 +172,12 @@ class ArticleOps(StoreBase):
         near: NearFinder | BandQuery | None,
         alias: str | None,
     ) -> Inserted | None:
+        # The story locks come before the row, so articles that could share a story get
+        # their ids in the order their stories are decided in: the first id of a story
+        # is the article its alert was sent for, as `rules test` replays it (by id). On
+        # PostgreSQL an id taken before the lock could lose the race for the story
+        # to a later id, which page workers finishing pages side by side made happen.
+        lock_for_story(conn, self.dialect, article, near)
         row = {k: getattr(article, k) for k in _ARTICLE_COLUMNS}
         row["authors"] = "\n".join(article.authors)
         article_id = conn.execute(self._new_article_sql, row).scalar()
@@ -187,7 +193,6 @@ class ArticleOps(StoreBase):
     def _story_for(
         self, conn: Connection, article: NewArticle, near: NearFinder | BandQuery | None
     ) -> int:
-        lock_for_story(conn, self.dialect, article, near)
         existing = existing_story(conn, article, near)
         if existing is not None:
             return existing
