@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import re
+import resource
 import sqlite3
 import sys
 import time
@@ -103,8 +104,6 @@ def measure(side: Side, phase: str) -> Figures:
     gc.collect()
     resettable = _reset_peak()
     start_rss = _status_kib("VmRSS") or 0
-    import resource
-
     cpu0 = time.process_time()
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()

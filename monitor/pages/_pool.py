@@ -116,11 +116,14 @@ class _Child:
             if self._watchdog is not None:
                 self._watchdog.cancel()
             await self.process.wait()
+            exited = f"the page worker exited ({self.process.returncode})"
             if self._overdue and self.waiting:
+                # The overdue job is the one the child died on (killed for it): the
+                # jobs behind it only waited.
                 budget = self.waiting[0][1]
                 self._fail_head(StageTooSlow(f"took more than {budget:g} s"))
-            exited = f"the page worker exited ({self.process.returncode})"
-            self._fail_head(_Lost(exited, suspect=True))
+            else:
+                self._fail_head(_Lost(exited, suspect=True))
             while self.waiting:
                 self._fail_head(_Lost(exited, suspect=False))
 
