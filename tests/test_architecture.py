@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": STAGE,
     "alerts": STAGE | {"observe", "store"},
     "config": STAGE | {"rules", "alerts"},
-    "pages": STAGE | {"extract", "dedupe", "rules", "observe"},
+    "pages": STAGE | {"extract", "feeds", "dedupe", "rules", "observe"},
     "pipeline": STAGE
     | {"rules", "dedupe", "feeds", "extract", "fetch", "observe", "store", "alerts", "config"}
     | {"render", "pages"},

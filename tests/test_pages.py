@@ -1,4 +1,5 @@
-"""Page workers (``monitor.pages``): pages read in child processes, as in a thread.
+"""Page workers (``monitor.pages``): pages read and feeds parsed in child processes, as
+in a thread.
 
 Real child processes throughout: one stopped with SIGSTOP stands for a page that never
 ends, one killed with SIGKILL for a page that crashes its reader, and a parent killed
@@ -19,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import PageWorkerError, StageTooSlow
-from monitor.pages import PageJob, PagePool, read_in_thread, read_page
+from monitor.errors import FeedError, PageWorkerError, StageTooSlow
+from monitor.feeds import parse_feed
+from monitor.pages import FeedJob, PageJob, PagePool, read_in_thread, read_page, run_in_thread
 
 BODY = "Amazon annonce des licenciements liés à l'IA dans ses entrepôts, dit la direction. "
 PAGE = (
@@ -32,6 +34,36 @@ WHEN = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 def _job(content: bytes = PAGE, **kwargs: object) -> PageJob:
     return PageJob(content=content, url="https://news.example/a", fetched_at=WHEN, **kwargs)  # type: ignore[arg-type]
+
+
+RSS = (
+    "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Le Fil</title>"
+    "<ttl>30</ttl>"
+    + "".join(
+        f"<item><title>Dépêche {i}</title><link>https://news.example/{i}</link>"
+        f"<pubDate>Fri, 04 Dec 2026 0{i}:00:00 GMT</pubDate>"
+        f"<description>{BODY}</description></item>"
+        for i in range(5)
+    )
+    + "</channel></rss>"
+).encode()
+ATOM = (
+    b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>A</title>"
+    b"<entry><title>Un</title><link href='/un'/><id>u1</id>"
+    b"<updated>2026-12-04T08:00:00Z</updated><content type='html'>&lt;p&gt;Texte&lt;/p&gt;"
+    b"</content></entry></feed>"
+)
+JSON_FEED = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": '
+    b'[{"id": "1", "url": "https://news.example/j", "title": "Jay", "content_text": "Hello"}]}'
+)
+# Broken XML that feedparser still reads entries from: the feed says why it is malformed.
+BROKEN = RSS.replace(b"</channel></rss>", b"<item><title>Six &</title></item></channel>")
+HTML_PAGE = b"<!doctype html><html><head><title>Accueil</title></head><body>Bonjour</body></html>"
+
+
+def _feed_job(content: bytes, content_type: str | None = "application/rss+xml") -> FeedJob:
+    return FeedJob(content, "https://news.example/feed.xml", content_type)
 
 
 def _pids(pool: PagePool) -> list[int]:
@@ -52,6 +84,53 @@ async def test_a_page_read_in_a_worker_is_the_page_read_in_a_thread() -> None:
     finally:
         await pool.aclose()
     assert await read_in_thread(jobs[0], 20) == read_page(jobs[0])
+
+
+async def test_a_feed_parsed_in_a_worker_is_the_feed_parsed_in_a_thread() -> None:
+    pool = PagePool(1)
+    jobs = [_feed_job(RSS), _feed_job(ATOM, None), _feed_job(JSON_FEED, "application/feed+json"),
+            _feed_job(BROKEN)]  # fmt: skip
+    try:
+        for job in jobs:
+            here = parse_feed(job.content, job.url, content_type=job.content_type)
+            assert await pool.parse_feed(job, 20) == here
+        rss = await pool.parse_feed(jobs[0], 20)
+        assert [e.title for e in rss.entries] == [f"Dépêche {i}" for i in range(5)]
+        assert rss.ttl == 30 * 60 and rss.malformed is None
+        assert (await pool.parse_feed(jobs[3], 20)).malformed
+        # Pages and feeds share the worker, each job getting its own kind of answer.
+        page, feed = await asyncio.gather(pool.read(_job(), 20), pool.parse_feed(jobs[1], 20))
+        assert page[0].title == "Amazon et l'IA" and feed.entries[0].title == "Un"
+        assert len(_pids(pool)) == 1
+    finally:
+        await pool.aclose()
+    assert await run_in_thread(jobs[0], 20) == await PagePool(0).parse_feed(jobs[0], 20)
+
+
+async def test_a_bad_feed_is_a_feed_error_from_a_worker_as_from_a_thread() -> None:
+    pool = PagePool(1)
+    bad = _feed_job(HTML_PAGE, "text/html")
+    with pytest.raises(FeedError) as here:
+        parse_feed(bad.content, bad.url, content_type=bad.content_type)
+    try:
+        await pool.parse_feed(_feed_job(RSS), 20)
+        (worker,) = _pids(pool)
+        for content in (HTML_PAGE, b"", b"<rss><channel><title>x"):
+            with pytest.raises(FeedError) as there:
+                await pool.parse_feed(_feed_job(content, "text/html" if content else None), 20)
+            assert there.value.kind == "feed"
+            if content == HTML_PAGE:
+                assert str(there.value) == str(here.value)
+        # A bad feed is that feed's failure: the same worker reads the next one.
+        assert len((await pool.parse_feed(_feed_job(RSS), 20)).entries) == 5
+        assert _pids(pool) == [worker]
+        os.kill(worker, signal.SIGSTOP)  # as a feed that never ends would hold it
+        with pytest.raises(StageTooSlow):
+            await pool.parse_feed(_feed_job(RSS), 1.0)
+        assert len((await pool.parse_feed(_feed_job(RSS), 20)).entries) == 5
+        assert worker not in _pids(pool)
+    finally:
+        await pool.aclose()
 
 
 async def test_many_pages_at_once_share_the_workers_and_each_gets_its_own_answer() -> None:

@@ -1,6 +1,7 @@
 """A page worker: ``python -m monitor.pages._child``, started by a ``PagePool``.
 
-It reads one job at a time from stdin and writes one answer for each to stdout, and
+It reads one job at a time from stdin (a page to read or a feed to parse: ``_jobs``)
+and writes one answer for each to stdout, and
 exits when stdin ends: its daemon closed the pipe, or died (even by SIGKILL), so a
 worker never outlives the process that started it.
 """
@@ -13,8 +14,7 @@ import signal
 import sys
 from typing import BinaryIO
 
-from monitor.errors import ExtractError
-from monitor.pages._read import read_page
+from monitor.pages._jobs import EXPECTED, run_job
 from monitor.pages._wire import HEADER, frame
 
 
@@ -34,11 +34,13 @@ def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
             return
         answer: tuple[str, object]
         try:
-            answer = ("ok", read_page(pickle.loads(data)))
-        except ExtractError as exc:
-            answer = ("extract", str(exc))
-        except Exception as exc:  # a bug on one page: that page's, the worker goes on
-            answer = ("error", f"{type(exc).__name__}: {exc}")
+            answer = ("ok", run_job(pickle.loads(data)))
+        except Exception as exc:  # one job's failure: that job's, the worker goes on
+            expected = EXPECTED.get(getattr(exc, "kind", ""))
+            if expected is not None and isinstance(exc, expected):
+                answer = (expected.kind, str(exc))
+            else:  # a bug
+                answer = ("error", f"{type(exc).__name__}: {exc}")
         answers.write(frame(answer))
         answers.flush()
 

@@ -1,4 +1,5 @@
-"""``PagePool``: child processes that read pages, each with a few jobs queued to it."""
+"""``PagePool``: child processes that read pages and parse feeds, each with a few jobs
+queued to it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import sys
 from collections import deque
 from typing import Any
 
-from monitor.errors import ExtractError, PageWorkerError, StageTooSlow
+from monitor.errors import PageWorkerError, StageTooSlow
 from monitor.extract import Article
+from monitor.feeds import Feed
 from monitor.observe import event
-from monitor.pages._read import ArticleText, PageJob, read_page
+from monitor.pages._jobs import EXPECTED, FeedJob, Job, parsed_feed, run_job
+from monitor.pages._read import ArticleText, PageJob
 from monitor.pages._wire import HEADER, frame
 
 log = logging.getLogger("monitor.pages")
@@ -60,7 +63,7 @@ class _Child:
     def alive(self) -> bool:
         return not self.reader.done()
 
-    async def send(self, job: PageJob, budget: float) -> asyncio.Future[Any]:
+    async def send(self, job: Job, budget: float) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.waiting.append((future, budget))
         if len(self.waiting) == 1:
@@ -149,13 +152,14 @@ class _Child:
 
 
 class PagePool:
-    """Up to ``size`` children reading pages (``read_page``), each started on first
-    need; with ``size`` 0, pages are read in a thread of this process instead.
+    """Up to ``size`` children reading pages (``read_page``) and parsing feeds
+    (``parse_feed``), each started on first need; with ``size`` 0, both are done in a
+    thread of this process instead.
 
-    A page that overruns the budget has its child killed (``StageTooSlow``); one whose
+    A job that overruns the budget has its child killed (``StageTooSlow``); one whose
     child dies on it is tried once more in a fresh child, then given up
-    (``PageWorkerError``, kind ``internal``): either way only that page is lost. Where
-    no child can be started at all, pages are read in a thread and a warning says so.
+    (``PageWorkerError``, kind ``internal``): either way only that job is lost. Where
+    no child can be started at all, jobs run in a thread and a warning says so.
     """
 
     def __init__(self, size: int) -> None:
@@ -172,10 +176,17 @@ class PagePool:
 
     async def read(self, job: PageJob, budget: float) -> tuple[Article, ArticleText]:
         """``read_page(job)`` in a child, given ``budget`` seconds of its time."""
+        return _page(await self._run(job, budget))
+
+    async def parse_feed(self, job: FeedJob, budget: float) -> Feed:
+        """``parse_feed`` of ``job``'s bytes in a child, given ``budget`` seconds."""
+        return parsed_feed(await self._run(job, budget))
+
+    async def _run(self, job: Job, budget: float) -> object:
         if self._closed:
             raise PageWorkerError("the page pool is closed")
         if not self.size:
-            return await read_in_thread(job, budget)
+            return await run_in_thread(job, budget)
         if self._room is None:
             self._room = asyncio.Semaphore(self.size * DEPTH)
         suspected = 0
@@ -183,7 +194,7 @@ class PagePool:
             while True:
                 child = await self._child()
                 if child is None:
-                    return await read_in_thread(job, budget)
+                    return await run_in_thread(job, budget)
                 try:
                     return _answer(await (await child.send(job, budget)))
                 except _Lost as exc:
@@ -231,17 +242,31 @@ class PagePool:
 
 async def read_in_thread(job: PageJob, budget: float) -> tuple[Article, ArticleText]:
     """``read_page(job)`` in a thread of this process, given ``budget`` seconds."""
+    return _page(await run_in_thread(job, budget))
+
+
+async def run_in_thread(job: Job, budget: float) -> object:
+    """``run_job(job)`` in a thread of this process, given ``budget`` seconds."""
     try:
-        return await asyncio.wait_for(asyncio.to_thread(read_page, job), budget)
+        return await asyncio.wait_for(asyncio.to_thread(run_job, job), budget)
     except TimeoutError:
         raise StageTooSlow(f"took more than {budget:g} s") from None
 
 
-def _answer(answer: Any) -> tuple[Article, ArticleText]:
+def _answer(answer: Any) -> object:
     kind, value = answer
     if kind == "ok":
-        article, text = value
-        return article, text
-    if kind == "extract":
-        raise ExtractError(value)
+        return value
+    expected = EXPECTED.get(kind)
+    if expected is not None:
+        raise expected(value)
     raise PageWorkerError(value)
+
+
+def _page(answer: object) -> tuple[Article, ArticleText]:
+    """``answer`` as what a PageJob returns (anything else is a worker bug)."""
+    if isinstance(answer, tuple) and len(answer) == 2:
+        article, text = answer
+        if isinstance(article, Article) and isinstance(text, ArticleText):
+            return article, text
+    raise TypeError(f"a page job answered a {type(answer).__name__}")

@@ -12,8 +12,9 @@ from monitor.config import SourceConfig
 from monitor.dedupe import canonical_url, url_key
 from monitor.errors import StageTooSlow
 from monitor.extract import extract_links
-from monitor.feeds import FeedEntry, parse_feed
+from monitor.feeds import FeedEntry
 from monitor.fetch import FetchResult
+from monitor.pages import FeedJob
 from monitor.pipeline._runtime import Runtime
 
 P = ParamSpec("P")
@@ -72,9 +73,7 @@ async def fetch_candidates(
         entries = await sitemap_entries(rt, source, result)
         ttl, malformed = None, None
     else:
-        feed = await within(
-            budget, parse_feed, result.content, result.final_url, content_type=result.content_type
-        )
+        feed = await rt.parse_feed(FeedJob(result.content, result.final_url, result.content_type))
         entries, ttl, malformed = list(feed.entries), feed.ttl, feed.malformed
     for entry in entries:
         if entry.url:

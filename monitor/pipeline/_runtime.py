@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from monitor.config import Config, SourceConfig
 from monitor.dedupe import Signature
 from monitor.extract import Article
+from monitor.feeds import Feed
 from monitor.fetch import Fetcher
 from monitor.observe import Metrics
-from monitor.pages import ArticleText, PageJob, PagePool
+from monitor.pages import ArticleText, FeedJob, PageJob, PagePool
 from monitor.pipeline._ledger import PollLedger
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._sitemap_cache import SitemapCache
@@ -69,6 +70,11 @@ class Runtime:
     async def read_page(self, job: PageJob) -> tuple[Article, ArticleText]:
         """``read_page(job)`` within the stage budget, in a page worker or a thread."""
         return await self.pages.read(job, self.stage_budget)
+
+    async def parse_feed(self, job: FeedJob) -> Feed:
+        """``parse_feed`` of a fetched feed within the stage budget, in a page worker or
+        a thread."""
+        return await self.pages.parse_feed(job, self.stage_budget)
 
     def db(self) -> Store:
         if self.store is None:
