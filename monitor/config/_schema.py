@@ -361,8 +361,9 @@ class Config(_Model):
     fetch: FetchConfig = FetchConfig()
     browser: BrowserConfig = BrowserConfig()
     max_concurrency: WholeNumber = Field(default=8, ge=1, le=256)
-    # Child processes that read article pages; None: one where the machine has a second
-    # core, none (a thread of the daemon) where it has one. 0: always a thread.
+    # Child processes that read article pages and parse feeds; None: one where the
+    # machine has a second core, none (a thread of the daemon) where it has one. 0:
+    # always a thread.
     extract_processes: WholeNumber | None = Field(default=None, ge=0, le=64)
     retention: OptionalDuration = None
     health: HealthConfig | None = None
