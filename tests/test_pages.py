@@ -22,7 +22,15 @@ import pytest
 
 from monitor.errors import FeedError, PageWorkerError, StageTooSlow
 from monitor.feeds import parse_feed
-from monitor.pages import FeedJob, PageJob, PagePool, read_in_thread, read_page, run_in_thread
+from monitor.pages import (
+    FeedJob,
+    PageJob,
+    PagePool,
+    _pool,
+    read_in_thread,
+    read_page,
+    run_in_thread,
+)
 
 BODY = "Amazon annonce des licenciements liés à l'IA dans ses entrepôts, dit la direction. "
 PAGE = (
@@ -70,6 +78,16 @@ def _pids(pool: PagePool) -> list[int]:
     return [child.process.pid for child in pool._children if child.alive]
 
 
+async def _started(pool: PagePool) -> PagePool:
+    """``pool`` once its first worker is ready: until then its jobs are done in a thread."""
+    await pool.read(_job(), 20)  # starts the first worker
+    deadline = time.monotonic() + 20
+    while not pool._warm:
+        assert time.monotonic() < deadline, "no page worker got ready in 20 s"
+        await asyncio.sleep(0.01)
+    return pool
+
+
 async def test_a_page_read_in_a_worker_is_the_page_read_in_a_thread() -> None:
     pool = PagePool(1)
     try:
@@ -87,7 +105,7 @@ async def test_a_page_read_in_a_worker_is_the_page_read_in_a_thread() -> None:
 
 
 async def test_a_feed_parsed_in_a_worker_is_the_feed_parsed_in_a_thread() -> None:
-    pool = PagePool(1)
+    pool = await _started(PagePool(1))
     jobs = [_feed_job(RSS), _feed_job(ATOM, None), _feed_job(JSON_FEED, "application/feed+json"),
             _feed_job(BROKEN)]  # fmt: skip
     try:
@@ -108,7 +126,7 @@ async def test_a_feed_parsed_in_a_worker_is_the_feed_parsed_in_a_thread() -> Non
 
 
 async def test_a_bad_feed_is_a_feed_error_from_a_worker_as_from_a_thread() -> None:
-    pool = PagePool(1)
+    pool = await _started(PagePool(1))
     bad = _feed_job(HTML_PAGE, "text/html")
     with pytest.raises(FeedError) as here:
         parse_feed(bad.content, bad.url, content_type=bad.content_type)
@@ -134,7 +152,7 @@ async def test_a_bad_feed_is_a_feed_error_from_a_worker_as_from_a_thread() -> No
 
 
 async def test_many_pages_at_once_share_the_workers_and_each_gets_its_own_answer() -> None:
-    pool = PagePool(2)
+    pool = await _started(PagePool(2))
     try:
         jobs = [_job(entry_title=f"n{i}", content=PAGE.replace(b"Amazon et", f"{i} et".encode()))
                 for i in range(40)]  # fmt: skip
@@ -146,9 +164,8 @@ async def test_many_pages_at_once_share_the_workers_and_each_gets_its_own_answer
 
 
 async def test_a_stuck_worker_is_killed_at_the_budget_and_the_next_page_gets_a_new_one() -> None:
-    pool = PagePool(1)
+    pool = await _started(PagePool(1))
     try:
-        await pool.read(_job(), 20)
         (stuck,) = _pids(pool)
         os.kill(stuck, signal.SIGSTOP)  # as a page that never ends would hold it
         started = time.monotonic()
@@ -182,9 +199,8 @@ async def _queued(pool: PagePool) -> int:
 
 
 async def test_a_worker_killed_mid_page_hands_the_page_to_a_fresh_one() -> None:
-    pool = PagePool(1)
+    pool = await _started(PagePool(1))
     try:
-        await pool.read(_job(), 20)
         (first,) = _pids(pool)
         os.kill(first, signal.SIGSTOP)  # so the page is still held when it is killed
         reading = asyncio.create_task(pool.read(_job(), 20))
@@ -197,7 +213,7 @@ async def test_a_worker_killed_mid_page_hands_the_page_to_a_fresh_one() -> None:
 
 
 async def test_a_page_that_crashes_its_worker_costs_that_page_only() -> None:
-    pool = PagePool(1)
+    pool = await _started(PagePool(1))
     try:
         crash = _Crashing(content=PAGE, url="https://news.example/crash", fetched_at=WHEN)
         before, bad, after = await asyncio.gather(
@@ -216,7 +232,7 @@ async def test_a_page_that_crashes_its_worker_costs_that_page_only() -> None:
 
 
 async def test_closing_the_pool_ends_every_worker() -> None:
-    pool = PagePool(2)
+    pool = await _started(PagePool(2))
     await asyncio.gather(*(pool.read(_job(), 20) for _ in range(6)))
     pids = _pids(pool)
     assert pids
@@ -241,6 +257,8 @@ def test_no_worker_outlives_a_daemon_killed_with_sigkill(tmp_path: Path) -> None
             job = PageJob(content={PAGE!r}, url="https://news.example/a",
                           fetched_at=datetime.now(UTC))
             await pool.read(job, 20)
+            while not pool._warm:
+                await asyncio.sleep(0.01)
             print(pool._children[0].process.pid, flush=True)
             await asyncio.sleep(60)
 
@@ -269,6 +287,57 @@ def test_no_worker_outlives_a_daemon_killed_with_sigkill(tmp_path: Path) -> None
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+async def test_jobs_do_not_wait_for_the_first_worker_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker 3 s slow to start (its imports take some 0.2 s): the jobs of meanwhile
+    # are done in this process, not queued behind its start-up.
+    slow = "import time; time.sleep(3); from monitor.pages._child import main; main()"
+    monkeypatch.setattr(_pool, "CHILD", ("-c", slow))
+    pool = PagePool(1)
+    try:
+        started = time.monotonic()
+        assert await pool.read(_job(), 20) == read_page(_job())
+        assert (await pool.parse_feed(_feed_job(RSS), 20)).ttl == 30 * 60
+        assert time.monotonic() - started < 2.5 and len(_pids(pool)) == 1
+        while not pool._warm:
+            assert time.monotonic() - started < 30, "the slow worker never got ready"
+            await asyncio.sleep(0.05)
+        # Once it is ready the worker does the jobs: stopped, it is killed at the budget.
+        (worker,) = _pids(pool)
+        os.kill(worker, signal.SIGSTOP)
+        with pytest.raises(StageTooSlow):
+            await pool.read(_job(), 1.0)
+    finally:
+        await pool.aclose()
+
+
+async def test_a_worker_that_cannot_start_leaves_every_job_to_a_thread(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    starts: list[int] = []
+    real = _pool._Child.start
+
+    async def counted() -> _pool._Child:
+        child = await real()
+        starts.append(child.process.pid)
+        return child
+
+    monkeypatch.setattr(_pool, "CHILD", ("-c", "import sys; sys.exit(3)"))  # a broken install
+    monkeypatch.setattr(_pool._Child, "start", staticmethod(counted))
+    pool = PagePool(1)
+    try:
+        for _ in range(3):
+            assert (await pool.read(_job(), 20))[0].title == "Amazon et l'IA"
+            await asyncio.sleep(0.3)  # time for the worker to exit
+        pages = await asyncio.gather(*(pool.read(_job(), 20) for _ in range(5)))
+        assert {article.title for article, _ in pages} == {"Amazon et l'IA"}
+    finally:
+        await pool.aclose()
+    assert len(starts) == 1  # not one doomed process per page
+    assert "page workers unavailable" in caplog.text
 
 
 async def test_no_processes_reads_in_a_thread() -> None:

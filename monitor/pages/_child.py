@@ -15,7 +15,7 @@ import sys
 from typing import BinaryIO
 
 from monitor.pages._jobs import EXPECTED, run_job
-from monitor.pages._wire import HEADER, frame
+from monitor.pages._wire import HEADER, READY, frame
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
@@ -24,7 +24,10 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
 
 
 def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
-    """Answer every job of ``jobs`` until it ends."""
+    """Say it is ready, then answer every job of ``jobs`` until it ends."""
+    # Sent once the imports are done: until then the daemon does its jobs itself.
+    answers.write(frame(READY))
+    answers.flush()
     while True:
         head = _read_exactly(jobs, HEADER.size)
         if head is None:

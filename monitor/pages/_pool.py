@@ -17,7 +17,7 @@ from monitor.feeds import Feed
 from monitor.observe import event
 from monitor.pages._jobs import EXPECTED, FeedJob, Job, parsed_feed, run_job
 from monitor.pages._read import ArticleText, PageJob
-from monitor.pages._wire import HEADER, frame
+from monitor.pages._wire import HEADER, READY, frame
 
 log = logging.getLogger("monitor.pages")
 
@@ -50,6 +50,9 @@ class _Child:
         # a job queued behind a slow one is not charged for its wait.
         self._watchdog: asyncio.TimerHandle | None = None
         self._overdue = False
+        # True once the child said it is ready (its imports done), False if it ended
+        # before it did.
+        self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.reader = asyncio.ensure_future(self._answers())
 
     @classmethod
@@ -91,6 +94,10 @@ class _Child:
         stdout = self.process.stdout
         assert stdout is not None
         try:
+            head = await stdout.readexactly(HEADER.size)
+            if pickle.loads(await stdout.readexactly(HEADER.unpack(head)[0])) != READY:
+                raise IndexError("the worker did not start with its ready frame")
+            self.ready.set_result(True)
             while True:
                 head = await stdout.readexactly(HEADER.size)
                 answer = pickle.loads(await stdout.readexactly(HEADER.unpack(head)[0]))
@@ -116,6 +123,8 @@ class _Child:
                 future.cancel()
             raise
         finally:
+            if not self.ready.done():
+                self.ready.set_result(False)
             if self._watchdog is not None:
                 self._watchdog.cancel()
             await self.process.wait()
@@ -173,6 +182,9 @@ class PagePool:
         self._starting: set[asyncio.Task[_Child | None]] = set()
         self._unavailable = False
         self._closed = False
+        # Whether a child has ever said it is ready: until then jobs are done in a thread
+        # rather than queued behind the first child's start-up (its imports).
+        self._warm = False
 
     async def read(self, job: PageJob, budget: float) -> tuple[Article, ArticleText]:
         """``read_page(job)`` in a child, given ``budget`` seconds of its time."""
@@ -185,7 +197,13 @@ class PagePool:
     async def _run(self, job: Job, budget: float) -> object:
         if self._closed:
             raise PageWorkerError("the page pool is closed")
-        if not self.size:
+        if not self.size or self._unavailable:
+            return await run_in_thread(job, budget)
+        if not self._warm:
+            # The first child is starting (a fifth of a second of imports, on the path
+            # of the first jobs of every cycle `monitor fetch` or `run --once` runs):
+            # meanwhile this process does the jobs itself.
+            self._first_child()
             return await run_in_thread(job, budget)
         if self._room is None:
             self._room = asyncio.Semaphore(self.size * DEPTH)
@@ -203,6 +221,13 @@ class PagePool:
                     suspected += exc.suspect
                     if suspected == 2:
                         raise PageWorkerError(f"{exc} on this page, twice") from None
+
+    def _first_child(self) -> None:
+        if self._children or self._starting:
+            return
+        task = asyncio.ensure_future(self._start())
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
 
     async def _child(self) -> _Child | None:
         """The live child holding the fewest jobs; a new one while that child is busy
@@ -231,7 +256,22 @@ class PagePool:
             )  # fmt: skip
             return None
         self._children.append(child)
+        child.ready.add_done_callback(self._started)
         return child
+
+    def _started(self, ready: asyncio.Future[bool]) -> None:
+        if ready.cancelled():
+            return
+        if ready.result():
+            self._warm = True
+        elif not self._warm and not self._closed:
+            # The first child ended before it was ready (a broken install, a missing
+            # library): one per job would fail the same way.
+            self._unavailable = True
+            event(
+                log, "page workers unavailable: pages are read in a thread", logging.WARNING,
+                error="the page worker exited before it was ready",
+            )  # fmt: skip
 
     async def aclose(self) -> None:
         """Stop every child once it has answered what it holds."""

@@ -7,6 +7,8 @@ import struct
 from typing import Any
 
 HEADER = struct.Struct("<I")  # the length of the pickle that follows
+# A child's first frame, before any answer: its imports are done.
+READY = ("ready", None)
 
 
 def frame(value: Any) -> bytes:
