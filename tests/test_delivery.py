@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alerts import EmailNotifier, Notifier, deliver_digests, deliver_due, parse_schedule
+import monitor.alerts._outbox as outbox
+import monitor.scheduler._delivery as delivery
+from monitor.alerts import (
+    EmailNotifier,
+    LogNotifier,
+    Notifier,
+    deliver_digests,
+    deliver_due,
+    parse_schedule,
+)
+from monitor.config import parse_config
+from monitor.fetch import Fetcher
+from monitor.observe import Metrics
+from monitor.pipeline import Rules, Runtime
 from monitor.store import NewAlert, NewArticle, Store, list_alerts
 from tests.sitekit import Clock, MailSink
 
@@ -23,7 +38,7 @@ def _notifier(mail: MailSink) -> dict[str, Notifier]:
     return {"mail": mailer}
 
 
-def _add(store: Store, n: int, when: datetime, *, digest: bool) -> None:
+def _add(store: Store, n: int, when: datetime, *, digest: bool, channel: str = "mail") -> None:
     url = f"https://news.example.org/story-{n}"
     article = NewArticle(
         url_key=f"k{n}", url=url, canonical_url=url, source="wire", title=f"Story number {n}",
@@ -34,7 +49,46 @@ def _add(store: Store, n: int, when: datetime, *, digest: bool) -> None:
         "article": {"url": url, "title": f"Story number {n}", "source": "wire",
                     "published": when.isoformat(), "language": "en", "snippet": f"Story {n}"},
     }  # fmt: skip
-    assert store.insert_article(article, [NewAlert("watch", "mail", payload, digest=digest)])
+    assert store.insert_article(article, [NewAlert("watch", channel, payload, digest=digest)])
+
+
+async def test_a_batch_sent_at_once_is_marked_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A send's mark waits up to MARK_LINGER for others to share its transaction; once
+    # every send of the batch is over none can join, and the wait ends.
+    monkeypatch.setattr(outbox, "MARK_LINGER", 30.0)
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    for n in range(20):
+        _add(store, n, now, digest=False, channel="console")
+    printed = io.StringIO()
+    started = time.monotonic()
+    stats = await deliver_due(store, {"console": LogNotifier(printed)}, Clock(now))
+    assert stats.sent == 20 and time.monotonic() - started < 10
+    assert {a["status"] for a in list_alerts(store)} == {"sent"}
+    assert printed.getvalue().count("Story number") == 20
+
+
+async def test_run_once_sends_batch_after_batch_without_pausing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 120 alerts are three rounds of 50: a round that sent its whole batch starts the
+    # next at once, and ROUND_PAUSE is only for retries due in a moment.
+    monkeypatch.setattr(delivery, "ROUND_PAUSE", 10.0)
+    now = datetime.now(UTC)
+    for n in range(120):
+        _add(store, n, now, digest=False, channel="console")
+    config = parse_config("channels:\n  console: {type: log}\n", env={})
+    printed = io.StringIO()
+    async with Fetcher() as fetcher:
+        rt = Runtime(config, store, fetcher, Rules.from_config(config))
+        sender = delivery.Delivery(lambda: datetime.now(UTC), Metrics(), "me:1:x")
+        started = time.monotonic()
+        dead = await sender.drain(rt, {"console": LogNotifier(printed)})
+        await rt.aclose()
+    assert dead == {} and time.monotonic() - started < 8
+    assert {a["status"] for a in list_alerts(store)} == {"sent"}
+    assert printed.getvalue().count("Story number") == 120
 
 
 async def test_daily_digest_goes_out_once_at_its_time(store: Store, mail: MailSink) -> None:

@@ -9,6 +9,7 @@ dead and waits for ``monitor alerts retry``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -153,15 +154,39 @@ class _Marks:
     fenced UPDATE, so a busy channel pays one transaction per group, not per alert.
     Rows stay leased until their group commits: a crash in between resends at most the
     sends in flight and the pending group (``MARK_LINGER`` of finished sends), with the
-    same ids, which the receiver drops as repeats.
+    same ids, which the receiver drops as repeats. The wait ends early once every send
+    of the batch has finished (``left`` counts them down): no other can join then, and a
+    channel that answers at once (the log, a local webhook) has its batch marked as soon
+    as it is sent, not ``MARK_LINGER`` later.
     """
 
     def __init__(
-        self, store: Store, clock: Callable[[], datetime], stats: DeliveryStats, level: int
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        stats: DeliveryStats,
+        level: int,
+        left: int,
     ) -> None:
         self._store, self._clock, self._stats, self._level = store, clock, stats, level
         self._pending: list[OutboxItem] = []
         self._writing = False
+        self._left = left  # sends of the batch not finished yet
+        self._all_finished = asyncio.Event()
+        if left <= 0:
+            self._all_finished.set()
+
+    def finished(self) -> None:
+        """One send of the batch is over, whatever its outcome."""
+        self._left -= 1
+        if self._left <= 0:
+            self._all_finished.set()
+
+    async def _linger(self) -> None:
+        # Let the sends finishing meanwhile join: a mark is quick next to a send, so
+        # without the wait most groups would hold a single row.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_finished.wait(), MARK_LINGER)
 
     async def sent(self, item: OutboxItem) -> None:
         self._pending.append(item)
@@ -170,9 +195,7 @@ class _Marks:
         self._writing = True
         try:
             while self._pending:
-                # Let the sends finishing meanwhile join: a mark is quick next to a send,
-                # so without the wait most groups would hold a single row.
-                await asyncio.sleep(MARK_LINGER)
+                await self._linger()
                 group, self._pending = self._pending, []
                 await self._write(group)
         except asyncio.CancelledError:
@@ -220,14 +243,19 @@ async def _deliver_channel(
 ) -> None:
     slots = asyncio.Semaphore(max(concurrency, 1))
     gone: list[str] = []  # set once the receiver says it is gone for good
-    marks = _Marks(store, clock, stats, level)
+    marks = _Marks(store, clock, stats, level, len(items))
 
     async def one(item: OutboxItem) -> None:
         async with slots:
-            if gone or not await _send_one(store, notifier, item, clock, rng, stats, gone):
-                return
-        # The slot is free before the mark: the next send need not wait for the database.
-        await marks.sent(item)
+            try:
+                accepted = not gone and await _send_one(
+                    store, notifier, item, clock, rng, stats, gone
+                )
+            finally:
+                marks.finished()
+        if accepted:
+            # The slot is free before the mark: the next send need not wait for the database.
+            await marks.sent(item)
 
     await asyncio.gather(*(one(item) for item in items))
 

@@ -27,6 +27,9 @@ log = logging.getLogger("monitor.scheduler")
 
 # --once keeps delivering while the next retry is at most this far away.
 ONCE_PATIENCE = timedelta(minutes=1)
+# Seconds --once waits before the next round when the due alerts were not all sent at
+# once (a retry due in a moment); a round that sent a full batch goes on at once.
+ROUND_PAUSE = 0.05
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ class Delivery:
                 return dead
             # Due but nothing claimed: another sender holds its lease; do not spin on it.
             idle = not (stats.sent or stats.failed or stats.dead)
-            await asyncio.sleep(max(wait, 1.0 if idle else 0.05))
+            if wait <= 0 and not idle:
+                continue  # a full batch went out and more are due: the next one at once
+            await asyncio.sleep(max(wait, 1.0 if idle else ROUND_PAUSE))
 
     async def gauges(self, store: Store, config: Config, channels: list[str]) -> None:
         """The outbox and digest gauges after a round: alerts waiting per channel, and
