@@ -141,8 +141,44 @@ def test_the_index_answers_like_evaluating_every_rule(
     for doc in docs:
         expected = _one_by_one(rules, doc)
         assert index.match(doc) == expected
+        assert index.match(doc, explained=True) == expected
         assert index.match_brute_force(doc) == expected
         assert list(index.match(doc)) == [r for r in index._rules if r in expected]
+
+
+def test_matches_explained_at_once_analyse_the_article_once_and_keep_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = RuleIndex()
+    index.add("ia", parse_query("IA licenciements", SYNONYMS))
+    index.add("amazon", parse_query('"Amazon annonce"'))
+    doc = Document(
+        "Amazon annonce des licenciements",
+        "Amazon annonce des licenciements liés à l'IA dans ses entrepôts.",
+        "fr",
+    )
+    analyses: list[Document] = []
+    real = Analyzed.__init__
+
+    def counted(self: Analyzed, doc: Document, vocabulary: Vocabulary) -> None:
+        analyses.append(doc)
+        real(self, doc, vocabulary)
+
+    monkeypatch.setattr(Analyzed, "__init__", counted)
+    deferred = index.match(doc)
+    shown = [m.snippet_marked() for m in deferred.values()]
+    assert len(analyses) == 2  # the rules' analysis, then the snippets' own
+    analyses.clear()
+    explained = index.match(doc, explained=True)
+    assert [m.snippet_marked() for m in explained.values()] == shown
+    assert explained == deferred and len(analyses) == 1
+    assert shown[0] == "Amazon annonce des **licenciements** liés à l'**IA** dans ses entrepôts."
+    # Explained, the matches let go of the analysis (and its tables) they were read
+    # from; the deferred ones keep the one their snippets made, for the next reader.
+    assert all(m._explain is None for m in explained.values())
+    del deferred
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Analyzed)]
 
 
 def test_the_index_only_evaluates_rules_that_could_match() -> None:

@@ -93,7 +93,8 @@ def _prepared(
         title=title, text=body, language=language, url=url, site=site_of(host_of(url)),
         source=source.name, tags=source.tags,
     )  # fmt: skip
-    matched = rt.rules.index.match(doc)
+    # Explained now: alerts_for writes every match's snippet into its alert.
+    matched = rt.rules.index.match(doc, explained=True)
     matches, alerts = alerts_for(rt.config, rt.rules.alerts, matched, doc, published or now, now)
     authors = page.authors if page and page.authors else entry.authors if entry else ()
     record = NewArticle(

@@ -29,7 +29,7 @@ from monitor.rules._analysis import (
     primary_language,
     stemmers_for,
 )
-from monitor.rules._model import Document
+from monitor.rules._model import Document, Match
 from monitor.rules._snippet import Frame
 from monitor.rules._vocabulary import Vocabulary
 from monitor.text import host_of
@@ -82,6 +82,23 @@ class Later:
         if analyzed is None or not analyzed.fresh():
             analyzed = self._analyzed = Analyzed(self.doc, self.vocabulary)
         return analyzed
+
+    def explain_now(self, matches: Iterable[Match], analyzed: Analyzed) -> None:
+        """Work out ``matches`` (this article's) from ``analyzed``, the analysis the rules
+        just read, instead of analysing the article again; then let go of it.
+
+        For a caller that shows every match at once (the poll writes their snippets into
+        the alerts): the answers are those a fresh analysis gives, and none of the
+        matches keeps the rules' tables afterwards.
+        """
+        with self.lock:
+            self._analyzed = analyzed
+        try:
+            for match in matches:
+                match.words  # noqa: B018 - read to explain it
+        finally:
+            with self.lock:
+                self._analyzed = None
 
 
 class Analyzed:

@@ -244,9 +244,23 @@ class RuleIndex:
         for side, clause in enumerate(entry.clauses):
             self._table.unfile(clause, side, 1 << entry.slot)
 
-    def match(self, doc: Document) -> dict[str, Match]:
-        """rule_id -> Match for every rule that matches ``doc``, in the order rules were added."""
-        return evaluate_fresh(doc, self._vocabulary, self._match_candidates)
+    def match(self, doc: Document, *, explained: bool = False) -> dict[str, Match]:
+        """rule_id -> Match for every rule that matches ``doc``, in the order rules were added.
+
+        A match works out its terms, snippet and words when first read, from a new
+        analysis of the article (it must not keep the one the rules read). ``explained``
+        works them all out now, from that one, for a caller that reads every match at
+        once: one analysis of the article instead of two.
+        """
+        if not explained:
+            return evaluate_fresh(doc, self._vocabulary, self._match_candidates)
+        return evaluate_fresh(doc, self._vocabulary, self._explained_candidates)
+
+    def _explained_candidates(self, doc: Analyzed) -> dict[str, Match]:
+        found = self._match_candidates(doc)
+        if found:
+            doc.later.explain_now(found.values(), doc)
+        return found
 
     def match_brute_force(self, doc: Document) -> dict[str, Match]:
         """The same answer as :meth:`match`, by evaluating every rule (the reference)."""
