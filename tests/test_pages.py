@@ -340,6 +340,29 @@ async def test_a_worker_that_cannot_start_leaves_every_job_to_a_thread(
     assert "page workers unavailable" in caplog.text
 
 
+async def test_a_pool_closed_while_its_first_worker_starts_leaves_no_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    starts: list[int] = []
+    real = _pool._Child.start
+
+    async def counted() -> _pool._Child:
+        child = await real()
+        starts.append(child.process.pid)
+        return child
+
+    monkeypatch.setattr(_pool._Child, "start", staticmethod(counted))
+    pool = PagePool(1)
+    # Done in a thread while the worker is started in the background; then the pool
+    # closes, as `monitor fetch` does after one page, before the worker has started.
+    assert len((await pool.parse_feed(_feed_job(RSS), 20)).entries) == 5
+    await pool.aclose()
+    await asyncio.sleep(0.5)  # a start still under way would have ended by now
+    assert len(starts) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(starts[0], 0)  # closed and reaped with the pool
+
+
 async def test_no_processes_reads_in_a_thread() -> None:
     pool = PagePool(0)
     article, _ = await pool.read(_job(), 20)

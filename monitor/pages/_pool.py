@@ -276,6 +276,10 @@ class PagePool:
     async def aclose(self) -> None:
         """Stop every child once it has answered what it holds."""
         self._closed = True
+        if self._starting:
+            # A first child is started in the background while its jobs run in a thread:
+            # they may all be done before its process exists. It is closed with the rest.
+            await asyncio.gather(*self._starting, return_exceptions=True)
         children, self._children = self._children, []
         await asyncio.gather(*(child.close() for child in children))
 
