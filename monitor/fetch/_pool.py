@@ -16,15 +16,24 @@ or open) that opened it.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import ssl
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
+from anyio._backends import _asyncio as _anyio_asyncio
 from httpcore._utils import is_socket_readable  # httpcore's own test, kept identical
 
 OriginKey = tuple[bytes, bytes, int | None]
+
+# anyio's asyncio socket stream, whose transport and protocol _Stream reads directly
+# (anyio 4: see _direct), and the protocol fields it reads.
+_ANYIO_SOCKET_STREAM: type | None = getattr(_anyio_asyncio, "SocketStream", None)
+_YIELD_EVERY = 16
+_PROTOCOL_FIELDS = ("read_queue", "read_event", "write_event", "exception", "is_at_eof")
 
 
 class OriginPools:
@@ -78,23 +87,85 @@ class OriginPools:
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    """A network stream whose socket is looked up once.
+    """A network stream whose socket is looked up once, and whose reads and writes
+    that cannot wait skip the timeout.
 
     httpcore asks an idle connection whether its socket is readable (the server hung
     up) each time the pool looks at it; anyio answers ``get_extra_info("socket")`` by
     building every socket attribute, a ``getpeername`` system call among them. The
     socket does not change while the stream lives, so it is kept.
+
+    httpcore's anyio stream puts every read and write under ``anyio.fail_after``: a
+    cancel scope, a timer handle and two task lookups, then a shielded checkpoint,
+    about a sixth of the daemon's CPU per response. A write the socket takes at once
+    and a read whose data has arrived cannot wait, so a timeout cannot fire: those go
+    straight to the transport (see ``_direct``). Any other read or write, and every
+    stream this does not recognise (TLS, other backends), takes httpcore's path.
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket: object = None
+        self._direct = _direct(inner)
+        self._streak = 0  # reads in a row that did not yield to the event loop
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        direct = self._direct
+        if direct is not None:
+            stream, protocol = direct
+            self._streak += 1
+            # Every so often a read takes anyio's path, which yields to the loop:
+            # a fast server's long body must not keep every other task waiting.
+            if self._streak % _YIELD_EVERY and not stream._closed and protocol.exception is None:
+                queue = protocol.read_queue
+                if queue:
+                    return _popped(protocol, queue, max_bytes)
+                if not protocol.is_at_eof and not stream._transport.is_closing():
+                    # Nothing queued: what the kernel holds comes next, in order.
+                    # anyio pauses the transport's reading between receives, so
+                    # asking for it costs a resume, a turn of the loop and a pause.
+                    try:
+                        data = os.read(self._fileno(), max_bytes)
+                    except BlockingIOError:
+                        pass  # nothing has arrived: wait for it, timed, below
+                    except OSError as exc:
+                        raise httpcore.ReadError(str(exc)) from exc
+                    else:
+                        if data:
+                            return data
+                        # The server closed its side: anyio sees the end itself.
         return await self._inner.read(max_bytes, timeout)
 
+    def _fileno(self) -> int:
+        sock: Any = self.get_extra_info("socket")
+        return int(sock.fileno())
+
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        direct = self._direct
+        if direct is not None and buffer:
+            stream, protocol = direct
+            transport = stream._transport
+            if (
+                protocol.write_event.is_set()
+                and not stream._closed
+                and protocol.exception is None
+                and not transport.is_closing()
+            ):
+                transport.write(buffer)
+                if not protocol.write_event.is_set():
+                    # The rest sits in the transport's buffer: wait for it, timed.
+                    await self._drained(stream, protocol, timeout)
+                return
         await self._inner.write(buffer, timeout)
+
+    @staticmethod
+    async def _drained(stream: Any, protocol: Any, timeout: float | None) -> None:  # noqa: ASYNC109
+        try:
+            await asyncio.wait_for(protocol.write_event.wait(), timeout)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(f"write timed out after {timeout}s") from exc
+        if stream._closed or protocol.exception is not None:
+            raise httpcore.WriteError("the connection closed during a write")
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -116,6 +187,31 @@ class _Stream(httpcore.AsyncNetworkStream):
                 self._socket = self._inner.get_extra_info("socket")
             return self._socket
         return self._inner.get_extra_info(info)
+
+
+def _popped(protocol: Any, queue: Any, max_bytes: int) -> bytes:
+    """The next queued chunk, at most ``max_bytes`` of it, as anyio's receive gives it."""
+    chunk: bytes = queue.popleft()
+    if len(chunk) > max_bytes:
+        chunk, leftover = chunk[:max_bytes], chunk[max_bytes:]
+        queue.appendleft(leftover)
+    if not queue:
+        protocol.read_event.clear()
+    return chunk
+
+
+def _direct(inner: httpcore.AsyncNetworkStream) -> tuple[Any, Any] | None:
+    """anyio's plain socket stream and its protocol inside httpcore's ``inner``; None
+    for any other stream, or an anyio whose internals are not the ones this reads."""
+    stream = getattr(inner, "_stream", None)
+    if type(stream) is not _ANYIO_SOCKET_STREAM:
+        return None
+    protocol = getattr(stream, "_protocol", None)
+    if not all(hasattr(protocol, name) for name in _PROTOCOL_FIELDS):
+        return None
+    if not hasattr(stream, "_transport") or not hasattr(stream, "_closed"):
+        return None
+    return stream, protocol
 
 
 class CachedSocketBackend(httpcore.AsyncNetworkBackend):
