@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import threading
 import time
 import tracemalloc
@@ -387,3 +388,32 @@ def test_a_feed_mislabelled_by_its_server_is_still_read() -> None:
         _read("jsonfeed11.json"), "https://carnet.example/f", content_type="text/plain"
     )
     assert json_feed.title == "Carnet numérique"
+
+
+# --- cost per parse -------------------------------------------------------------------------
+
+
+class _ImportWatch:
+    """A meta path finder that only records the modules the import system looks for
+    (anything already imported never reaches it)."""
+
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        self.searched.append(name)
+
+
+def test_a_parse_imports_nothing_it_searched_for_before() -> None:
+    # feedparser asked for the libxml2 SAX driver on every parse: a failing import that
+    # searches sys.path each time, and queues threads on the import lock.
+    parse_feed(_read("rss20_fr.xml"), "https://example.org/feed")  # first parse imports
+    watch = _ImportWatch()
+    sys.meta_path.insert(0, watch)
+    try:
+        for _ in range(3):
+            feed = parse_feed(_read("rss20_fr.xml"), "https://example.org/feed")
+    finally:
+        sys.meta_path.remove(watch)
+    assert feed.entries
+    assert watch.searched == []
