@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -37,11 +36,6 @@ MAX_NEW_PER_POLL = 100
 # at the next poll since none of them was recorded as known. Small, since every poll in
 # flight holds its batch in memory; most of the saving is had by the first few.
 STORE_BATCH = 4
-# Articles of one poll read side by side (fetched, read by a page worker, matched):
-# one at a time, a feed's fifth article waited out the four before it, and the last
-# feeds of a cycle ran alone. Requests still keep to their origin's politeness (two at
-# a time by default); the articles are stored in feed order, in the batches above.
-PREPARE_WINDOW = STORE_BATCH
 
 
 @dataclass(frozen=True)
@@ -160,61 +154,29 @@ async def _poll(
     rt.metrics.articles.labels(source.name, "duplicate").inc(len(candidates) - len(fresh))
     new = alerts = 0
     batch: list[PendingArticle] = []
-    todo = fresh[:MAX_NEW_PER_POLL]
-    for start in range(0, len(todo), PREPARE_WINDOW):
-        window = todo[start : start + PREPARE_WINDOW]
-        # Read side by side, handled in feed order: stored in the same order, batches
-        # and outcomes as one after the other would give.
-        outcomes = await _prepare_window(rt, source, window, known)
-        for candidate, prepared in zip(window, outcomes, strict=True):
-            if prepared is None:
-                continue  # nothing to read, or an edit that failed (see _prepare_one)
+    for candidate in fresh[:MAX_NEW_PER_POLL]:
+        try:
+            prepared = await prepare(rt, source, candidate)
+        except StoreError:
+            raise
+        except Exception as exc:  # the last resort: this article only, never the poll
+            prepared = given_up(rt, source, candidate, exc)
             if candidate.key in known:
-                stored = await _store_edit(rt, prepared)
-                alerts += stored or 0
-                continue
-            batch.append(_pending(rt, prepared, candidate.key))
-            if len(batch) >= STORE_BATCH:
-                counts = await _store(rt, source, batch)
-                new, alerts, batch = new + counts[0], alerts + counts[1], []
+                continue  # an edit that failed keeps the stored version whole
+        if prepared is None:
+            continue  # nothing to read; the next poll tries again
+        if candidate.key in known:
+            stored = await _store_edit(rt, prepared)
+            alerts += stored or 0
+            continue
+        batch.append(_pending(rt, prepared, candidate.key))
+        if len(batch) >= STORE_BATCH:
+            counts = await _store(rt, source, batch)
+            new, alerts, batch = new + counts[0], alerts + counts[1], []
     if batch:
         counts = await _store(rt, source, batch)
         new, alerts = new + counts[0], alerts + counts[1]
     return new, alerts, listing
-
-
-async def _prepare_window(
-    rt: Runtime, source: SourceConfig, window: list[Candidate], known: Mapping[str, object]
-) -> list[Prepared | None]:
-    """``_prepare_one`` of each candidate, side by side, the answers in their order.
-    Should one raise (a ``StoreError``, a cancellation), the others are cancelled and
-    awaited before it propagates: no read outlives its poll."""
-    if len(window) == 1:
-        return [await _prepare_one(rt, source, window[0], known)]
-    tasks = [asyncio.ensure_future(_prepare_one(rt, source, c, known)) for c in window]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-async def _prepare_one(
-    rt: Runtime, source: SourceConfig, candidate: Candidate, known: Mapping[str, object]
-) -> Prepared | None:
-    """``prepare``, with the poll's last resort: an unexpected failure is recorded with
-    its kind as the article's quality (``given_up``), except for an edit of a stored
-    article, which is skipped (None) so the stored version stays whole. A
-    ``StoreError`` ends the poll."""
-    try:
-        return await prepare(rt, source, candidate)
-    except StoreError:
-        raise
-    except Exception as exc:  # the last resort: this article only, never the poll
-        prepared = given_up(rt, source, candidate, exc)
-        return None if candidate.key in known else prepared
 
 
 def was_edited(candidate: Candidate, stored_stamp: datetime | None) -> bool:
