@@ -57,7 +57,10 @@ class DeafServer:
                 return
             self._held.append(conn)  # kept open, never read
 
-    def close(self) -> None:
+    def __enter__(self) -> DeafServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
         self._listener.close()
@@ -67,11 +70,8 @@ class DeafServer:
 
 @pytest.fixture
 def deaf() -> Iterator[DeafServer]:
-    server = DeafServer()
-    try:
+    with DeafServer() as server:  # used like FaultServer, the module's other site
         yield server
-    finally:
-        server.close()
 
 
 async def test_large_bodies_arrive_whole_and_in_order_on_one_connection(site: FaultServer) -> None:
