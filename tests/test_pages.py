@@ -231,6 +231,51 @@ async def test_a_page_that_crashes_its_worker_costs_that_page_only() -> None:
         await pool.aclose()
 
 
+# A worker whose answer for one page is an object of a class only it has (defined in
+# its own __main__): the parent cannot unpickle that answer.
+_UNREADABLE_ANSWER = textwrap.dedent(
+    """
+    from monitor.pages import _child
+
+    class Unreadable:
+        pass
+
+    real = _child.run_job
+
+    def run_job(job):
+        return Unreadable() if job.url.endswith("/unreadable") else real(job)
+
+    _child.run_job = run_job
+    _child.main()
+    """
+)
+
+
+async def test_an_answer_the_daemon_cannot_read_fails_that_page_and_hangs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_pool, "CHILD", ("-c", _UNREADABLE_ANSWER))
+    pool = await _started(PagePool(1))
+    try:
+        (worker,) = _pids(pool)
+        odd = PageJob(content=PAGE, url="https://news.example/unreadable", fetched_at=WHEN)
+        before, bad, after = await asyncio.wait_for(
+            asyncio.gather(
+                pool.read(_job(), 20), pool.read(odd, 20), pool.read(_job(), 20),
+                return_exceptions=True,
+            ),
+            30,  # before the fix the reader died on the answer and the daemon waited forever
+        )  # fmt: skip
+        assert isinstance(bad, PageWorkerError) and bad.kind == "internal"
+        assert "could not be read" in str(bad) and "Unreadable" in str(bad)
+        # The pages on either side were answered, by the same worker: the pipe kept in step.
+        assert not isinstance(before, BaseException) and before[0].title == "Amazon et l'IA"
+        assert not isinstance(after, BaseException) and after[0].title == "Amazon et l'IA"
+        assert _pids(pool) == [worker]
+    finally:
+        await pool.aclose()
+
+
 async def test_closing_the_pool_ends_every_worker() -> None:
     pool = await _started(PagePool(2))
     await asyncio.gather(*(pool.read(_job(), 20) for _ in range(6)))

@@ -100,7 +100,7 @@ class _Child:
             self.ready.set_result(True)
             while True:
                 head = await stdout.readexactly(HEADER.size)
-                answer = pickle.loads(await stdout.readexactly(HEADER.unpack(head)[0]))
+                answer = _loaded(await stdout.readexactly(HEADER.unpack(head)[0]))
                 future, _ = self.waiting.popleft()
                 if self.waiting:
                     self._arm()
@@ -114,6 +114,11 @@ class _Child:
             # then report 255 instead of the child's real exit code.
             pass
         except IndexError:  # an answer to no job: the pipe is out of step
+            self.kill()
+        except Exception as exc:
+            # A bug of this reader: without the kill below, the wait for the child's
+            # exit would never end, nor would the jobs it holds.
+            event(log, "page worker reader failed", logging.ERROR, error=_described(exc))
             self.kill()
         except asyncio.CancelledError:
             # The loop is going away (its tasks cancelled): so does the child, and the
@@ -295,6 +300,20 @@ async def run_in_thread(job: Job, budget: float) -> object:
         return await asyncio.wait_for(asyncio.to_thread(run_job, job), budget)
     except TimeoutError:
         raise StageTooSlow(f"took more than {budget:g} s") from None
+
+
+def _described(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _loaded(data: bytes) -> Any:
+    """An answer frame's value; one that cannot be unpickled here (a class the child
+    has and this process has not, a type that does not load back) is that job's
+    error: the frame was read whole, so the pipe stays in step for the next ones."""
+    try:
+        return pickle.loads(data)
+    except Exception as exc:
+        return ("error", f"the page worker's answer could not be read: {_described(exc)}")
 
 
 def _answer(answer: Any) -> object:
