@@ -118,7 +118,8 @@ class _Child:
         except Exception as exc:
             # A bug of this reader: without the kill below, the wait for the child's
             # exit would never end, nor would the jobs it holds.
-            event(log, "page worker reader failed", logging.ERROR, error=_described(exc))
+            error = f"{type(exc).__name__}: {exc}"
+            event(log, "page worker reader failed", logging.ERROR, error=error)
             self.kill()
         except asyncio.CancelledError:
             # The loop is going away (its tasks cancelled): so does the child, and the
@@ -302,10 +303,6 @@ async def run_in_thread(job: Job, budget: float) -> object:
         raise StageTooSlow(f"took more than {budget:g} s") from None
 
 
-def _described(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _loaded(data: bytes) -> Any:
     """An answer frame's value; one that cannot be unpickled here (a class the child
     has and this process has not, a type that does not load back) is that job's
@@ -313,7 +310,7 @@ def _loaded(data: bytes) -> Any:
     try:
         return pickle.loads(data)
     except Exception as exc:
-        return ("error", f"the page worker's answer could not be read: {_described(exc)}")
+        return ("error", f"the page worker's answer could not be read: {type(exc).__name__}: {exc}")
 
 
 def _answer(answer: Any) -> object:
