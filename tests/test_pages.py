@@ -9,6 +9,7 @@ with SIGKILL shows that no worker outlives its daemon.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import subprocess
@@ -38,6 +39,7 @@ PAGE = (
     f"</nav><article><p>{BODY * 8}</p></article></body></html>"
 ).encode()
 WHEN = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+PIPE_MAX = Path("/proc/sys/fs/pipe-max-size")
 
 
 def _job(content: bytes = PAGE, **kwargs: object) -> PageJob:
@@ -159,6 +161,27 @@ async def test_many_pages_at_once_share_the_workers_and_each_gets_its_own_answer
         answers = await asyncio.gather(*(pool.read(job, 20) for job in jobs))
         assert [a.title for a, _ in answers] == [f"{i} et l'IA" for i in range(40)]
         assert len(_pids(pool)) == 2
+    finally:
+        await pool.aclose()
+
+
+async def test_a_news_page_reaches_its_worker_in_one_write_and_a_bigger_one_in_several() -> None:
+    # Through Linux's default 64 KiB pipe a 200 KB page went in pieces, each written
+    # when a busy event loop came back to it, while the worker waited on the rest.
+    pool = await _started(PagePool(1))
+    try:
+        stdin = pool._children[0].process.stdin
+        assert stdin is not None
+        held = fcntl.fcntl(stdin.transport.get_extra_info("pipe").fileno(), fcntl.F_GETPIPE_SZ)
+        allowed = int(PIPE_MAX.read_text())  # noqa: ASYNC240 - a kernel setting, no disk
+        assert held == min(allowed, _pool.PIPE_BYTES) and held >= 300_000
+        # Past the pipe's size, the frame still arrives whole, in several writes.
+        words = " ".join(f"mot{i}," for i in range(400_000))
+        big = PAGE.replace(b"</article>", f"<p>{words}</p></article>".encode())
+        assert len(big) > 3 * held
+        article, _ = await pool.read(_job(big), 60)
+        assert article.text.endswith("mot399999,")
+        assert (await pool.read(_job(), 20)) == read_page(_job())  # and the pipe is in step
     finally:
         await pool.aclose()
 

@@ -28,6 +28,12 @@ CHILD = ("-m", "monitor.pages._child")
 DEPTH = 3
 # Seconds a closing pool gives its children to answer the jobs they hold.
 CLOSE_WAIT = 30.0
+# Bytes the pipe to a child holds (Linux's default is 64 KiB; 1 MiB is what an
+# unprivileged process may ask for by default). A news page is 100 to 300 KB: through
+# the default pipe it goes in pieces, each written when the event loop comes back to
+# it while the child waits on the rest; measured on cycle (b) of bench/pipeline.py,
+# that waiting made the whole flow a fifth slower (docs/pipeline-bench.md).
+PIPE_BYTES = 1 << 20
 
 
 class _Lost(Exception):
@@ -60,6 +66,8 @@ class _Child:
         process = await asyncio.create_subprocess_exec(
             sys.executable, *CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
+        if process.stdin is not None:
+            widen(process.stdin.transport, PIPE_BYTES)
         return cls(process)
 
     @property
@@ -164,6 +172,30 @@ class _Child:
         except TimeoutError:
             self.kill()
             await self.reader
+
+
+def widen(transport: asyncio.BaseTransport, size: int) -> int:
+    """Ask the kernel to let the pipe under ``transport`` hold ``size`` bytes; return
+    what it holds now (0 where that cannot be read: not Linux, not a pipe).
+
+    Only a speed-up: a kernel that refuses (``pipe-max-size`` set lower, a user past
+    its pipe quota) leaves the pipe as it was, and every frame still goes through.
+    """
+    try:
+        import fcntl  # not on Windows
+    except ImportError:
+        return 0
+    pipe = transport.get_extra_info("pipe")
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    getter = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if pipe is None or setter is None or getter is None:
+        return 0
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), setter, size)
+        return int(fcntl.fcntl(pipe.fileno(), getter))
+    except (OSError, ValueError):
+        return 0
 
 
 class PagePool:
