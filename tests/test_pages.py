@@ -382,6 +382,41 @@ async def test_jobs_do_not_wait_for_the_first_worker_to_start(
         await pool.aclose()
 
 
+async def test_a_warmed_up_pool_has_its_worker_ready_before_the_first_job() -> None:
+    # run --once warms its pool up first thing, so that the first pages are not read
+    # in the daemon's own threads while the worker imports its libraries.
+    pool = PagePool(1)
+    try:
+        pool.warm_up()
+        started = time.monotonic()
+        while not pool._warm:
+            assert time.monotonic() - started < 20, "no page worker got ready in 20 s"
+            await asyncio.sleep(0.01)
+        # The very first job goes to the worker, not to a thread: stopped, it is killed
+        # at the budget (a thread would have read the page).
+        (worker,) = _pids(pool)
+        os.kill(worker, signal.SIGSTOP)
+        with pytest.raises(StageTooSlow):
+            await pool.read(_job(), 1.0)
+        assert await pool.read(_job(), 20) == read_page(_job())  # in a fresh worker
+    finally:
+        await pool.aclose()
+
+
+def test_a_page_worker_starts_without_the_pool_and_its_metrics() -> None:
+    # The worker imports this package to run _child; the pool would bring logging,
+    # metrics and prometheus_client, a fifth of its start-up, for nothing.
+    probe = (
+        "import sys, monitor.pages._child; "
+        "print(sorted(m for m in sys.modules if m.startswith(('monitor.pages._pool', "
+        "'monitor.observe', 'prometheus_client'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 async def test_a_worker_that_cannot_start_leaves_every_job_to_a_thread(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -260,6 +260,12 @@ class PagePool:
                     if suspected == 2:
                         raise PageWorkerError(f"{exc} on this page, twice") from None
 
+    def warm_up(self) -> None:
+        """Start the first child now, in the background, instead of with the first job
+        (call from the event loop); jobs still go to a thread until it is ready."""
+        if self.size and not self._closed and not self._unavailable:
+            self._first_child()
+
     def _first_child(self) -> None:
         if self._children or self._starting:
             return
