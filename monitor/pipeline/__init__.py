@@ -23,7 +23,7 @@ from monitor.pipeline._preview import extract_target, preview_source
 from monitor.pipeline._replay import AlertReplay, Replayed, ReplayedStory, find_alert, replay_alert
 from monitor.pipeline._rules import Rules
 from monitor.pipeline._rulesync import RuleSync, alert_of, rule_specs, sync_config, sync_rules
-from monitor.pipeline._runtime import Runtime, utcnow
+from monitor.pipeline._runtime import Runtime, started_pages, utcnow
 from monitor.pipeline._search import count_candidates, match_stored, scan_stored, stored_document
 from monitor.pipeline._stories import (
     STORY_WINDOW,
@@ -72,6 +72,7 @@ __all__ = [
     "rule_specs",
     "scan_stored",
     "send_digest",
+    "started_pages",
     "stored_document",
     "stories_for",
     "sync_config",

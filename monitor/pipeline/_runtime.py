@@ -26,6 +26,16 @@ from monitor.store import BandQuery, NearFinder, Store
 STAGE_BUDGET = 20.0
 
 
+def started_pages(config: Config) -> PagePool:
+    """The page workers ``config`` asks for (``extract_processes``), the first one
+    starting now in the background (call from the event loop), for a ``Runtime`` built
+    later: ``run --once`` makes them before it opens the store, so that the worker's
+    imports overlap the sync and the first fetches."""
+    pages = PagePool(config.page_processes())
+    pages.warm_up()
+    return pages
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tqdm import tqdm
@@ -25,13 +25,13 @@ from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.observe import Metrics, event, hold_secrets, serve, settle_heap
-from monitor.pages import PagePool
 from monitor.pipeline import (
     PollResult,
     Rules,
     Runtime,
     poll_source,
     prune_archive,
+    started_pages,
     sync_config,
     utcnow,
 )
@@ -49,6 +49,9 @@ from monitor.store import (
     undelivered,
 )
 from monitor.web import check_bind, web_handler
+
+if TYPE_CHECKING:  # the daemon only hands the pipeline's page workers on
+    from monitor.pages import PagePool
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -111,8 +114,7 @@ class Daemon:
         # without bytecode caches) overlap opening the store, the sync and the first
         # fetches: until it is ready, this process reads pages and feeds itself, on the
         # event loop's interpreter lock.
-        pages = PagePool(self.config.page_processes())
-        pages.warm_up()
+        pages = started_pages(self.config)
         try:
             return await self._once(pages)
         finally:
