@@ -32,6 +32,7 @@ from monitor.pages import (
     read_page,
     run_in_thread,
 )
+from monitor.rules import Document, RuleIndex, _analysis, parse_query
 
 BODY = "Amazon annonce des licenciements liés à l'IA dans ses entrepôts, dit la direction. "
 PAGE = (
@@ -380,6 +381,28 @@ async def test_jobs_do_not_wait_for_the_first_worker_to_start(
             await pool.read(_job(), 1.0)
     finally:
         await pool.aclose()
+
+
+async def test_the_words_a_worker_read_reach_the_daemons_matcher_as_its_own() -> None:
+    # The worker reads every word of a page for its search keys; the daemon's matcher
+    # would read them again, each new word a stemming on the event loop's lock.
+    word = "zorblaxifications"  # made up: nothing in this process has read it
+    body = f"The committee published its {word} on Tuesday, officials told reporters. "
+    page = f"<html lang='en'><body><article><p>{body * 6}</p></article></body></html>"
+    assert word not in _analysis._CHUNK_WORDS
+    pool = await _started(PagePool(1))
+    try:
+        _, text = await pool.read(_job(page.encode()), 20)
+    finally:
+        await pool.aclose()
+    # In this process's caches, as this process would have worked them out itself.
+    assert _analysis._CHUNK_WORDS[word] == ((0, len(word), word, word),)
+    for lang in ("english", "french/english"):
+        assert _analysis._DOC_KEYS[lang][word] == _analysis._keys(lang, word)[0]
+    index = RuleIndex()
+    index.add("new-word", parse_query("zorblaxification"))
+    doc = Document(title=text.title, text=text.body, language=text.language)
+    assert list(index.match(doc)) == list(index.match_brute_force(doc)) == ["new-word"]
 
 
 async def test_a_warmed_up_pool_has_its_worker_ready_before_the_first_job() -> None:

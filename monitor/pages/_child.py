@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from monitor.pages._jobs import EXPECTED, run_job
 from monitor.pages._wire import HEADER, READY, frame
+from monitor.rules import note_words, take_notes
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
@@ -24,7 +25,13 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
 
 
 def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
-    """Say it is ready, then answer every job of ``jobs`` until it ends."""
+    """Say it is ready, then answer every job of ``jobs`` until it ends.
+
+    Each answer is ``(kind, value, notes)``: the notes are the words this worker worked
+    out for the job (``take_notes``), which the daemon's matcher would otherwise work
+    out again for the same article.
+    """
+    note_words()
     # Sent once the imports are done: until then the daemon does its jobs itself.
     answers.write(frame(READY))
     answers.flush()
@@ -44,7 +51,7 @@ def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
                 answer = (expected.kind, str(exc))
             else:  # a bug
                 answer = ("error", f"{type(exc).__name__}: {exc}")
-        answers.write(frame(answer))
+        answers.write(frame((*answer, take_notes())))
         answers.flush()
 
 

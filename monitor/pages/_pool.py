@@ -18,6 +18,7 @@ from monitor.observe import event
 from monitor.pages._jobs import EXPECTED, FeedJob, Job, parsed_feed, run_job
 from monitor.pages._read import ArticleText, PageJob
 from monitor.pages._wire import HEADER, READY, frame
+from monitor.rules import WordNotes, learn_notes
 
 log = logging.getLogger("monitor.pages")
 
@@ -108,7 +109,9 @@ class _Child:
             self.ready.set_result(True)
             while True:
                 head = await stdout.readexactly(HEADER.size)
-                answer = _loaded(await stdout.readexactly(HEADER.unpack(head)[0]))
+                answer, notes = _loaded(await stdout.readexactly(HEADER.unpack(head)[0]))
+                if notes is not None:
+                    learn_notes(notes)
                 future, _ = self.waiting.popleft()
                 if self.waiting:
                     self._arm()
@@ -341,14 +344,19 @@ async def run_in_thread(job: Job, budget: float) -> object:
         raise StageTooSlow(f"took more than {budget:g} s") from None
 
 
-def _loaded(data: bytes) -> Any:
-    """An answer frame's value; one that cannot be unpickled here (a class the child
-    has and this process has not, a type that does not load back) is that job's
-    error: the frame was read whole, so the pipe stays in step for the next ones."""
+def _loaded(data: bytes) -> tuple[tuple[str, Any], WordNotes | None]:
+    """An answer frame's ``(kind, value)`` and the words the child worked out for it.
+
+    A frame that cannot be unpickled here (a class the child has and this process has
+    not, a type that does not load back) is that job's error: the frame was read whole,
+    so the pipe stays in step for the next ones.
+    """
     try:
-        return pickle.loads(data)
+        kind, value, notes = pickle.loads(data)
     except Exception as exc:
-        return ("error", f"the page worker's answer could not be read: {type(exc).__name__}: {exc}")
+        error = f"the page worker's answer could not be read: {type(exc).__name__}: {exc}"
+        return ("error", error), None
+    return (kind, value), notes
 
 
 def _answer(answer: Any) -> object:

@@ -9,10 +9,23 @@ uses it, never to the process. The language is described for users in
 docs/query-language.md.
 """
 
+from monitor.rules._analysis import WordNotes, learn_notes, note_words, take_notes
 from monitor.rules._index import RuleIndex
 from monitor.rules._model import Document, Match
 from monitor.rules._prefilter import article_keys
 from monitor.rules._query import Query, parse_query
 from monitor.rules._vocabulary import Vocabulary
 
-__all__ = ["Document", "Match", "Query", "RuleIndex", "Vocabulary", "article_keys", "parse_query"]
+__all__ = [
+    "Document",
+    "Match",
+    "Query",
+    "RuleIndex",
+    "Vocabulary",
+    "WordNotes",
+    "article_keys",
+    "learn_notes",
+    "note_words",
+    "parse_query",
+    "take_notes",
+]

@@ -80,10 +80,63 @@ _SHORT = 4
 
 _CACHE_LIMIT = 200_000
 _FORMS: dict[str, tuple[str, str]] = {}
-_CHUNK_WORDS: dict[str, tuple[tuple[int, int, str, str], ...]] = {}
+Words = tuple[tuple[int, int, str, str], ...]
+_CHUNK_WORDS: dict[str, Words] = {}
 _DOC_KEYS: dict[str, dict[str, tuple[str, ...]]] = {}
 _QUERY_KEYS: dict[str, dict[str, tuple[str, ...]]] = {}
 _local = threading.local()
+# What a chunk's words are, and what stem keys an article word offers per stemmer:
+# entries of the two caches above, worked out in another process.
+WordNotes = tuple[dict[str, Words], dict[str, dict[str, tuple[str, ...]]]]
+
+
+class _Journal:
+    """The cache entries this process made since they were last taken, once asked to
+    keep them (a page worker: see note_words)."""
+
+    __slots__ = ("chunks", "keys", "on")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.chunks: dict[str, Words] = {}
+        self.keys: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+_journal = _Journal()
+
+
+def note_words() -> None:
+    """From now on, keep the words this process works out, for ``take_notes``.
+
+    A page worker reads each article's words for its search keys; its daemon's matcher
+    then reads the same words again, each new one costing it a stemming and a few
+    dictionaries on the interpreter lock the event loop needs. The worker hands its
+    notes over with each answer instead: every entry is a pure function of the word.
+    """
+    _journal.on = True
+
+
+def take_notes() -> WordNotes | None:
+    """The words worked out since the last call (None: none, or not noting)."""
+    if not (_journal.chunks or _journal.keys):
+        return None
+    notes = (_journal.chunks, _journal.keys)
+    _journal.chunks, _journal.keys = {}, {}
+    return notes
+
+
+def learn_notes(notes: WordNotes) -> None:
+    """Add another process's ``take_notes`` to this one's caches (same code, same
+    answers: the entries are what this process would work out itself)."""
+    chunks, keys = notes
+    if len(_CHUNK_WORDS) + len(chunks) > _CACHE_LIMIT:
+        _CHUNK_WORDS.clear()
+    _CHUNK_WORDS.update(chunks)
+    for lang, table in keys.items():
+        per_lang = _DOC_KEYS.setdefault(lang, {})
+        if len(per_lang) + len(table) > _CACHE_LIMIT:
+            per_lang.clear()
+        per_lang.update(table)
 
 
 def fold(word: str) -> str:
@@ -112,7 +165,7 @@ def normalize(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def chunk_words(chunk: str) -> tuple[tuple[int, int, str, str], ...]:
+def chunk_words(chunk: str) -> Words:
     """The words of a chunk as ``(start, end, lower, folded)``, offsets within the chunk.
 
     An elided article is left out ("l'IA" is "IA", "d'Amazon" is "Amazon",
@@ -161,10 +214,14 @@ def _words_of_pieces(chunk: str, pieces: list[tuple[int, int]]) -> list[tuple[in
     return found
 
 
-def _remember(chunk: str, words: tuple[tuple[int, int, str, str], ...]) -> None:
+def _remember(chunk: str, words: Words) -> None:
     if len(_CHUNK_WORDS) >= _CACHE_LIMIT:
         _CHUNK_WORDS.clear()
     _CHUNK_WORDS[chunk] = words
+    if _journal.on:
+        if len(_journal.chunks) >= _CACHE_LIMIT:  # never taken: keep it bounded
+            _journal.chunks.clear()
+        _journal.chunks[chunk] = words
 
 
 def _stemmer(lang: str) -> Stemmer.Stemmer:
@@ -277,6 +334,11 @@ def _cached(
         if len(per_lang) >= _CACHE_LIMIT:
             per_lang.clear()
         per_lang[lower] = hit
+        if _journal.on:
+            noted = _journal.keys.setdefault(lang, {})
+            if len(noted) >= _CACHE_LIMIT:
+                noted.clear()
+            noted[lower] = both[0]  # what an article word offers: _DOC_KEYS' entry
     return hit
 
 
