@@ -81,14 +81,28 @@ def _pids(pool: PagePool) -> list[int]:
     return [child.process.pid for child in pool._children if child.alive]
 
 
-async def _started(pool: PagePool) -> PagePool:
-    """``pool`` once its first worker is ready: until then its jobs are done in a thread."""
-    await pool.read(_job(), 20)  # starts the first worker
-    deadline = time.monotonic() + 20
+async def _ready(pool: PagePool, limit: float = 20) -> None:
+    """Wait until ``pool``'s first worker is ready: until then its jobs go to a thread."""
+    deadline = time.monotonic() + limit
     while not pool._warm:
-        assert time.monotonic() < deadline, "no page worker got ready in 20 s"
+        assert time.monotonic() < deadline, f"no page worker got ready in {limit:g} s"
         await asyncio.sleep(0.01)
+
+
+async def _started(pool: PagePool) -> PagePool:
+    """``pool`` once its first worker is ready."""
+    await pool.read(_job(), 20)  # starts the first worker
+    await _ready(pool)
     return pool
+
+
+async def _worker_takes_the_next_job(pool: PagePool) -> None:
+    """Stop ``pool``'s one worker and show the next job went to it: the job is killed
+    at its budget (a thread would have read the page)."""
+    (worker,) = _pids(pool)
+    os.kill(worker, signal.SIGSTOP)
+    with pytest.raises(StageTooSlow):
+        await pool.read(_job(), 1.0)
 
 
 async def test_a_page_read_in_a_worker_is_the_page_read_in_a_thread() -> None:
@@ -371,14 +385,9 @@ async def test_jobs_do_not_wait_for_the_first_worker_to_start(
         assert await pool.read(_job(), 20) == read_page(_job())
         assert (await pool.parse_feed(_feed_job(RSS), 20)).ttl == 30 * 60
         assert time.monotonic() - started < 2.5 and len(_pids(pool)) == 1
-        while not pool._warm:
-            assert time.monotonic() - started < 30, "the slow worker never got ready"
-            await asyncio.sleep(0.05)
-        # Once it is ready the worker does the jobs: stopped, it is killed at the budget.
-        (worker,) = _pids(pool)
-        os.kill(worker, signal.SIGSTOP)
-        with pytest.raises(StageTooSlow):
-            await pool.read(_job(), 1.0)
+        await _ready(pool, 30)
+        # Once it is ready the worker does the jobs.
+        await _worker_takes_the_next_job(pool)
     finally:
         await pool.aclose()
 
@@ -411,16 +420,8 @@ async def test_a_warmed_up_pool_has_its_worker_ready_before_the_first_job() -> N
     pool = PagePool(1)
     try:
         pool.warm_up()
-        started = time.monotonic()
-        while not pool._warm:
-            assert time.monotonic() - started < 20, "no page worker got ready in 20 s"
-            await asyncio.sleep(0.01)
-        # The very first job goes to the worker, not to a thread: stopped, it is killed
-        # at the budget (a thread would have read the page).
-        (worker,) = _pids(pool)
-        os.kill(worker, signal.SIGSTOP)
-        with pytest.raises(StageTooSlow):
-            await pool.read(_job(), 1.0)
+        await _ready(pool)
+        await _worker_takes_the_next_job(pool)  # the very first job, not to a thread
         assert await pool.read(_job(), 20) == read_page(_job())  # in a fresh worker
     finally:
         await pool.aclose()
