@@ -32,8 +32,9 @@ CLOSE_WAIT = 30.0
 # Bytes the pipe to a child holds (Linux's default is 64 KiB; 1 MiB is what an
 # unprivileged process may ask for by default). A news page is 100 to 300 KB: through
 # the default pipe it goes in pieces, each written when the event loop comes back to
-# it while the child waits on the rest; measured on cycle (b) of bench/pipeline.py,
-# that waiting made the whole flow a fifth slower (docs/pipeline-bench.md).
+# it while the child waits on the rest. Cycle (b) of bench/pipeline.py, in alternating
+# runs: 3.7 to 4.1 s through the default pipe, 3.1 to 3.4 s through this one
+# (docs/pipeline-bench.md).
 PIPE_BYTES = 1 << 20
 
 
