@@ -69,7 +69,7 @@ class _Child:
             sys.executable, *CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         if process.stdin is not None:
-            widen(process.stdin.transport, PIPE_BYTES)
+            _widen(process.stdin.transport, PIPE_BYTES)
         return cls(process)
 
     @property
@@ -178,28 +178,21 @@ class _Child:
             await self.reader
 
 
-def widen(transport: asyncio.BaseTransport, size: int) -> int:
-    """Ask the kernel to let the pipe under ``transport`` hold ``size`` bytes; return
-    what it holds now (0 where that cannot be read: not Linux, not a pipe).
+def _widen(transport: asyncio.BaseTransport, size: int) -> None:
+    """Ask the kernel to let the pipe under ``transport`` hold ``size`` bytes.
 
-    Only a speed-up: a kernel that refuses (``pipe-max-size`` set lower, a user past
-    its pipe quota) leaves the pipe as it was, and every frame still goes through.
+    Only a speed-up: where it cannot (not Linux, ``pipe-max-size`` set lower, a user
+    past its pipe quota) the pipe stays as it was, and every frame still goes through.
     """
     try:
         import fcntl  # not on Windows
     except ImportError:
-        return 0
+        return
     pipe = transport.get_extra_info("pipe")
     setter = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    getter = getattr(fcntl, "F_GETPIPE_SZ", None)
-    if pipe is None or setter is None or getter is None:
-        return 0
-    try:
-        with contextlib.suppress(OSError):
+    if pipe is not None and setter is not None:
+        with contextlib.suppress(OSError, ValueError):
             fcntl.fcntl(pipe.fileno(), setter, size)
-        return int(fcntl.fcntl(pipe.fileno(), getter))
-    except (OSError, ValueError):
-        return 0
 
 
 class PagePool:
